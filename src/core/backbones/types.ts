@@ -1,0 +1,31 @@
+import type * as tf from '@tensorflow/tfjs';
+
+export type BackboneId = 'alexnet' | 'squeezenet1_1';
+
+export const BACKBONE_IDS: readonly BackboneId[] = ['alexnet', 'squeezenet1_1'];
+
+/** How a backbone expects its input: RGB in [0,1], then (x - mean) / std per channel. */
+export interface InputConvention {
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export const IMAGENET: InputConvention = {
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
+
+/** A frozen CNN feature extractor in NHWC layout. */
+export interface Backbone {
+  readonly id: BackboneId;
+  /** Channels of the last feature map, i.e. the GAP feature width per scale. */
+  readonly featureWidth: number;
+  readonly input: InputConvention;
+  /** Hex digest of the weights, so a model file can name the exact backbone it was trained on. */
+  readonly weightsHash: string;
+  /** Normalised NHWC images -> last feature map (NHWC). Pure tf ops, so gradients flow through it. */
+  apply(x: tf.Tensor4D): tf.Tensor4D;
+  /** The tensors holding the weights, in torchvision's names and layout, for saving into a model file. */
+  stateDict(): Map<string, { shape: number[]; data: Float32Array }>;
+  dispose(): void;
+}

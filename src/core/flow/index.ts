@@ -1,0 +1,2 @@
+export { Flow, type FlowOutput } from './flow';
+export { type FlowConfig, flowParamCount } from './config';

@@ -1,0 +1,22 @@
+// The engine's public API: everything the worker, the CLI and tests need, nothing about UI.
+export { useBackend, currentBackend, BackendError, type BackendName, type BackendOptions } from './backend';
+export type { RgbaImage } from './image';
+export { readPth, PthError, type ReadPthOptions, type StateDict, type TensorData } from './torch';
+export { createBackbone, detectBackbone, isBackboneKey, WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
+export { multiScaleFeatures, featureDim, PAPER_FEATURES, type FeatureConfig } from './features/extractor';
+export { toUnitRgb, rotate } from './features/preprocess';
+export { copyFeatures, transformCopies, type CopySpec } from './features/copies';
+export { Flow, flowParamCount, type FlowConfig } from './flow';
+export { PAPER_ADAM, type AdamConfig } from './train/adam';
+export { extractFeatureBank, bankCopySpecs, arraySource, type FeatureBank, type ImageSource } from './train/featureBank';
+export { trainFlow, type FlowTrainProgress, type FlowTrainReport } from './train/trainFlow';
+export { anomalyScore, scoreFeatureRows, scoreAngles, type ScoreOptions } from './score/score';
+export { defectMap, gaussianBlur, type DefectMap } from './score/defectMap';
+export { evenAngles, randomAngles } from './transforms';
+export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, type ModelSettings, type TrainSettings } from './model/settings';
+export { calibrate, thresholdFor, mapScale, type Calibration, type ThresholdMethod } from './model/calibration';
+export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';
+export { CancelledError, type Progress } from './progress';
+export * from './metrics';
+export { overlayHeatmap, heatColour, type HeatScale } from './heatmap';

@@ -1,0 +1,117 @@
+import type { Backbone } from '../backbones/types';
+import { featureDim } from '../features/extractor';
+import { Flow } from '../flow/flow';
+import type { RgbaImage } from '../image';
+import type { Progress } from '../progress';
+import { defectMap, type DefectMap } from '../score/defectMap';
+import { anomalyScore, type ScoreOptions } from '../score/score';
+import { extractFeatureBank, type FeatureBank, type ImageSource } from '../train/featureBank';
+import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
+import type { Calibration } from './calibration';
+import { bankCopies, type ModelSettings } from './settings';
+
+export interface TrainingRecord {
+  images: number;
+  featureSeconds: number;
+  flowSeconds: number;
+  /** Mean loss of each pass over the data. */
+  losses: number[];
+  finishedAt: string;
+  backend: string;
+}
+
+export type TrainEvent =
+  | { phase: 'features'; progress: Progress }
+  | { phase: 'flow'; progress: FlowTrainProgress };
+
+export interface TrainCallbacks {
+  signal?: AbortSignal;
+  onProgress?: (e: TrainEvent) => void;
+  /** Name of the TF.js backend, recorded in the model. */
+  backend?: string;
+}
+
+/** A trained inspection model: frozen backbone + flow + calibration. Does not own the backbone. */
+export class DifferNet {
+  constructor(
+    readonly backbone: Backbone,
+    readonly flow: Flow,
+    readonly settings: ModelSettings,
+    public calibration: Calibration | null = null,
+    readonly training: TrainingRecord | null = null,
+  ) {
+    const dim = featureDim(backbone, settings.features);
+    if (flow.config.inputDim !== dim) {
+      throw new Error(`flow expects ${flow.config.inputDim} features but ${backbone.id} at ${settings.features.scales} scales gives ${dim}`);
+    }
+  }
+
+  get features() {
+    return this.settings.features;
+  }
+
+  /** Trains a new model; nothing existing is touched, so a cancelled run leaves the previous model intact. */
+  static async train(backbone: Backbone, source: ImageSource, settings: ModelSettings, cb: TrainCallbacks = {}): Promise<DifferNet> {
+    if (source.count === 0) throw new Error('no good images to train on');
+    const t = settings.train;
+    const started = Date.now();
+    const bank = await extractFeatureBank(backbone, settings.features, source, {
+      copies: bankCopies(settings),
+      rotate: t.rotate,
+      jitter: t.jitter,
+      seed: t.seed,
+      signal: cb.signal,
+      onProgress: (progress) => cb.onProgress?.({ phase: 'features', progress }),
+    });
+    return DifferNet.trainOnBank(backbone, bank, settings, cb, (Date.now() - started) / 1000);
+  }
+
+  /** The flow half of training, for callers that computed the feature bank themselves (e.g. in parallel). */
+  static async trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, cb: TrainCallbacks = {}, featureSeconds = 0): Promise<DifferNet> {
+    const t = settings.train;
+    const flow = Flow.random({ inputDim: bank.dim, ...settings.flow }, t.seed);
+    try {
+      const report = await trainFlow(flow, bank, {
+        epochs: t.epochs,
+        subEpochs: t.subEpochs,
+        batchSize: t.batchSize,
+        transforms: t.transforms,
+        adam: t.adam,
+        seed: t.seed,
+        signal: cb.signal,
+        onProgress: (progress) => cb.onProgress?.({ phase: 'flow', progress }),
+      });
+      return new DifferNet(backbone, flow, settings, null, {
+        images: bank.count,
+        featureSeconds,
+        flowSeconds: report.seconds,
+        losses: report.losses,
+        finishedAt: new Date().toISOString(),
+        backend: cb.backend ?? 'unknown',
+      });
+    } catch (e) {
+      flow.dispose();
+      throw e;
+    }
+  }
+
+  private scoreOptions(opts?: Partial<ScoreOptions>): ScoreOptions {
+    return { transforms: this.settings.testTransforms, ...opts };
+  }
+
+  score(img: RgbaImage, opts?: Partial<ScoreOptions>): Promise<number> {
+    return anomalyScore(this, img, this.scoreOptions(opts));
+  }
+
+  defectMap(img: RgbaImage, opts?: Partial<ScoreOptions>): Promise<DefectMap> {
+    return defectMap(this, img, this.scoreOptions(opts));
+  }
+
+  isDefect(score: number): boolean | null {
+    return this.calibration ? score >= this.calibration.threshold : null;
+  }
+
+  dispose(): void {
+    this.flow.dispose();
+  }
+}

@@ -1,0 +1,79 @@
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBackbone, isBackboneKey } from '../backbones';
+import { Flow } from '../flow/flow';
+import { readShared } from '../testing/shared';
+import { syntheticPart } from '../testing/images';
+import { setupTf } from '../testing/tf';
+import { readPth } from '../torch';
+import { DifferNet } from './differnet';
+import { loadModel, ModelFileError, readModelFile, saveModel } from './modelFile';
+import { DEFAULT_SETTINGS, type ModelSettings } from './settings';
+
+beforeAll(setupTf);
+
+const settings: ModelSettings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 2 }, flow: { blocks: 2, hidden: 16, clamp: 3 } };
+
+function model() {
+  const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
+  const flow = Flow.random({ inputDim: 1024, ...settings.flow }, 4);
+  const m = new DifferNet(bb, flow, settings, {
+    threshold: 1.5,
+    method: { kind: 'percentile', percentile: 99 },
+    good: { n: 3, mean: 1, std: 0.1, min: 0.9, max: 1.1 },
+    mapLow: 0.01,
+    mapHigh: 0.2,
+  });
+  return { bb, m };
+}
+
+function rezip(bytes: Uint8Array, edit: (files: Record<string, Uint8Array>) => void): Uint8Array {
+  const files = unzipSync(bytes);
+  edit(files);
+  return zipSync(files);
+}
+
+describe('model file', () => {
+  it('round-trips exactly, with and without the backbone', async () => {
+    const { bb, m } = model();
+    for (const includeBackbone of [true, false]) {
+      const bytes = await saveModel(m, { name: 'tiles', includeBackbone });
+      const { model: back, manifest, ownsBackbone } = loadModel(bytes, includeBackbone ? undefined : bb);
+      expect(manifest.name).toBe('tiles');
+      expect(ownsBackbone).toBe(includeBackbone);
+      expect(back.calibration).toEqual(m.calibration);
+      expect(back.settings).toEqual(m.settings);
+      const a = await m.flow.toStateDict();
+      const b = await back.flow.toStateDict();
+      for (const [k, v] of a) expect(b.get(k)!.data).toEqual(v.data);
+      const img = syntheticPart(64, 1);
+      expect(await back.score(img, { transforms: 2 })).toBe(await m.score(img, { transforms: 2 }));
+      // Saving the loaded model gives the same tensors again.
+      expect(readModelFile(await saveModel(back, { name: 'tiles', includeBackbone })).manifest.checksum).toBe(manifest.checksum);
+      back.dispose();
+      if (ownsBackbone) back.backbone.dispose();
+    }
+    m.dispose();
+    bb.dispose();
+  });
+
+  it('refuses an unknown version, a wrong checksum, and non-model files', async () => {
+    const { bb, m } = model();
+    const bytes = await saveModel(m, { name: 'x', includeBackbone: false });
+    const v2 = rezip(bytes, (f) => {
+      const man = JSON.parse(strFromU8(f['manifest.json']));
+      man.version = 2;
+      f['manifest.json'] = strToU8(JSON.stringify(man));
+    });
+    expect(() => readModelFile(v2)).toThrow(/unsupported model file version 2/);
+    const flipped = rezip(bytes, (f) => {
+      f['tensors.bin'][100] ^= 0xff;
+    });
+    expect(() => readModelFile(flipped)).toThrow(/checksum/);
+    expect(() => readModelFile(new Uint8Array([1, 2, 3]))).toThrow(ModelFileError);
+    expect(() => readModelFile(bytes.subarray(0, bytes.length >> 1))).toThrow(ModelFileError);
+    expect(() => loadModel(bytes)).toThrow(/needs the squeezenet1_1 backbone/);
+    m.dispose();
+    bb.dispose();
+  });
+});

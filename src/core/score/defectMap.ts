@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import { multiScaleFeatures } from '../features/extractor';
+import { transformCopies } from '../features/copies';
+import { rotate, toUnitRgb } from '../features/preprocess';
+import type { RgbaImage } from '../image';
+import { scoreAngles, type ScoreOptions, type Scorer } from './score';
+
+export interface DefectMap {
+  /** The anomaly score from the same copies. */
+  score: number;
+  /** Row-major map at the input image's resolution. */
+  map: Float32Array;
+  width: number;
+  height: number;
+  /** Largest value of the map, for callers that want it without a scan. */
+  max: number;
+}
+
+/** Gaussian blur sigma of the official code, in pixels at 448; scaled with the working size. */
+const SIGMA_AT_448 = 3;
+
+/**
+ * The official localisation: gradient of each copy's loss w.r.t. its normalised input pixels, rotated back,
+ * |.| averaged over channels and copies, Gaussian blur, squared; then resized to the input resolution.
+ */
+export async function defectMap(m: Scorer, img: RgbaImage, opts: ScoreOptions): Promise<DefectMap> {
+  const angles = scoreAngles(opts);
+  const chunk = opts.chunk ?? 4;
+  const size = m.features.size;
+  const base = tf.tidy(() => toUnitRgb(img, size).expandDims(0) as tf.Tensor4D);
+  let acc: tf.Tensor2D = tf.zeros([size, size]);
+  let zsq = 0;
+  try {
+    for (let i = 0; i < angles.length; i += chunk) {
+      const part = angles.slice(i, i + chunk);
+      const [nextAcc, partZ] = tf.tidy(() => {
+        const x = transformCopies(base, part.map((angle) => ({ angle })));
+        let zsqPart: tf.Scalar | undefined;
+        // Per-copy loss summed, so each copy's gradient is its own loss's; d/d(normalised) = d/d(rgb) * std.
+        const lossOf = (input: tf.Tensor) => {
+          const { z, logDet } = m.flow.forward(multiScaleFeatures(m.backbone, input as tf.Tensor4D, m.features));
+          // Kept past the gradient's own tidy so the score comes from the same forward pass.
+          zsqPart = tf.keep(tf.sum(tf.mean(tf.square(z), 1)));
+          return tf.sum(tf.div(tf.sub(tf.mul(0.5, tf.sum(tf.square(z), 1)), logDet), m.flow.config.inputDim)) as tf.Scalar;
+        };
+        const g = tf.grad(lossOf)(x).mul(tf.tensor1d(m.backbone.input.std)) as tf.Tensor4D;
+        const back = tf.concat(part.map((a, k) => rotate(tf.slice(g, [k, 0, 0, 0], [1, size, size, 3]), -a)), 0);
+        const summed = tf.sum(tf.mean(tf.abs(back), 3), 0) as tf.Tensor2D;
+        return [tf.add(acc, summed) as tf.Tensor2D, zsqPart!];
+      });
+      acc.dispose();
+      acc = nextAcc;
+      zsq += (await partZ.data())[0];
+      partZ.dispose();
+    }
+    const mapT = tf.tidy(() => {
+      const mean = tf.div(acc, angles.length) as tf.Tensor2D;
+      const blurred = gaussianBlur(mean, (SIGMA_AT_448 * size) / 448);
+      const sq = tf.square(blurred).expandDims(2) as tf.Tensor3D;
+      return tf.image.resizeBilinear(sq, [img.height, img.width], false, true).squeeze([2]);
+    });
+    const map = (await mapT.data()) as Float32Array;
+    mapT.dispose();
+    let max = 0;
+    for (let i = 0; i < map.length; i++) if (map[i] > max) max = map[i];
+    return { score: zsq / angles.length, map, width: img.width, height: img.height, max };
+  } finally {
+    acc.dispose();
+    base.dispose();
+  }
+}
+
+/** Separable Gaussian blur truncated at 4 sigma with reflected borders, like scipy.ndimage.gaussian_filter. */
+export function gaussianBlur(x: tf.Tensor2D, sigma: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = Math.max(1, Math.round(4 * sigma));
+    const k = new Float32Array(2 * r + 1);
+    let s = 0;
+    for (let i = -r; i <= r; i++) s += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+    for (let i = 0; i < k.length; i++) k[i] /= s;
+    const img = tf.mirrorPad(x.expandDims(0).expandDims(3) as tf.Tensor4D, [[0, 0], [r, r], [r, r], [0, 0]], 'symmetric');
+    const kh = tf.tensor4d(k, [1, 2 * r + 1, 1, 1]);
+    const kv = tf.tensor4d(k, [2 * r + 1, 1, 1, 1]);
+    return tf.conv2d(tf.conv2d(img, kh, 1, 'valid'), kv, 1, 'valid').squeeze([0, 3]) as tf.Tensor2D;
+  });
+}

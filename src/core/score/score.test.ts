@@ -1,0 +1,59 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBackbone } from '../backbones';
+import { Flow } from '../flow/flow';
+import { DifferNet } from '../model/differnet';
+import { DEFAULT_SETTINGS } from '../model/settings';
+import { readReference, readShared } from '../testing/shared';
+import { referenceImage, syntheticPart } from '../testing/images';
+import { leakedTensors, setupTf } from '../testing/tf';
+import { readPth } from '../torch';
+
+beforeAll(setupTf);
+
+const ref = readReference().flow;
+
+function referenceModel(): DifferNet {
+  const sd = readPth(readShared('reference', 'differnet-reference-small.pth'));
+  const settings = { ...DEFAULT_SETTINGS, features: { size: 448, scales: 3 }, flow: { blocks: 8, hidden: 64, clamp: 3 } };
+  return new DifferNet(createBackbone(sd), Flow.fromStateDict(sd, 3), settings);
+}
+
+describe('scoring', () => {
+  it('the image score matches the official code within 1e-3', async () => {
+    const m = referenceModel();
+    const score = await m.score(referenceImage(), { transforms: 1 });
+    expect(Math.abs(score - ref.alexnet_image_anomaly_score)).toBeLessThan(1e-3);
+    m.dispose();
+  });
+
+  it('evenly spaced transforms repeat exactly; random ones follow the seed', async () => {
+    const m = referenceModel();
+    const img = syntheticPart(96, 1);
+    const a = await m.score(img, { transforms: 4 });
+    expect(await m.score(img, { transforms: 4 })).toBe(a);
+    const r1 = await m.score(img, { transforms: 3, randomSeed: 5 });
+    expect(await m.score(img, { transforms: 3, randomSeed: 5 })).toBe(r1);
+    m.dispose();
+  });
+
+  it('the defect map has the input resolution, is non-negative and scores like score()', async () => {
+    const m = referenceModel();
+    const img = syntheticPart(120, 2, true);
+    const d = await m.defectMap({ ...img, width: 120, height: 120 }, { transforms: 2 });
+    expect(d.map.length).toBe(120 * 120);
+    expect(Math.min(...d.map)).toBeGreaterThanOrEqual(0);
+    expect(d.max).toBeGreaterThan(0);
+    expect(Math.abs(d.score - (await m.score(img, { transforms: 2 })))).toBeLessThan(1e-4);
+    m.dispose();
+  });
+
+  it('scoring and defect maps leak no tensors', async () => {
+    const m = referenceModel();
+    const img = syntheticPart(64, 3);
+    await m.score(img, { transforms: 2 });
+    await m.defectMap(img, { transforms: 2 });
+    expect(await leakedTensors(() => m.score(img, { transforms: 3 }))).toBe(0);
+    expect(await leakedTensors(() => m.defectMap(img, { transforms: 2 }))).toBe(0);
+    m.dispose();
+  });
+});

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Backbone } from '../backbones/types';
+import { copyFeatures } from '../features/copies';
+import { featureDim, type FeatureConfig } from '../features/extractor';
+import type { Flow } from '../flow/flow';
+import type { RgbaImage } from '../image';
+import { evenAngles, randomAngles } from '../transforms';
+
+export interface ScoreOptions {
+  /** Transformed copies averaged into the score (T). */
+  transforms: number;
+  /** Random rotations from this seed instead of evenly spaced ones. */
+  randomSeed?: number;
+  /** Copies run through the CNN at once; bounds memory. */
+  chunk?: number;
+}
+
+export interface Scorer {
+  backbone: Backbone;
+  flow: Flow;
+  features: FeatureConfig;
+}
+
+export function scoreAngles(opts: Pick<ScoreOptions, 'transforms' | 'randomSeed'>): number[] {
+  return opts.randomSeed === undefined ? evenAngles(opts.transforms) : randomAngles(opts.transforms, opts.randomSeed);
+}
+
+/** Anomaly score: mean of z^2 over all dimensions and the T transformed copies. */
+export async function anomalyScore(m: Scorer, img: RgbaImage, opts: ScoreOptions): Promise<number> {
+  const specs = scoreAngles(opts).map((angle) => ({ angle }));
+  const rows = await copyFeatures(m.backbone, m.features, img, specs, opts.chunk);
+  return (await scoreFeatureRows(m.flow, rows, featureDim(m.backbone, m.features), specs.length))[0];
+}
+
+/** Scores of precomputed feature rows grouped by image: rows [i*T, (i+1)*T) belong to image i. */
+export async function scoreFeatureRows(flow: Flow, rows: Float32Array, dim: number, transforms: number): Promise<Float32Array> {
+  const n = rows.length / dim / transforms;
+  const out = tf.tidy(() => {
+    const z = flow.forward(tf.tensor2d(rows, [n * transforms, dim])).z;
+    return tf.mean(tf.reshape(tf.square(z), [n, transforms * dim]), 1);
+  });
+  const scores = (await out.data()) as Float32Array;
+  out.dispose();
+  return scores;
+}

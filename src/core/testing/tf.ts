@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../nodeBackend';
+
+export { tf };
+
+export async function setupTf(): Promise<void> {
+  await initNodeBackend();
+}
+
+/** Runs fn and reports how many tensors it left behind. */
+export async function leakedTensors(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const before = tf.memory().numTensors;
+  await fn();
+  return tf.memory().numTensors - before;
+}
+
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+  return m;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}

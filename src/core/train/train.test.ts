@@ -1,0 +1,79 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBackbone, isBackboneKey } from '../backbones';
+import { Flow } from '../flow/flow';
+import { DifferNet } from '../model/differnet';
+import { DEFAULT_SETTINGS, type ModelSettings } from '../model/settings';
+import { CancelledError } from '../progress';
+import { readShared } from '../testing/shared';
+import { syntheticPart } from '../testing/images';
+import { leakedTensors, setupTf, tf } from '../testing/tf';
+import { readPth } from '../torch';
+import { Adam, PAPER_ADAM } from './adam';
+import { arraySource } from './featureBank';
+
+beforeAll(setupTf);
+
+const settings: ModelSettings = {
+  ...DEFAULT_SETTINGS,
+  features: { size: 64, scales: 2 },
+  flow: { blocks: 4, hidden: 64, clamp: 3 },
+  train: { ...DEFAULT_SETTINGS.train, epochs: 3, subEpochs: 4, batchSize: 4, transforms: 2, copies: 4, adam: { ...PAPER_ADAM, lr: 1e-3 } },
+  testTransforms: 4,
+};
+
+function backbone() {
+  return createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
+}
+
+describe('training', () => {
+  it('the loss falls and good parts score lower than defective or foreign ones', async () => {
+    const bb = backbone();
+    const good = Array.from({ length: 12 }, (_, i) => syntheticPart(64, i));
+    const events: string[] = [];
+    const m = await DifferNet.train(bb, arraySource(good), settings, { onProgress: (e) => events.push(e.phase) });
+    const losses = m.training!.losses;
+    expect(losses.length).toBe(12);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    expect(events).toContain('features');
+    expect(events).toContain('flow');
+
+    const goodScores = await Promise.all([100, 101, 102].map((s) => m.score(syntheticPart(64, s))));
+    const bad = await Promise.all([100, 101, 102].map((s) => m.score(syntheticPart(64, s, true))));
+    const noise = syntheticPart(64, 5);
+    for (let i = 0; i < noise.data.length; i += 4) noise.data[i] = noise.data[i + 1] = noise.data[i + 2] = (i * 7919) % 256;
+    const foreign = await m.score(noise);
+    expect(Math.max(...goodScores)).toBeLessThan(Math.min(...bad));
+    expect(Math.max(...goodScores)).toBeLessThan(foreign);
+    m.dispose();
+    bb.dispose();
+  });
+
+  it('can be cancelled', async () => {
+    const bb = backbone();
+    const ctl = new AbortController();
+    const good = Array.from({ length: 4 }, (_, i) => syntheticPart(64, i));
+    const run = DifferNet.train(bb, arraySource(good), settings, {
+      signal: ctl.signal,
+      onProgress: (e) => e.phase === 'flow' && ctl.abort(),
+    });
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    bb.dispose();
+  });
+
+  it('a training step leaks no tensors', async () => {
+    const flow = Flow.random({ inputDim: 20, blocks: 2, hidden: 8, clamp: 3 }, 1);
+    const vars = flow.trainableVariables();
+    const adam = new Adam(vars, PAPER_ADAM);
+    const x = tf.randomNormal([6, 20]) as tf.Tensor2D;
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
+      adam.step(grads);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    expect(await leakedTensors(step)).toBe(0);
+    tf.dispose(x);
+    adam.dispose();
+    flow.dispose();
+  });
+});
