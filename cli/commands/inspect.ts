@@ -1,0 +1,70 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModel, overlayHeatmap } from '../../src/core';
+import { initNodeBackend } from '../../src/core/nodeBackend';
+import { decodeImage, encodePng } from '../io/decode';
+import { intFlag, UsageError } from '../options';
+import { mapLimit } from '../parallel';
+import { defaultThreads, EnginePool } from '../pool/pool';
+import { ProgressBar } from '../progressBar';
+
+export const INSPECT_HELP = `differnet inspect --model MODEL IMAGE... [--out-dir DIR] [--transforms T] [--threads N] [--json]
+  Scores each image, gives a verdict against the model's threshold, and writes the defect map as a PNG
+  overlay (<name>.defects.png beside the image, or into --out-dir) on the model's fixed colour scale.`;
+
+export interface InspectResult {
+  image: string;
+  score?: number;
+  verdict?: 'OK' | 'DEFECT' | 'UNCALIBRATED';
+  overlay?: string;
+  seconds?: number;
+  error?: string;
+}
+
+export async function inspectCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { model: { type: 'string' }, 'out-dir': { type: 'string' }, transforms: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  if (!values.model || positionals.length === 0) throw new UsageError('inspect needs --model and at least one image');
+  await initNodeBackend();
+  const modelBytes = new Uint8Array(readFileSync(values.model));
+  const { model } = loadModel(modelBytes);
+  const calibration = model.calibration;
+  model.dispose();
+  model.backbone.dispose();
+  const transforms = intFlag(values, 'transforms', model.settings.testTransforms);
+  const outDir = values['out-dir'];
+  if (outDir) mkdirSync(outDir, { recursive: true });
+  const pool = await EnginePool.create({ kind: 'model', modelBytes }, Math.min(intFlag(values, 'threads', defaultThreads()), positionals.length));
+  const bar = new ProgressBar('inspect', positionals.length, 'img', values.json === true && !process.stderr.isTTY);
+  let done = 0;
+  try {
+    const results = await mapLimit(positionals, pool.size, async (image): Promise<InspectResult> => {
+      const t0 = Date.now();
+      const r = await pool.run({ kind: 'map', imagePath: image, transforms });
+      bar.update(++done);
+      if (!r.ok || r.kind !== 'map') return { image, error: r.ok ? 'unexpected result' : r.error };
+      const img = decodeImage(new Uint8Array(readFileSync(image)), image);
+      const scale = calibration ? { low: calibration.mapLow, high: calibration.mapHigh } : { low: 0, high: Math.max(...r.map) || 1 };
+      const stem = path.basename(image).replace(/\.[^.]+$/, '');
+      const overlay = path.join(outDir ?? path.dirname(image), `${stem}.defects.png`);
+      writeFileSync(overlay, encodePng(overlayHeatmap(img, r.map, scale)));
+      const verdict = calibration ? (r.score >= calibration.threshold ? 'DEFECT' : 'OK') : 'UNCALIBRATED';
+      return { image, score: r.score, verdict, overlay, seconds: (Date.now() - t0) / 1000 };
+    });
+    bar.done();
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ command: 'inspect', model: values.model, threshold: calibration?.threshold ?? null, transforms, results }) + '\n');
+    } else {
+      for (const r of results) {
+        console.log(r.error ? `${r.image}: ERROR ${r.error}` : `${r.verdict!.padEnd(6)} ${r.score!.toFixed(4)}  ${r.image} -> ${r.overlay}`);
+      }
+    }
+    if (results.some((r) => r.error)) process.exitCode = 1;
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core';
+import { initNodeBackend } from '../../src/core/nodeBackend';
+import { readMvtecFolder } from '../io/mvtec';
+import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
+import { calibrateOnTraining, describeDataset, trainingBank, trainOnBank } from '../pipeline';
+import { defaultThreads, EnginePool } from '../pool/pool';
+import { formatSeconds } from '../progressBar';
+import { loadBackboneFile } from '../weights';
+
+export const TRAIN_HELP = `differnet train --data DIR --weights FILE.pth --out MODEL [--backbone alexnet|squeezenet1_1]
+    [--preset default|paper] [--size 448] [--scales 3] [--blocks 8] [--width 256] [--clamp 3]
+    [--train-transforms 4] [--copies 8] [--test-transforms 16] [--epochs 4] [--sub-epochs 8]
+    [--batch 24] [--lr 2e-4] [--seed 0] [--jitter 0] [--no-rotate] [--threads N] [--json]
+  Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included).`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...SETTINGS_FLAGS, data: { type: 'string' }, weights: { type: 'string' }, backbone: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, name: { type: 'string' } },
+  });
+  if (!values.data || !values.weights || !values.out) throw new UsageError('train needs --data, --weights and --out');
+  const settings = settingsFromFlags(values);
+  const quiet = values.json === true && !process.stderr.isTTY;
+  const t0 = Date.now();
+  const ds = readMvtecFolder(values.data, { requireTrain: true, requireTest: false });
+  const log = (s: string) => !values.json && console.log(s);
+  log(`data: ${describeDataset(ds)}`);
+
+  const backend = await initNodeBackend();
+  const backbone = loadBackboneFile(values.weights, values.backbone as BackboneId | undefined);
+  const threads = intFlag(values, 'threads', defaultThreads());
+  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: values.weights, backbone: backbone.id, features: settings.features }, threads);
+  try {
+    const dim = featureDim(backbone, settings.features);
+    log(`backbone ${backbone.id} (${backbone.weightsHash}), ${dim} features, flow ${settings.flow.blocks} blocks x width ${settings.flow.hidden} (${(flowParamCount({ inputDim: dim, ...settings.flow }) / 1e6).toFixed(2)}M parameters), ${backend} x ${pool.size} threads`);
+    const tf0 = Date.now();
+    const bank = await trainingBank(pool, ds.train, settings, dim, quiet);
+    const featureSeconds = (Date.now() - tf0) / 1000;
+    const model = await trainOnBank(backbone, bank, settings, backend, featureSeconds, quiet);
+    await calibrateOnTraining(model, bank, ds.train, quiet);
+    const bytes = await saveModel(model, { name: values.name ?? `${backbone.id} on ${values.data}`, includeBackbone: true });
+    writeFileSync(values.out, bytes);
+    const report = {
+      command: 'train',
+      model: values.out,
+      modelBytes: bytes.length,
+      backbone: backbone.id,
+      backend,
+      threads: pool.size,
+      images: ds.train.length,
+      settings,
+      flowParameters: flowParamCount(model.flow.config),
+      featureSeconds,
+      featureCopiesPerSecond: (bank.count * bank.copies) / featureSeconds,
+      flowSeconds: model.training!.flowSeconds,
+      totalSeconds: (Date.now() - t0) / 1000,
+      losses: model.training!.losses,
+      threshold: model.calibration!.threshold,
+    };
+    if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
+    else {
+      log(`trained in ${formatSeconds(report.totalSeconds)} (features ${formatSeconds(featureSeconds)}, flow ${formatSeconds(report.flowSeconds)}); loss ${report.losses[0].toFixed(3)} -> ${report.losses.at(-1)!.toFixed(3)}`);
+      log(`threshold ${report.threshold.toFixed(4)} (99th percentile of training scores); wrote ${values.out} (${(bytes.length / 1e6).toFixed(1)} MB)`);
+    }
+    model.dispose();
+  } finally {
+    await pool.close();
+    backbone.dispose();
+  }
+}

@@ -1,0 +1,17 @@
+import type { BackboneId, CopySpec, FeatureConfig } from '../../src/core';
+
+/** What a worker thread runs on: the backbone weights, or a whole model file (for defect maps). */
+export type WorkerInit =
+  | { kind: 'backbone'; weightsPath: string; backbone?: BackboneId; features: FeatureConfig }
+  | { kind: 'model'; modelBytes: Uint8Array };
+
+export type Job =
+  | { id: number; kind: 'copies'; imagePath: string; specs: CopySpec[] }
+  | { id: number; kind: 'map'; imagePath: string; transforms: number };
+
+export type JobResult =
+  | { id: number; ok: true; kind: 'copies'; rows: Float32Array; width: number; height: number }
+  | { id: number; ok: true; kind: 'map'; score: number; map: Float32Array; width: number; height: number }
+  | { id: number; ok: false; error: string };
+
+export type WorkerMessage = { ready: true; backend: string } | { ready: false; error: string } | JobResult;

@@ -1,0 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { createBackbone, isBackboneKey, readPth, type Backbone, type BackboneId } from '../src/core';
+
+/** Reads a PyTorch weights file (torchvision or official DifferNet checkpoint) into a backbone. */
+export function loadBackboneFile(file: string, id?: BackboneId): Backbone {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new Error(`cannot read weights file ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return createBackbone(readPth(bytes, { include: isBackboneKey }), id);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
