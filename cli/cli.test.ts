@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sharedPath } from '../src/core/testing/shared';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(tsx, ['cli/main.ts', ...args], { cwd: root, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** A handful of MTD images in the MVTec layout: 8 train, 2 good + 2 blowhole test with masks. */
+function miniDataset(): string {
+  const mtd = sharedPath('datasets', 'mtd');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'differnet-cli-'));
+  const copy = (from: string, to: string, n: number, masks = false) => {
+    mkdirSync(path.join(dir, to), { recursive: true });
+    for (const f of readdirSync(path.join(mtd, from)).sort().slice(0, n)) {
+      copyFileSync(path.join(mtd, from, f), path.join(dir, to, f));
+      if (masks) {
+        const mask = f.replace(/\.jpg$/, '_mask.png');
+        mkdirSync(path.join(dir, 'ground_truth', 'blowhole'), { recursive: true });
+        copyFileSync(path.join(mtd, 'ground_truth', 'blowhole', mask), path.join(dir, 'ground_truth', 'blowhole', mask));
+      }
+    }
+  };
+  copy('train/good', 'train/good', 8);
+  copy('test/good', 'test/good', 2);
+  copy('test/blowhole', 'test/blowhole', 2, true);
+  return dir;
+}
+
+const SMALL = ['--size', '128', '--scales', '3', '--width', '32', '--blocks', '4', '--epochs', '1', '--sub-epochs', '3', '--copies', '2', '--train-transforms', '2', '--test-transforms', '2', '--batch', '4'];
+
+describe('differnet CLI end to end', () => {
+  let data: string;
+  let model: string;
+  const weights = () => sharedPath('weights', 'squeezenet1_1-imagenet.pth');
+
+  beforeAll(() => {
+    data = miniDataset();
+    model = path.join(data, 'model.differnet');
+  });
+
+  it('train writes a model and reports its fields', async () => {
+    const r = await cli('train', '--data', data, '--weights', weights(), '--out', model, '--threads', '2', '--json', ...SMALL);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ command: 'train', backbone: 'squeezenet1_1', backend: 'wasm', threads: 2, images: 8 });
+    expect(report.losses).toHaveLength(3);
+    expect(Number.isFinite(report.threshold)).toBe(true);
+    expect(report.modelBytes).toBe(readFileSync(model).length);
+    expect(report.settings.flow).toEqual({ blocks: 4, hidden: 32, clamp: 3 });
+  });
+
+  it('eval reports image and pixel AUROC, per-defect AUROC, thresholds and timings', async () => {
+    const r = await cli('eval', '--model', model, '--data', data, '--transforms', '2', '--pixel-transforms', '1', '--threads', '1', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.images).toBe(4);
+    expect(report.imageAuroc).toBeGreaterThanOrEqual(0);
+    expect(report.imageAuroc).toBeLessThanOrEqual(1);
+    expect(Object.keys(report.perDefect)).toEqual(['blowhole']);
+    expect(report.pixel.images).toBe(4);
+    expect(report.pixel.pixelAuroc).toBeGreaterThan(0);
+    expect(report.f1Max).toHaveProperty('threshold');
+    expect(report.atModelThreshold.tp + report.atModelThreshold.fn).toBe(2);
+    expect(report.scores).toHaveLength(4);
+    expect(report.timings.secondsPerImage).toBeGreaterThan(0);
+  });
+
+  it('inspect scores images and writes overlays at their resolution', async () => {
+    const img = path.join(data, 'test', 'blowhole', readdirSync(path.join(data, 'test', 'blowhole'))[0]);
+    const out = path.join(data, 'overlays');
+    const r = await cli('inspect', '--model', model, '--out-dir', out, '--transforms', '2', '--json', img);
+    expect(r.code).toBe(0);
+    const [res] = JSON.parse(r.stdout).results;
+    expect(['OK', 'DEFECT']).toContain(res.verdict);
+    const png = PNG.sync.read(readFileSync(res.overlay));
+    const src = PNG.sync.read(readFileSync(path.join(sharedPath('datasets', 'mtd', 'ground_truth', 'blowhole'), path.basename(img).replace('.jpg', '_mask.png'))));
+    expect([png.width, png.height]).toEqual([src.width, src.height]);
+  });
+
+  it('features prints the feature vector', async () => {
+    const r = await cli('features', '--weights', weights(), '--image', sharedPath('reference', 'test-image-448.png'), '--size', '128', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).features).toHaveLength(1536);
+  });
+
+  it('bad folders and files give clear errors', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'differnet-bad-'));
+    let r = await cli('train', '--data', empty, '--weights', weights(), '--out', path.join(empty, 'm'), ...SMALL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/train\/good/);
+
+    const broken = miniDataset();
+    writeFileSync(path.join(broken, 'train', 'good', 'zz_broken.jpg'), 'not an image');
+    r = await cli('train', '--data', broken, '--weights', weights(), '--out', path.join(broken, 'm'), '--threads', '1', ...SMALL);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/zz_broken\.jpg/);
+    expect(existsSync(path.join(broken, 'm'))).toBe(false);
+
+    r = await cli('train', '--data', data, '--weights', sharedPath('reference', 'reference.json'), '--out', path.join(empty, 'm'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/reference\.json/);
+
+    r = await cli('train', '--bogus');
+    expect(r.code).toBe(2);
+  });
+});
