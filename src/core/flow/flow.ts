@@ -4,6 +4,7 @@ import type { StateDict, TensorData } from '../torch/types';
 import type { FlowConfig } from './config';
 import { linear } from './linear';
 import { gatherDistinct } from '../gatherGrad';
+import { ownedVariable } from '../variables';
 
 const LAYERS = ['fc1', 'fc2', 'fc2b', 'fc3'] as const;
 type LayerName = (typeof LAYERS)[number];
@@ -114,21 +115,38 @@ export class Flow {
     const inputDim = s1fc1.shape[1] + s2fc1.shape[1];
     const config: FlowConfig = { inputDim, blocks: modules.length, hidden, clamp };
     const { l1, l2 } = splits(inputDim);
+    // Check every tensor before creating any variable, so a bad file leaves nothing allocated.
+    const dims = (inDim: number, outDim: number): Record<LayerName, [number, number]> => ({ fc1: [inDim, hidden], fc2: [hidden, hidden], fc2b: [hidden, hidden], fc3: [hidden, outDim] });
+    const nets = [
+      ['s1', l1, 2 * l2],
+      ['s2', l2, 2 * l1],
+    ] as const;
+    for (const idx of modules) {
+      const m = byModule.get(idx)!;
+      for (const [net, inDim, outDim] of nets) {
+        const d = dims(inDim, outDim);
+        for (const layer of LAYERS) {
+          const [i, o] = d[layer];
+          const w = need(m, `${net}.${layer}.weight`, idx);
+          const b = need(m, `${net}.${layer}.bias`, idx);
+          if (w.shape.join('x') !== `${o}x${i}` || b.shape.join('x') !== `${o}` || w.data.length !== o * i || b.data.length !== o) {
+            throw new Error(`flow block module_list.${idx}.${net}.${layer}: shape [${w.shape}] / [${b.shape}], expected [${o}, ${i}] / [${o}]`);
+          }
+        }
+      }
+    }
     const blocks = modules.map((idx, k): Block => {
       const m = byModule.get(idx)!;
       const load = (net: 's1' | 's2', inDim: number, outDim: number): Subnet => {
-        const dims: Record<LayerName, [number, number]> = { fc1: [inDim, hidden], fc2: [hidden, hidden], fc2b: [hidden, hidden], fc3: [hidden, outDim] };
+        const d = dims(inDim, outDim);
         const out = {} as Subnet;
         for (const layer of LAYERS) {
-          const [i, o] = dims[layer];
-          const w = need(m, `${net}.${layer}.weight`, idx);
-          const b = need(m, `${net}.${layer}.bias`, idx);
-          if (w.shape.join('x') !== `${o}x${i}` || b.shape.join('x') !== `${o}`) {
-            throw new Error(`flow block module_list.${idx}.${net}.${layer}: shape [${w.shape}] / [${b.shape}], expected [${o}, ${i}] / [${o}]`);
-          }
+          const [i, o] = d[layer];
+          const w = m.get(`${net}.${layer}.weight`)!;
+          const b = m.get(`${net}.${layer}.bias`)!;
           out[layer] = {
-            w: tf.variable(tf.tidy(() => tf.tensor2d(w.data, [o, i]).transpose() as tf.Tensor2D)),
-            b: tf.variable(tf.tensor1d(b.data)),
+            w: ownedVariable(tf.tidy(() => tf.tensor2d(w.data, [o, i]).transpose() as tf.Tensor2D)),
+            b: ownedVariable(tf.tensor1d(b.data)),
           };
         }
         return out;

@@ -40,8 +40,8 @@ export const PAPER_SETTINGS: ModelSettings = {
  */
 export const DEFAULT_SETTINGS: ModelSettings = {
   features: { size: 448, scales: 3 },
-  flow: { blocks: 8, hidden: 256, clamp: 3 },
-  train: { epochs: 4, subEpochs: 8, batchSize: 24, transforms: 4, copies: 8, rotate: true, jitter: 0, adam: PAPER_ADAM, seed: 0 },
+  flow: { blocks: 8, hidden: 128, clamp: 3 },
+  train: { epochs: 3, subEpochs: 8, batchSize: 24, transforms: 4, copies: 4, rotate: true, jitter: 0, adam: PAPER_ADAM, seed: 0 },
   testTransforms: 16,
 };
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ownedVariable } from '../variables';
 
 export interface AdamConfig {
   lr: number;
@@ -25,8 +26,8 @@ export class Adam {
     private readonly vars: tf.Variable[],
     readonly config: AdamConfig,
   ) {
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.m = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
   }
 
   /** Applies one update; `grads` are matched to the variables by name. */

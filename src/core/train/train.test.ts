@@ -60,6 +60,17 @@ describe('training', () => {
     bb.dispose();
   });
 
+  it('a whole training run leaks no tensors beyond the model it returns', async () => {
+    const bb = backbone();
+    const good = Array.from({ length: 3 }, (_, i) => syntheticPart(64, i));
+    const small = { ...settings, train: { ...settings.train, epochs: 1, subEpochs: 1 } };
+    const before = tf.memory().numTensors;
+    const m = await DifferNet.train(bb, arraySource(good), small);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    bb.dispose();
+  });
+
   it('a training step leaks no tensors', async () => {
     const flow = Flow.random({ inputDim: 20, blocks: 2, hidden: 8, clamp: 3 }, 1);
     const vars = flow.trainableVariables();

@@ -1,0 +1,121 @@
+// Mutation fuzzing of the two file formats a user can drop: PyTorch weights and model files. Every case
+// must end in success or a clean, typed error, within a bounded time.
+import { describe, expect, it } from 'vitest';
+import { DifferNet } from './model/differnet';
+import { loadModel, ModelFileError, saveModel } from './model/modelFile';
+import { DEFAULT_SETTINGS } from './model/settings';
+import { Flow } from './flow/flow';
+import { createBackbone, isBackboneKey, WeightsError } from './backbones';
+import { seededRandom } from './random';
+import { readShared } from './testing/shared';
+import { setupTf, tf } from './testing/tf';
+import { PthError, readPth } from './torch';
+import { concat, f32, legacyPth, stateDictPickle, zipPth, type TensorSpec } from './torch/testBuilders';
+import { beforeAll } from 'vitest';
+
+beforeAll(setupTf);
+
+/** One random mutation: flips, overwrites with boundary values, cuts, splices, duplicated or deleted ranges. */
+function mutate(src: Uint8Array, rand: () => number): Uint8Array {
+  const pick = (n: number) => Math.floor(rand() * n);
+  const b = src.slice();
+  switch (pick(6)) {
+    case 0:
+      for (let i = 0, n = 1 + pick(8); i < n; i++) b[pick(b.length)] ^= 1 << pick(8);
+      return b;
+    case 1:
+      for (let i = 0, n = 1 + pick(4); i < n; i++) b[pick(b.length)] = [0, 0xff, 0x7f, 0x80][pick(4)];
+      return b;
+    case 2:
+      return b.subarray(0, pick(b.length));
+    case 3: {
+      const at = pick(b.length);
+      const len = pick(64);
+      return concat([b.subarray(0, at), b.subarray(at + len)]);
+    }
+    case 4: {
+      const at = pick(b.length);
+      const from = pick(b.length);
+      return concat([b.subarray(0, at), b.subarray(from, from + pick(256)), b.subarray(at)]);
+    }
+    default: {
+      // Integers in headers are where parsers go wrong: write a random 32-bit value at a random place.
+      const at = pick(Math.max(1, b.length - 4));
+      new DataView(b.buffer, b.byteOffset).setUint32(at, (rand() * 2 ** 32) >>> 0, true);
+      return b;
+    }
+  }
+}
+
+const MAX_MS_PER_CASE = 2000;
+
+describe('fuzzing', () => {
+  it('mutated .pth files (zip and legacy) give a state_dict or a PthError, quickly', () => {
+    const specs: TensorSpec[] = [
+      { name: 'features.0.weight', storage: '0', numel: 12, shape: [2, 2, 3] },
+      { name: 'features.0.bias', storage: '1', numel: 2, shape: [2] },
+    ];
+    const data = [f32(Array.from({ length: 12 }, (_, i) => i / 3)), f32([1, -1])];
+    const seeds = [zipPth(stateDictPickle(specs), { '0': data[0], '1': data[1] }), legacyPth(stateDictPickle(specs, { legacy: true }), [['0', 12, data[0]], ['1', 2, data[1]]])];
+    const rand = seededRandom(20261129);
+    let ok = 0;
+    let refused = 0;
+    let slowest = 0;
+    for (let i = 0; i < 4000; i++) {
+      const input = mutate(seeds[i % 2], rand);
+      const t0 = performance.now();
+      try {
+        readPth(input);
+        ok++;
+      } catch (e) {
+        expect(e, `case ${i}`).toBeInstanceOf(PthError);
+        refused++;
+      }
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    expect(ok + refused).toBe(4000);
+    expect(refused).toBeGreaterThan(1000);
+    expect(slowest).toBeLessThan(MAX_MS_PER_CASE);
+  });
+
+  it('mutated real weights give a backbone or a clean error', () => {
+    const real = readShared('weights', 'squeezenet1_1-imagenet.pth');
+    const rand = seededRandom(7);
+    for (let i = 0; i < 150; i++) {
+      const input = mutate(real, rand);
+      try {
+        createBackbone(readPth(input, { include: isBackboneKey })).dispose();
+      } catch (e) {
+        expect([PthError, WeightsError].some((c) => e instanceof c), `case ${i}: ${(e as Error).message}`).toBe(true);
+      }
+    }
+  });
+
+  it('mutated model files load or give a ModelFileError, quickly, without leaking tensors', async () => {
+    const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
+    const settings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 1 }, flow: { blocks: 2, hidden: 8, clamp: 3 } };
+    const model = new DifferNet(bb, Flow.random({ inputDim: 512, ...settings.flow }, 1), settings);
+    const file = await saveModel(model, { name: 'fuzz', includeBackbone: false });
+    const before = tf.memory().numTensors;
+    const rand = seededRandom(99);
+    let loaded = 0;
+    let slowest = 0;
+    for (let i = 0; i < 1500; i++) {
+      const input = mutate(file, rand);
+      const t0 = performance.now();
+      try {
+        const { model: m } = loadModel(input, bb);
+        m.dispose();
+        loaded++;
+      } catch (e) {
+        expect(e, `case ${i}: ${(e as Error).message}`).toBeInstanceOf(ModelFileError);
+      }
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    expect(loaded).toBeLessThan(1500);
+    expect(slowest).toBeLessThan(MAX_MS_PER_CASE);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    bb.dispose();
+  });
+});
