@@ -22,6 +22,13 @@ export const MAX_PIXELS = 100_000_000;
  */
 const JPEG_MAX_MEMORY_MB = 2560;
 
+/**
+ * Longest side an image has when it reaches the engine (see decodeForInspection). The engine resizes to
+ * its working size (a few hundred pixels) anyway, but on the way it holds the whole image as int32 and
+ * float32 tensors, about 28 bytes a pixel: 2.8 GB for a 100 MP photo, 470 MB at 4096 x 4096.
+ */
+export const INSPECTION_MAX_SIDE = 4096;
+
 /** A file that cannot be turned into pixels; `file` is the name it was given so batch runs can report it. */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
@@ -84,7 +91,8 @@ function message(e: unknown): string {
  * Decodes a JPEG, PNG or BMP file to RGBA. The format is taken from the first bytes, never from `name`
  * (which only labels errors), so a mislabelled file still decodes and a non-image fails clearly.
  * Greyscale becomes R = G = B; 16-bit PNG samples are rounded to 8 bits; alpha is kept as stored.
- * EXIF orientation is not applied (industrial cameras do not set it; MVTec-style datasets have none).
+ * A JPEG's EXIF orientation is applied, so a phone photo comes out the way a browser shows it (the web
+ * app decodes with `imageOrientation: 'from-image'`) and both score the same pixels.
  * @throws ImageDecodeError naming the file: empty, not an image, truncated, corrupt, unsupported variant,
  *   or larger than MAX_PIXELS.
  */
@@ -103,15 +111,79 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbaImage {
   return img;
 }
 
-/** Reads and decodes a file; read failures (missing, unreadable) become ImageDecodeErrors too. */
-export function readImageFile(path: string): RgbaImage {
-  let bytes: Uint8Array;
+/** A decoded image as the engine gets it; `downscaledFrom` is the file's own size where it was reduced. */
+export interface InspectionImage extends RgbaImage {
+  downscaledFrom?: [width: number, height: number];
+}
+
+/**
+ * decodeImage, then a box-filter reduction to at most `maxSide` pixels on the long side, so that memory
+ * per image stays bounded whatever the camera. Images up to MAX_PIXELS decode; bigger ones are refused.
+ */
+export function decodeForInspection(bytes: Uint8Array, name: string, maxSide = INSPECTION_MAX_SIDE): InspectionImage {
+  const img = decodeImage(bytes, name);
+  const small = downscaleToFit(img, maxSide);
+  return small === img ? img : { ...small, downscaledFrom: [img.width, img.height] };
+}
+
+/** The size `downscaleToFit` gives: the long side at most `maxSide`, the aspect ratio kept, at least 1 x 1. */
+export function fitSize(width: number, height: number, maxSide: number): [width: number, height: number] {
+  const s = Math.min(1, maxSide / Math.max(width, height));
+  return [Math.max(1, Math.round(width * s)), Math.max(1, Math.round(height * s))];
+}
+
+/**
+ * Area-average reduction (each output pixel the mean of its block of source pixels, all four channels).
+ * A box filter rather than the engine's bilinear resize, which at large ratios samples a few source pixels
+ * and aliases fine texture, the thing defects show up in. Returns `img` itself when it already fits.
+ */
+export function downscaleToFit(img: RgbaImage, maxSide: number): RgbaImage {
+  const { width: w, height: h, data } = img;
+  const [W, H] = fitSize(w, h, maxSide);
+  if (W === w && H === h) return img;
+  // W <= w and H <= h, so every block holds at least one source pixel.
+  const xStart = new Int32Array(W + 1);
+  for (let tx = 0; tx <= W; tx++) xStart[tx] = Math.floor((tx * w) / W);
+  const column = new Int32Array(w);
+  for (let tx = 0; tx < W; tx++) column.fill(tx * 4, xStart[tx], xStart[tx + 1]);
+  // Float64 because one block can hold up to MAX_PIXELS samples of 255, beyond 32 bits.
+  const acc = new Float64Array(W * 4);
+  const out = new Uint8ClampedArray(W * H * 4);
+  for (let ty = 0; ty < H; ty++) {
+    const y0 = Math.floor((ty * h) / H);
+    const y1 = Math.floor(((ty + 1) * h) / H);
+    acc.fill(0);
+    for (let y = y0; y < y1; y++) {
+      let i = y * w * 4;
+      for (let x = 0; x < w; x++, i += 4) {
+        const c = column[x];
+        acc[c] += data[i];
+        acc[c + 1] += data[i + 1];
+        acc[c + 2] += data[i + 2];
+        acc[c + 3] += data[i + 3];
+      }
+    }
+    const o = ty * W * 4;
+    for (let tx = 0; tx < W; tx++) {
+      const n = (y1 - y0) * (xStart[tx + 1] - xStart[tx]);
+      for (let c = 0; c < 4; c++) out[o + tx * 4 + c] = Math.round(acc[tx * 4 + c] / n);
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
+/** A file's bytes; read failures (missing, unreadable, a folder) become ImageDecodeErrors naming it. */
+export function readImageBytes(path: string): Uint8Array {
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    return new Uint8Array(readFileSync(path));
   } catch (e) {
     throw fail(path, `cannot read image: ${path} (${(e as NodeJS.ErrnoException).code ?? message(e)})`, e);
   }
-  return decodeImage(bytes, path);
+}
+
+/** Reads and decodes a file; read failures (missing, unreadable) become ImageDecodeErrors too. */
+export function readImageFile(path: string): RgbaImage {
+  return decodeImage(readImageBytes(path), path);
 }
 
 interface JpegFrame {
@@ -186,7 +258,101 @@ function decodeJpeg(bytes: Uint8Array, name: string): RgbaImage {
     throw corrupt(name, 'JPEG', detail, e);
   }
   checkSize(name, out.width, out.height);
-  return { width: out.width, height: out.height, data: new Uint8ClampedArray(out.data.buffer, out.data.byteOffset, out.data.byteLength) };
+  const img = { width: out.width, height: out.height, data: new Uint8ClampedArray(out.data.buffer, out.data.byteOffset, out.data.byteLength) };
+  return applyOrientation(img, exifOrientation(bytes));
+}
+
+/** EXIF orientation values: 1 is as stored; 2-8 are the flips, rotations and transposes of the TIFF spec. */
+export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+
+/**
+ * The orientation in a JPEG's first APP1 Exif segment (IFD0 tag 0x0112), or 1 where there is none or it
+ * is malformed in any way: a bad tag must cost the user at most a rotated image, never a refused one.
+ */
+export function exifOrientation(b: Uint8Array): Orientation {
+  try {
+    return findExifOrientation(b);
+  } catch {
+    return 1;
+  }
+}
+
+function findExifOrientation(b: Uint8Array): Orientation {
+  let o = 2;
+  while (o + 4 <= b.length) {
+    if (b[o] !== 0xff) return 1;
+    const m = b[o + 1];
+    if (m === 0xff) {
+      o++; // fill byte before a marker
+      continue;
+    }
+    o += 2;
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
+    // Metadata segments all come before the first scan.
+    if (m === 0xda || m === 0xd9) return 1;
+    const len = (b[o] << 8) | b[o + 1];
+    if (len < 2 || o + len > b.length) return 1;
+    if (m === 0xe1 && len >= 8 && startsWith(b, ascii('Exif\0\0'), o + 2)) return tiffOrientation(b.subarray(o + 8, o + len));
+    o += len;
+  }
+  return 1;
+}
+
+function tiffOrientation(t: Uint8Array): Orientation {
+  if (t.length < 8) return 1;
+  const little = t[0] === 0x49 && t[1] === 0x49;
+  if (!little && !(t[0] === 0x4d && t[1] === 0x4d)) return 1;
+  const dv = new DataView(t.buffer, t.byteOffset, t.byteLength);
+  if (dv.getUint16(2, little) !== 42) return 1;
+  const ifd = dv.getUint32(4, little);
+  if (ifd < 8 || ifd + 2 > t.length) return 1;
+  const entries = dv.getUint16(ifd, little);
+  for (let i = 0; i < entries; i++) {
+    const e = ifd + 2 + 12 * i;
+    if (e + 12 > t.length) return 1;
+    if (dv.getUint16(e, little) !== 0x0112) continue;
+    // The spec's form: one SHORT, left-justified in the 4-byte value field. Anything else is a broken tag.
+    if (dv.getUint16(e + 2, little) !== 3 || dv.getUint32(e + 4, little) !== 1) return 1;
+    const v = dv.getUint16(e + 8, little);
+    return v >= 1 && v <= 8 ? (v as Orientation) : 1;
+  }
+  return 1;
+}
+
+/**
+ * Where displayed pixel (x, y) comes from: stored pixel `start + x * dx + y * dy` of the w x h image.
+ * Orientations 5-8 swap width and height.
+ */
+function orientationSteps(o: Orientation, w: number, h: number): [start: number, dx: number, dy: number] {
+  const steps: Record<Orientation, [number, number, number]> = {
+    1: [0, 1, w],
+    2: [w - 1, -1, w], // mirrored left-right
+    3: [w * h - 1, -1, -w], // rotated 180
+    4: [(h - 1) * w, 1, -w], // mirrored top-bottom
+    5: [0, w, 1], // transposed
+    6: [(h - 1) * w, -w, 1], // stored rotated 90 anticlockwise, shown turned clockwise
+    7: [w * h - 1, -w, -1], // transversed
+    8: [w - 1, w, -1], // stored rotated 90 clockwise, shown turned anticlockwise
+  };
+  return steps[o];
+}
+
+/** The image as displayed under EXIF orientation `o`; `img` itself for 1. */
+export function applyOrientation(img: RgbaImage, o: Orientation): RgbaImage {
+  if (o === 1) return img;
+  const { width: w, height: h } = img;
+  const [W, H] = o >= 5 ? [h, w] : [w, h];
+  // Whole pixels as 32-bit words; a view needs 4-byte alignment, which a copy guarantees.
+  const data = img.data.byteOffset % 4 === 0 ? img.data : img.data.slice();
+  const src = new Uint32Array(data.buffer, data.byteOffset, w * h);
+  const out = new Uint8ClampedArray(w * h * 4);
+  const dst = new Uint32Array(out.buffer);
+  const [start, dx, dy] = orientationSteps(o, w, h);
+  for (let y = 0, i = 0; y < H; y++) {
+    let s = start + y * dy;
+    for (let x = 0; x < W; x++, s += dx) dst[i++] = src[s];
+  }
+  return { width: W, height: H, data: out };
 }
 
 /** End of the IEND chunk, after checking the chunk layout; pngjs itself rejects bytes after IEND. */

@@ -9,9 +9,14 @@ export type Job =
   | { id: number; kind: 'copies'; imagePath: string; specs: CopySpec[] }
   | { id: number; kind: 'map'; imagePath: string; transforms: number };
 
+/**
+ * `width` x `height` is the image file's size (after EXIF orientation), and a map covers it pixel for pixel.
+ * `downscaledTo` is present when the file was bigger than the engine takes and was reduced to that size
+ * for scoring (see decodeForInspection). A failed job's `error` names the file and the reason.
+ */
 export type JobResult =
-  | { id: number; ok: true; kind: 'copies'; rows: Float32Array; width: number; height: number }
-  | { id: number; ok: true; kind: 'map'; score: number; map: Float32Array; width: number; height: number }
+  | { id: number; ok: true; kind: 'copies'; rows: Float32Array; width: number; height: number; downscaledTo?: [number, number] }
+  | { id: number; ok: true; kind: 'map'; score: number; map: Float32Array; width: number; height: number; downscaledTo?: [number, number] }
   | { id: number; ok: false; error: string };
 
 export type WorkerMessage = { ready: true; backend: string } | { ready: false; error: string } | JobResult;
