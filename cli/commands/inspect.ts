@@ -18,6 +18,8 @@ export interface InspectResult {
   score?: number;
   verdict?: 'OK' | 'DEFECT' | 'UNCALIBRATED';
   overlay?: string;
+  /** Set when the image was larger than the engine takes and was scored at this size. */
+  downscaledTo?: [number, number];
   seconds?: number;
   error?: string;
 }
@@ -53,14 +55,15 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       const overlay = path.join(outDir ?? path.dirname(image), `${stem}.defects.png`);
       writeFileSync(overlay, encodePng(overlayHeatmap(img, r.map, scale)));
       const verdict = calibration ? (r.score >= calibration.threshold ? 'DEFECT' : 'OK') : 'UNCALIBRATED';
-      return { image, score: r.score, verdict, overlay, seconds: (Date.now() - t0) / 1000 };
+      return { image, score: r.score, verdict, overlay, downscaledTo: r.downscaledTo, seconds: (Date.now() - t0) / 1000 };
     });
     bar.done();
     if (values.json) {
       process.stdout.write(JSON.stringify({ command: 'inspect', model: values.model, threshold: calibration?.threshold ?? null, transforms, results }) + '\n');
     } else {
       for (const r of results) {
-        console.log(r.error ? `${r.image}: ERROR ${r.error}` : `${r.verdict!.padEnd(6)} ${r.score!.toFixed(4)}  ${r.image} -> ${r.overlay}`);
+        const note = r.downscaledTo ? ` (downscaled to ${r.downscaledTo.join('x')})` : '';
+        console.log(r.error ? `${r.image}: ERROR ${r.error}` : `${r.verdict!.padEnd(6)} ${r.score!.toFixed(4)}  ${r.image} -> ${r.overlay}${note}`);
       }
     }
     if (results.some((r) => r.error)) process.exitCode = 1;
