@@ -1,0 +1,90 @@
+import type { RgbaImage } from '../core';
+import { MAP_SIDE, type ImageInput, type Roi } from './protocol';
+
+/** A file that is not a decodable image; the message names the file so a batch can report it per item. */
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+}
+
+async function toBitmap(input: ImageInput, name: string): Promise<ImageBitmap> {
+  if (!(input instanceof Blob)) return input;
+  if (input.size === 0) throw new ImageDecodeError(`${name}: the file is empty`);
+  try {
+    // EXIF orientation matters for phone photos: the engine must see the part the way the user does.
+    return await createImageBitmap(input, { imageOrientation: 'from-image' });
+  } catch {
+    const kind = input.type || 'unknown type';
+    throw new ImageDecodeError(`${name}: not a readable image (${kind}, ${input.size} bytes) — it may be truncated or not a JPEG/PNG/WebP/BMP/GIF`);
+  }
+}
+
+function roiPixels(roi: Roi | undefined, w: number, h: number): { x: number; y: number; w: number; h: number } {
+  if (!roi) return { x: 0, y: 0, w, h };
+  const k = roi.relative ? { x: w, y: h } : { x: 1, y: 1 };
+  const x = Math.max(0, Math.min(w - 1, Math.round(roi.x * k.x)));
+  const y = Math.max(0, Math.min(h - 1, Math.round(roi.y * k.y)));
+  return { x, y, w: Math.max(1, Math.min(w - x, Math.round(roi.width * k.x))), h: Math.max(1, Math.min(h - y, Math.round(roi.height * k.y))) };
+}
+
+/**
+ * Decodes to RGBA pixels, cropped to `roi` and reduced so the long side is at most `maxSide`; the
+ * browser's high-quality downscale avoids the aliasing of a single bilinear step from camera resolution.
+ */
+export async function decodeImage(input: ImageInput, name: string, opts: { maxSide: number; roi?: Roi }): Promise<RgbaImage> {
+  const bitmap = await toBitmap(input, name);
+  try {
+    if (bitmap.width === 0 || bitmap.height === 0) throw new ImageDecodeError(`${name}: the image has no pixels`);
+    const src = roiPixels(opts.roi, bitmap.width, bitmap.height);
+    const scale = Math.min(1, opts.maxSide / Math.max(src.w, src.h));
+    const w = Math.max(1, Math.round(src.w * scale));
+    const h = Math.max(1, Math.round(src.h * scale));
+    const ctx = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new Error('this browser cannot draw images in a worker (no OffscreenCanvas 2D)');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, src.x, src.y, src.w, src.h, 0, 0, w, h);
+    return { width: w, height: h, data: ctx.getImageData(0, 0, w, h).data };
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** A ground-truth mask resized to the map's grid: 1 where the mask is bright. */
+export async function decodeMask(blob: Blob, name: string, width: number, height: number): Promise<Uint8Array> {
+  const bitmap = await toBitmap(blob, name);
+  try {
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+    if (!ctx) throw new Error('this browser cannot draw images in a worker (no OffscreenCanvas 2D)');
+    ctx.drawImage(bitmap, 0, 0, width, height);
+    const px = ctx.getImageData(0, 0, width, height).data;
+    const out = new Uint8Array(width * height);
+    for (let i = 0; i < out.length; i++) out[i] = px[i * 4] > 127 ? 1 : 0;
+    return out;
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** Size a map of w x h is reduced to for the UI. */
+export function mapSize(w: number, h: number, side = MAP_SIDE): { width: number; height: number } {
+  const s = Math.min(1, side / Math.max(w, h));
+  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
+}
+
+/** Area-average downsampling; keeps the map's mean, so the fixed colour scale still applies. */
+export function downsampleMap(map: Float32Array, w: number, h: number, side = MAP_SIDE): { map: Float32Array; width: number; height: number } {
+  const { width, height } = mapSize(w, h, side);
+  if (width === w && height === h) return { map, width, height };
+  const out = new Float32Array(width * height);
+  for (let ty = 0; ty < height; ty++) {
+    const y0 = Math.floor((ty * h) / height);
+    const y1 = Math.max(y0 + 1, Math.floor(((ty + 1) * h) / height));
+    for (let tx = 0; tx < width; tx++) {
+      const x0 = Math.floor((tx * w) / width);
+      const x1 = Math.max(x0 + 1, Math.floor(((tx + 1) * w) / width));
+      let s = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += map[y * w + x];
+      out[ty * width + tx] = s / ((y1 - y0) * (x1 - x0));
+    }
+  }
+  return { map: out, width, height };
+}

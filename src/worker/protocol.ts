@@ -1,0 +1,202 @@
+// The typed contract between the UI thread and the engine worker. Type-only imports from the engine, so
+// the UI bundle never pulls in TensorFlow.js.
+import type { BackboneId, BackendName, Calibration, FlowConfig, ModelSettings, ThresholdMethod, TrainingRecord } from '../core';
+
+export type BackendChoice = 'auto' | BackendName;
+
+/** What a startup measurement found for one backend. */
+export interface BackendMeasurement {
+  backend: BackendName;
+  /** Milliseconds for the probe workload, or null when the backend could not run it. */
+  ms: number | null;
+  note: string;
+}
+
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A CPU emulation (SwiftShader or a fallback adapter): far slower than WASM for this workload. */
+  software: boolean;
+}
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Human label of what runs the maths, e.g. "WASM SIMD, 2 threads" or the GPU adapter's name. */
+  adapter: string;
+  /** Why this backend was chosen, for the header's tooltip. */
+  reason: string;
+  choice: BackendChoice;
+  measurements: BackendMeasurement[];
+  webgpu: GpuAdapterInfo | null;
+  crossOriginIsolated: boolean;
+}
+
+/** Any image the worker can decode: a file (or other Blob) or a video frame grabbed as a bitmap. */
+export type ImageInput = Blob | ImageBitmap;
+
+/** A rectangle in source pixels, or fractions of the source when `relative` is set. */
+export interface Roi {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  relative?: boolean;
+}
+
+export interface WeightsInfo {
+  id: BackboneId;
+  hash: string;
+  tensors: number;
+  params: number;
+  /** Where the weights came from (file name or URL), for display. */
+  source: string;
+}
+
+/** What the UI needs to know about a model held by the worker. */
+export interface ModelSummary {
+  backbone: BackboneId;
+  weightsHash: string;
+  flow: FlowConfig;
+  settings: ModelSettings;
+  calibration: Calibration | null;
+  training: TrainingRecord | null;
+  /** Bytes of the model file without the backbone: what the app stores. */
+  fileBytes: number;
+}
+
+/** A model found inside a weights file (an official DifferNet checkpoint carries its flow). */
+export interface ImportedFlow {
+  bytes: ArrayBuffer;
+  summary: ModelSummary;
+}
+
+export interface AnalyzeResult {
+  score: number;
+  /** Defect map, downsampled to at most MAP_SIDE on its long side; absent when not asked for. */
+  map?: Float32Array;
+  mapWidth: number;
+  mapHeight: number;
+  /** Size of the image as analysed (after EXIF orientation, ROI and downscaling). */
+  width: number;
+  height: number;
+  ms: number;
+}
+
+export interface EvaluateItem {
+  image: ImageInput;
+  name: string;
+  label: 0 | 1;
+  /** Ground-truth mask (white = defect), for pixel AUROC. */
+  mask?: Blob;
+}
+
+export interface RocPoint {
+  fpr: number;
+  tpr: number;
+  threshold: number;
+}
+
+export interface EvaluateSummary {
+  scores: number[];
+  /** Per item, the message when it could not be scored (its score is NaN). */
+  errors: (string | null)[];
+  auroc: number | null;
+  roc: RocPoint[];
+  pixelAuroc: number | null;
+  /** Threshold maximising F1 on this set. */
+  f1Threshold: number | null;
+  calibration: Calibration | null;
+}
+
+export interface BackendComparisonRow {
+  backend: BackendName;
+  adapter: string;
+  features: number[];
+  score: number;
+  ms: number;
+}
+
+export interface BackendComparison {
+  rows: BackendComparisonRow[];
+  /** Largest |a - b| over the features, divided by the largest |feature|. */
+  featureRelDiff: number;
+  scoreRelDiff: number;
+  size: number;
+}
+
+export type TrainPhase = 'features' | 'flow' | 'calibrate';
+
+/** Progress of long work, one shape for every request. */
+export interface ProgressEvent {
+  phase: TrainPhase | 'read' | 'parse' | 'evaluate' | 'backend';
+  done: number;
+  total: number;
+  etaSeconds?: number;
+  /** Flow training only: mean loss of the last step. */
+  loss?: number;
+  /** Evaluate only: the score of item `done - 1`. */
+  itemScore?: number;
+  message?: string;
+}
+
+/** Request name -> [arguments, result]. */
+export interface EngineApi {
+  /** Starts the engine; also hands over the engine's constants the UI needs without importing TF.js. */
+  init: [{ wasmPaths: string; choice: BackendChoice }, { backend: BackendInfo; palette: Uint8Array; presets: { default: ModelSettings; paper: ModelSettings } }];
+  setBackend: [{ choice: BackendChoice }, BackendInfo];
+  loadWeights: [
+    { source: { kind: 'blob'; blob: Blob } | { kind: 'bytes'; bytes: ArrayBuffer }; name: string },
+    { weights: WeightsInfo; cache: ArrayBuffer | null; flow: ImportedFlow | null },
+  ];
+  loadModel: [{ modelId: string; bytes: ArrayBuffer; calibration: Calibration | null }, ModelSummary];
+  unloadModel: [{ modelId: string }, void];
+  train: [
+    { modelId: string; backbone: BackboneId; settings: ModelSettings; images: ImageInput[]; names: string[]; method: ThresholdMethod },
+    { bytes: ArrayBuffer; summary: ModelSummary; goodScores: number[] },
+  ];
+  setCalibration: [{ modelId: string; calibration: Calibration }, void];
+  threshold: [{ goodScores: number[]; labelled?: { scores: number[]; labels: (0 | 1)[] }; method: ThresholdMethod }, number];
+  analyze: [{ modelId: string; image: ImageInput; map: boolean; transforms?: number; roi?: Roi }, AnalyzeResult];
+  /** With `calibrate`, the good items also set a calibration (for models that have none yet). */
+  evaluate: [{ modelId: string; items: EvaluateItem[]; maps: boolean; calibrate?: ThresholdMethod }, EvaluateSummary];
+  metrics: [{ scores: number[]; labels: (0 | 1)[] }, { auroc: number | null; roc: RocPoint[]; f1Threshold: number | null }];
+  exportModel: [{ modelId: string; name: string; includeBackbone: boolean }, ArrayBuffer];
+  importModel: [{ bytes: ArrayBuffer }, { bytes: ArrayBuffer; summary: ModelSummary; name: string; weights: { info: WeightsInfo; cache: ArrayBuffer } | null }];
+  compareBackends: [{ modelId: string | null; backbone: BackboneId; size: number; backends: BackendName[] }, BackendComparison];
+}
+
+export type RequestType = keyof EngineApi;
+export type RequestArgs<K extends RequestType> = EngineApi[K][0];
+export type RequestResult<K extends RequestType> = EngineApi[K][1];
+
+export type Request = { [K in RequestType]: { kind: 'request'; id: number; type: K; args: RequestArgs<K> } }[RequestType];
+
+export interface CancelMessage {
+  kind: 'cancel';
+  id: number;
+}
+
+export type ToWorker = Request | CancelMessage;
+
+export interface SerializedError {
+  name: string;
+  message: string;
+}
+
+/** Unsolicited news from the worker. */
+export type EngineEvent =
+  | { event: 'backendChanged'; backend: BackendInfo; message: string }
+  | { event: 'log'; level: 'info' | 'warn'; message: string };
+
+export type FromWorker =
+  | { kind: 'result'; id: number; result: unknown }
+  | { kind: 'error'; id: number; error: SerializedError }
+  | { kind: 'progress'; id: number; progress: ProgressEvent }
+  | ({ kind: 'event' } & EngineEvent);
+
+/** Long side of defect maps sent to the UI: the maps are blurred at ~3 px per 448, so more is wasted memory. */
+export const MAP_SIDE = 256;
+
+/** Long side images are reduced to before the engine sees them; the engine itself works at <= 448 px. */
+export const MAX_IMAGE_SIDE = 1024;
