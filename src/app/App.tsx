@@ -1,0 +1,72 @@
+import { useEffect, useState } from 'react';
+import { Header } from './components/Header';
+import { Notices } from './components/Notices';
+import { screenFromHash, type ScreenId } from './screens';
+import { EvaluateScreen } from './screens/evaluate/EvaluateScreen';
+import { InspectScreen } from './screens/inspect/InspectScreen';
+import { LiveScreen } from './screens/live/LiveScreen';
+import { ModelsScreen } from './screens/models/ModelsScreen';
+import { TeachScreen } from './screens/teach/TeachScreen';
+import { useEngine } from './stores/engine';
+import { useModels } from './stores/models';
+import { useTeach } from './stores/teach';
+
+function useHashScreen(): ScreenId {
+  const [screen, setScreen] = useState(() => screenFromHash(location.hash));
+  useEffect(() => {
+    const on = () => setScreen(screenFromHash(location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return screen;
+}
+
+export function App() {
+  const screen = useHashScreen();
+  const { status, startError, backend } = useEngine();
+  const modelsReady = useModels((s) => s.ready);
+  const activeId = useModels((s) => s.activeId);
+  const loadTeach = useTeach((s) => s.load);
+
+  useEffect(() => {
+    void loadTeach(activeId);
+  }, [activeId, loadTeach]);
+
+  useEffect(() => {
+    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', models: 'Models' }[screen];
+    document.title = `${title} · DifferNet Inspector`;
+  }, [screen]);
+
+  return (
+    <>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <Header screen={screen} />
+      <Notices />
+      <main id="main" tabIndex={-1} data-engine={status} data-screen={screen}>
+        {status === 'failed' ? (
+          <section className="card">
+            <h2>The engine could not start</h2>
+            <p className="error-text" role="alert">
+              {startError}
+            </p>
+            <p>This app needs a browser with WebAssembly and Web Workers (a current Chrome, Edge or Firefox).</p>
+          </section>
+        ) : !modelsReady || !backend ? (
+          <section className="card" aria-busy="true">
+            <p>Starting the engine and measuring the fastest backend on this machine…</p>
+          </section>
+        ) : (
+          <>
+            {screen === 'teach' && <TeachScreen />}
+            {screen === 'evaluate' && <EvaluateScreen />}
+            {screen === 'inspect' && <InspectScreen />}
+            {screen === 'live' && <LiveScreen />}
+            {screen === 'models' && <ModelsScreen />}
+          </>
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,70 @@
+import type { BackendChoice } from '../../worker/protocol';
+import { BACKBONE_LABEL } from '../lib/format';
+import { useEngine } from '../stores/engine';
+import { useModels } from '../stores/models';
+import { SCREENS, type ScreenId } from '../screens';
+
+const CHOICES: { value: BackendChoice; label: string }[] = [
+  { value: 'auto', label: 'Automatic' },
+  { value: 'webgpu', label: 'WebGPU' },
+  { value: 'wasm', label: 'WASM' },
+  { value: 'webgl', label: 'WebGL' },
+  { value: 'cpu', label: 'CPU (slow)' },
+];
+
+export function Header({ screen }: { screen: ScreenId }) {
+  const { backend, status, switching, setChoice } = useEngine();
+  const { records, activeId, setActive } = useModels();
+  return (
+    <header className="app-header">
+      <div className="brand">
+        <span className="logo" aria-hidden>
+          ◎
+        </span>
+        DifferNet Inspector
+      </div>
+      <nav aria-label="Screens">
+        {SCREENS.map((s) => (
+          <a key={s.id} href={`#/${s.id}`} className={s.id === screen ? 'active' : ''} aria-current={s.id === screen ? 'page' : undefined}>
+            {s.title}
+          </a>
+        ))}
+      </nav>
+      <div className="header-right">
+        <label className="compact">
+          <span className="muted small">Model</span>
+          <select value={activeId ?? ''} onChange={(e) => setActive(e.target.value || null)} aria-label="Active model" data-testid="active-model">
+            {records.length === 0 && <option value="">No models yet</option>}
+            {records.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name} · {BACKBONE_LABEL[r.backbone]}
+                {r.version === 0 ? ' (untrained)' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label
+          className="compact"
+          data-testid="backend-reason"
+          title={
+            backend
+              ? [backend.reason, ...backend.measurements.map((m) => `${m.backend}: ${m.note}`), backend.crossOriginIsolated ? '' : 'not cross-origin isolated: WASM runs single-threaded'].filter(Boolean).join('\n')
+              : undefined
+          }
+        >
+          <span className="muted small">Backend</span>
+          <span className="backend-badge" data-testid="backend-badge" data-backend={backend?.name ?? ''}>
+            {status === 'starting' && !backend ? 'measuring…' : backend ? `${backend.name.toUpperCase()} · ${backend.adapter}` : 'none'}
+          </span>
+          <select value={backend?.choice ?? 'auto'} disabled={!backend || switching} onChange={(e) => void setChoice(e.target.value as BackendChoice)} aria-label="Backend choice" data-testid="backend-choice">
+            {CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+    </header>
+  );
+}

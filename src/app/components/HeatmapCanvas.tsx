@@ -1,0 +1,106 @@
+import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
+import type { HeatScale } from '../../core';
+import { heatLayer } from '../lib/heat';
+
+export interface HeatmapHandle {
+  /** The composite (image with overlay) at the image's resolution, as PNG. */
+  toPng(): Promise<Blob | null>;
+}
+
+interface Props {
+  image: Blob;
+  map?: Float32Array;
+  mapWidth?: number;
+  mapHeight?: number;
+  scale: HeatScale | null;
+  palette: Uint8Array | null;
+  opacity: number;
+  sideBySide?: boolean;
+  label: string;
+}
+
+/** Largest side drawn on screen; the export renders at full resolution. */
+const DISPLAY_SIDE = 1024;
+
+function drawComposite(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, bmp: ImageBitmap, heat: OffscreenCanvas | null, w: number, h: number, opacity: number, sideBySide: boolean) {
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.drawImage(bmp, 0, 0, w, h);
+  const x = sideBySide ? w : 0;
+  if (sideBySide) ctx.drawImage(bmp, x, 0, w, h);
+  if (heat) {
+    ctx.save();
+    ctx.globalAlpha = opacity;
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(heat, x, 0, w, h);
+    ctx.restore();
+  }
+}
+
+/** An image with its defect map on the model's fixed colour scale; optional side-by-side view. */
+export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCanvas({ image, map, mapWidth, mapHeight, scale, palette, opacity, sideBySide = false, label }, ref) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [bitmap, setBitmap] = useState<ImageBitmap | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const current = useRef<ImageBitmap | null>(null);
+  useEffect(() => {
+    let cancelled = false;
+    setError(null);
+    createImageBitmap(image, { imageOrientation: 'from-image' })
+      .then((b) => {
+        if (cancelled) return b.close();
+        // The previous bitmap is closed only once the new one replaces it, so nothing draws a closed one.
+        const prev = current.current;
+        current.current = b;
+        setBitmap(b);
+        prev?.close();
+      })
+      .catch(() => !cancelled && setError('This image cannot be shown (unreadable file).'));
+    return () => {
+      cancelled = true;
+    };
+  }, [image]);
+
+  useEffect(
+    () => () => {
+      current.current?.close();
+      current.current = null;
+    },
+    [],
+  );
+
+  const low = scale?.low;
+  const high = scale?.high;
+  const heat = useMemo(() => {
+    if (!map || !mapWidth || !mapHeight || low === undefined || high === undefined || !palette) return null;
+    const c = new OffscreenCanvas(mapWidth, mapHeight);
+    c.getContext('2d')!.putImageData(heatLayer(map, mapWidth, mapHeight, { low, high }, palette), 0, 0);
+    return c;
+  }, [map, mapWidth, mapHeight, low, high, palette]);
+
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c || !bitmap) return;
+    const s = Math.min(1, DISPLAY_SIDE / Math.max(bitmap.width, bitmap.height));
+    const w = Math.round(bitmap.width * s);
+    const h = Math.round(bitmap.height * s);
+    c.width = sideBySide ? 2 * w : w;
+    c.height = h;
+    drawComposite(c.getContext('2d')!, bitmap, heat, w, h, opacity, sideBySide);
+  });
+
+  useImperativeHandle(ref, () => ({
+    async toPng() {
+      if (!bitmap) return null;
+      const w = bitmap.width;
+      const h = bitmap.height;
+      const off = new OffscreenCanvas(sideBySide ? 2 * w : w, h);
+      drawComposite(off.getContext('2d')!, bitmap, heat, w, h, opacity, sideBySide);
+      return off.convertToBlob({ type: 'image/png' });
+    },
+  }));
+
+  if (error) return <p className="error-text">{error}</p>;
+  return <canvas ref={canvas} className="heatmap" role="img" aria-label={label} data-testid="heatmap-canvas" />;
+});

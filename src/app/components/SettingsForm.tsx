@@ -1,0 +1,87 @@
+import type { ModelSettings } from '../../core';
+
+interface Props {
+  settings: ModelSettings;
+  presets: { default: ModelSettings; paper: ModelSettings };
+  onChange: (s: ModelSettings) => void;
+  disabled?: boolean;
+}
+
+/** For a live demo on a laptop: small images, a narrow flow and few passes train in about a minute. */
+export function quickPreset(base: ModelSettings): ModelSettings {
+  return {
+    ...base,
+    features: { size: 224, scales: 3 },
+    flow: { ...base.flow, blocks: 4, hidden: 128 },
+    train: { ...base.train, epochs: 3, subEpochs: 4, copies: 4, transforms: 4 },
+    // Two rotations keep live scoring near one frame per second on a laptop CPU.
+    testTransforms: 2,
+  };
+}
+
+function NumberField({ label, value, min, max, step = 1, onChange, disabled, hint }: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; disabled?: boolean; hint?: string }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input
+        type="number"
+        value={value}
+        min={min}
+        max={max}
+        step={step}
+        disabled={disabled}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (Number.isFinite(v) && v >= min && v <= max) onChange(v);
+        }}
+      />
+      {hint && <small className="muted">{hint}</small>}
+    </label>
+  );
+}
+
+export function SettingsForm({ settings: s, presets, onChange, disabled }: Props) {
+  const set = (patch: (c: ModelSettings) => void) => {
+    const next = structuredClone(s);
+    patch(next);
+    onChange(next);
+  };
+  return (
+    <fieldset className="settings" disabled={disabled}>
+      <legend>Settings</legend>
+      <div className="row wrap">
+        <span className="muted small">Presets:</span>
+        <button type="button" className="secondary" onClick={() => onChange(quickPreset(presets.default))}>
+          Quick demo
+        </button>
+        <button type="button" className="secondary" onClick={() => onChange(structuredClone(presets.default))}>
+          Balanced (default)
+        </button>
+        <button type="button" className="secondary" onClick={() => onChange(structuredClone(presets.paper))} title="The paper's configuration: very slow without a GPU">
+          Paper
+        </button>
+      </div>
+      <div className="grid-fields">
+        <label className="field">
+          <span>Working size</span>
+          <select value={s.features.size} onChange={(e) => set((c) => void (c.features.size = Number(e.target.value)))} aria-label="Working size">
+            {[224, 320, 448].map((v) => (
+              <option key={v} value={v}>
+                {v} px{v === 448 ? ' (paper)' : ''}
+              </option>
+            ))}
+          </select>
+          <small className="muted">Images are resized to this square.</small>
+        </label>
+        <NumberField label="Scales" value={s.features.scales} min={1} max={3} onChange={(v) => set((c) => void (c.features.scales = v))} hint="Full, half and quarter size." />
+        <NumberField label="Epochs" value={s.train.epochs} min={1} max={100} onChange={(v) => set((c) => void (c.train.epochs = v))} />
+        <NumberField label="Sub-epochs" value={s.train.subEpochs} min={1} max={32} onChange={(v) => set((c) => void (c.train.subEpochs = v))} hint="Passes per epoch." />
+        <NumberField label="Rotated copies per image" value={s.train.copies} min={1} max={64} onChange={(v) => set((c) => void (c.train.copies = v))} hint="Computed once, reused by every pass." />
+        <NumberField label="Transforms per step" value={s.train.transforms} min={1} max={16} onChange={(v) => set((c) => void (c.train.transforms = v))} />
+        <NumberField label="Flow blocks" value={s.flow.blocks} min={1} max={16} onChange={(v) => set((c) => void (c.flow.blocks = v))} />
+        <NumberField label="Flow width" value={s.flow.hidden} min={16} max={4096} step={16} onChange={(v) => set((c) => void (c.flow.hidden = v))} hint="Hidden units; the paper uses 2048." />
+        <NumberField label="Test transforms" value={s.testTransforms} min={1} max={64} onChange={(v) => set((c) => void (c.testTransforms = v))} hint="Rotations averaged into each score." />
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,27 @@
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(0)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+export function formatSeconds(s: number | undefined): string {
+  if (s === undefined || !Number.isFinite(s)) return '…';
+  if (s < 60) return `${Math.ceil(s)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+export function formatScore(s: number | undefined | null): string {
+  if (s === undefined || s === null || !Number.isFinite(s)) return '—';
+  const a = Math.abs(s);
+  // Defect-map values are squared gradients, often around 1e-4: fixed decimals would show 0.000.
+  if (a !== 0 && a < 0.01) return s.toExponential(2);
+  return a >= 100 ? s.toFixed(1) : s.toFixed(3);
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const BACKBONE_LABEL: Record<string, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1' };

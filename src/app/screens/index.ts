@@ -1,0 +1,14 @@
+export const SCREENS = [
+  { id: 'teach', title: 'Teach' },
+  { id: 'evaluate', title: 'Evaluate' },
+  { id: 'inspect', title: 'Inspect' },
+  { id: 'live', title: 'Live' },
+  { id: 'models', title: 'Models' },
+] as const;
+
+export type ScreenId = (typeof SCREENS)[number]['id'];
+
+export function screenFromHash(hash: string): ScreenId {
+  const id = hash.replace(/^#\/?/, '');
+  return SCREENS.find((s) => s.id === id)?.id ?? 'teach';
+}

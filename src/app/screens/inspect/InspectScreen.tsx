@@ -1,0 +1,175 @@
+import { useRef } from 'react';
+import { DropZone } from '../../components/DropZone';
+import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanvas';
+import { Legend } from '../../components/Legend';
+import { ProgressBar } from '../../components/ProgressBar';
+import { downloadBlob, safeFileName } from '../../lib/download';
+import { formatScore } from '../../lib/format';
+import { useEngine } from '../../stores/engine';
+import { useInspect, type SortKey } from '../../stores/inspect';
+import { useModels } from '../../stores/models';
+import { resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
+
+function SortHeader({ k, label }: { k: SortKey; label: string }) {
+  const sort = useInspect((s) => s.sort);
+  const set = useInspect((s) => s.set);
+  const active = sort.key === k;
+  return (
+    <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" className="link" onClick={() => set({ sort: { key: k, desc: active ? !sort.desc : k === 'score' } })}>
+        {label} {active ? (sort.desc ? '▼' : '▲') : ''}
+      </button>
+    </th>
+  );
+}
+
+export function InspectScreen() {
+  const record = useModels((s) => s.records.find((r) => r.id === s.activeId) ?? null);
+  const palette = useEngine((s) => s.palette);
+  const st = useInspect();
+  const canvas = useRef<HeatmapHandle>(null);
+  const cal = record?.calibration ?? null;
+  const rows = visibleItems(st.items, cal, st.filter, st.search, st.sort);
+  const selected = st.items.find((i) => i.id === st.selectedId) ?? null;
+  const done = st.items.filter((i) => i.status === 'done' || i.status === 'error').length;
+  const trained = !!record && record.version > 0;
+  const counts = { ok: 0, defect: 0 };
+  for (const it of st.items) {
+    const v = verdictOf(it, cal);
+    if (v === 'OK') counts.ok++;
+    if (v === 'DEFECT') counts.defect++;
+  }
+
+  const exportAs = (kind: 'csv' | 'json') => {
+    const name = record?.name ?? 'model';
+    const text = kind === 'csv' ? resultsCsv(st.items, cal, name) : resultsJson(st.items, cal, name);
+    downloadBlob(new Blob([text], { type: kind === 'csv' ? 'text/csv' : 'application/json' }), `inspection-${safeFileName(name)}.${kind}`);
+  };
+
+  return (
+    <div className="screen" data-testid="inspect-screen">
+      <h1>Inspect</h1>
+      {!trained ? (
+        <p className="card">Teach and train a model first (Teach screen), or import one (Models screen).</p>
+      ) : (
+        <>
+          {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
+          <DropZone label={`Drop images to inspect with “${record.name}”`} hint="Nothing is uploaded: every image is scored on this machine." onFiles={(f) => st.add(f)} testId="inspect-drop" />
+          {st.items.length > 0 && (
+            <>
+              {st.running && <ProgressBar label="Inspecting" done={done} total={st.items.length} onCancel={st.cancel} />}
+              {!st.running && st.modelId && st.modelId !== record.id && (
+                <p className="warning-text">These results are from another model. Clear them and drop the images again to rescore.</p>
+              )}
+              <div className="row wrap spread">
+                <div className="row wrap">
+                  <label>
+                    Show{' '}
+                    <select value={st.filter} onChange={(e) => st.set({ filter: e.target.value as typeof st.filter })} aria-label="Filter by verdict" data-testid="inspect-filter">
+                      <option value="all">all ({st.items.length})</option>
+                      <option value="defect">defects ({counts.defect})</option>
+                      <option value="ok">OK ({counts.ok})</option>
+                      <option value="error">errors</option>
+                    </select>
+                  </label>
+                  <label>
+                    Name <input type="search" value={st.search} onChange={(e) => st.set({ search: e.target.value })} placeholder="filter…" aria-label="Filter by name" />
+                  </label>
+                </div>
+                <div className="row wrap">
+                  <button type="button" onClick={() => exportAs('csv')} data-testid="export-csv">
+                    Export CSV
+                  </button>
+                  <button type="button" onClick={() => exportAs('json')} data-testid="export-json">
+                    Export JSON
+                  </button>
+                  <button type="button" className="secondary" onClick={st.clear}>
+                    Clear
+                  </button>
+                </div>
+              </div>
+              <div className="inspect-layout">
+                <div className="table-wrap">
+                  <table className="results" data-testid="results-table">
+                    <thead>
+                      <tr>
+                        <SortHeader k="name" label="Image" />
+                        <SortHeader k="score" label="Score" />
+                        <SortHeader k="verdict" label="Verdict" />
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {rows.map((it) => {
+                        const v = verdictOf(it, cal);
+                        return (
+                          <tr key={it.id} className={it.id === st.selectedId ? 'selected' : ''} data-verdict={v}>
+                            <td>
+                              <button type="button" className="link row-button" onClick={() => st.select(it.id)} aria-pressed={it.id === st.selectedId}>
+                                <img src={it.url} alt="" className="mini" />
+                                {it.name}
+                              </button>
+                            </td>
+                            <td className="num" data-testid="row-score">
+                              {it.status === 'running' ? '…' : formatScore(it.score)}
+                            </td>
+                            <td>
+                              <span className={`verdict ${v.toLowerCase()}`} title={it.error}>
+                                {v === 'ERROR' ? `error: ${it.error}` : v}
+                              </span>
+                            </td>
+                          </tr>
+                        );
+                      })}
+                    </tbody>
+                  </table>
+                </div>
+                {selected && (
+                  <div className="detail card" data-testid="inspect-detail">
+                    <div className="row spread wrap">
+                      <h2 className="ellipsis">{selected.name}</h2>
+                      <span className={`verdict big ${verdictOf(selected, cal).toLowerCase()}`} data-testid="detail-verdict">
+                        {verdictOf(selected, cal)} {selected.score !== undefined && `· ${formatScore(selected.score)}`}
+                      </span>
+                    </div>
+                    <HeatmapCanvas
+                      ref={canvas}
+                      image={selected.blob}
+                      map={selected.map}
+                      mapWidth={selected.mapWidth}
+                      mapHeight={selected.mapHeight}
+                      scale={cal ? { low: cal.mapLow, high: cal.mapHigh } : null}
+                      palette={palette}
+                      opacity={st.opacity}
+                      sideBySide={st.sideBySide}
+                      label={`${selected.name} with defect heatmap`}
+                    />
+                    <div className="row wrap">
+                      <label>
+                        Heatmap opacity{' '}
+                        <input type="range" min={0} max={1} step={0.05} value={st.opacity} onChange={(e) => st.set({ opacity: Number(e.target.value) })} data-testid="opacity" />
+                      </label>
+                      <label>
+                        <input type="checkbox" checked={st.sideBySide} onChange={(e) => st.set({ sideBySide: e.target.checked })} /> side by side
+                      </label>
+                      <button
+                        type="button"
+                        onClick={async () => {
+                          const png = await canvas.current?.toPng();
+                          if (png) downloadBlob(png, `${safeFileName(selected.name.replace(/\.[^.]+$/, ''))}-defects.png`);
+                        }}
+                        data-testid="export-png"
+                      >
+                        Save overlay PNG
+                      </button>
+                    </div>
+                    {cal && palette && <Legend scale={{ low: cal.mapLow, high: cal.mapHigh }} palette={palette} />}
+                  </div>
+                )}
+              </div>
+            </>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+import type { BackboneId } from '../../../core';
+import { LossChart } from '../../components/LossChart';
+import { ProgressBar } from '../../components/ProgressBar';
+import { SettingsForm } from '../../components/SettingsForm';
+import { formatSeconds } from '../../lib/format';
+import type { ModelRecord } from '../../persistence/models';
+import { useEngine } from '../../stores/engine';
+import { useModels } from '../../stores/models';
+import { reportError } from '../../stores/notices';
+import { useTeach } from '../../stores/teach';
+
+const PHASE_LABEL = { features: 'Computing features of the good images', flow: 'Training the normalizing flow', calibrate: 'Calibrating on the good images' } as const;
+
+export function TrainPanel({ record }: { record: ModelRecord }) {
+  const presets = useEngine((s) => s.presets)!;
+  const hasWeights = useEngine((s) => !!s.weights[record.backbone]);
+  const update = useModels((s) => s.update);
+  const { images, job, train, cancel } = useTeach();
+  const busy = job !== null;
+  const save = (patch: Parameters<typeof update>[1]) => update(record.id, patch).catch((e) => reportError(e, 'Settings not saved'));
+  return (
+    <section className="card" aria-labelledby="train-title">
+      <h2 id="train-title">2 · Train</h2>
+      <div className="row wrap">
+        <label className="field">
+          <span>Backbone</span>
+          <select value={record.backbone} disabled={busy} onChange={(e) => void save({ backbone: e.target.value as BackboneId })} data-testid="teach-backbone">
+            <option value="alexnet">AlexNet</option>
+            <option value="squeezenet1_1">SqueezeNet 1.1</option>
+          </select>
+        </label>
+      </div>
+      <details>
+        <summary>
+          Settings: {record.settings.features.size} px, {record.settings.features.scales} scales, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.testTransforms} test rotations
+        </summary>
+        <SettingsForm settings={record.settings} presets={presets} onChange={(settings) => void save({ settings })} disabled={busy} />
+      </details>
+      {job ? (
+        <div className="train-progress" data-testid="train-progress">
+          <ProgressBar label={PHASE_LABEL[job.phase]} done={job.done} total={job.total} etaSeconds={job.etaSeconds} onCancel={cancel} />
+          {job.losses.length > 0 && (
+            <>
+              <p className="small muted" data-testid="train-loss">
+                loss {job.losses[job.losses.length - 1].loss.toFixed(4)} at step {job.losses[job.losses.length - 1].step}
+              </p>
+              <LossChart losses={job.losses} />
+            </>
+          )}
+        </div>
+      ) : (
+        <div className="row">
+          <button type="button" className="primary" onClick={() => void train()} disabled={images.length === 0 || !hasWeights} data-testid="train-button">
+            {record.version > 0 ? `Retrain (version ${record.version + 1})` : 'Train'}
+          </button>
+          {!hasWeights && <span className="muted small">Load the backbone weights first.</span>}
+          {record.training && (
+            <span className="muted small" data-testid="training-summary">
+              Last trained on {record.training.images} images in {formatSeconds(record.training.featureSeconds + record.training.flowSeconds)} ({record.training.backend}); final loss{' '}
+              {record.training.losses[record.training.losses.length - 1]?.toFixed(3)}
+            </span>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,128 @@
+import { create } from 'zustand';
+import { isCancelled } from '../../worker/client';
+import { engine } from '../engine';
+import { looksLikeImage, type PickedFile } from '../lib/files';
+import { newId } from '../lib/format';
+import { useModels } from './models';
+import { reportError, useNotices } from './notices';
+
+export interface InspectItem {
+  id: string;
+  name: string;
+  blob: Blob;
+  url: string;
+  status: 'queued' | 'running' | 'done' | 'error';
+  score?: number;
+  map?: Float32Array;
+  mapWidth?: number;
+  mapHeight?: number;
+  ms?: number;
+  error?: string;
+}
+
+export type SortKey = 'name' | 'score' | 'verdict' | 'order';
+export type VerdictFilter = 'all' | 'ok' | 'defect' | 'error';
+
+interface InspectState {
+  items: InspectItem[];
+  modelId: string | null;
+  running: boolean;
+  sort: { key: SortKey; desc: boolean };
+  filter: VerdictFilter;
+  search: string;
+  selectedId: string | null;
+  opacity: number;
+  sideBySide: boolean;
+  add(files: PickedFile[]): void;
+  run(): Promise<void>;
+  cancel(): void;
+  clear(): void;
+  select(id: string | null): void;
+  set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide'>>): void;
+}
+
+let abort: AbortController | null = null;
+
+export const useInspect = create<InspectState>((set, get) => ({
+  items: [],
+  modelId: null,
+  running: false,
+  sort: { key: 'order', desc: false },
+  filter: 'all',
+  search: '',
+  selectedId: null,
+  opacity: 0.6,
+  sideBySide: false,
+
+  add(files) {
+    const items: InspectItem[] = files.map((f) => {
+      const bad = !looksLikeImage(f.file);
+      return {
+        id: newId('insp'),
+        name: f.path,
+        blob: f.file,
+        url: URL.createObjectURL(f.file),
+        status: bad ? 'error' : 'queued',
+        error: bad ? 'not an image file' : undefined,
+      };
+    });
+    set((s) => ({ items: [...s.items, ...items], selectedId: s.selectedId ?? items.find((i) => i.status === 'queued')?.id ?? null }));
+    void get().run();
+  },
+
+  async run() {
+    if (get().running) return;
+    const models = useModels.getState();
+    const record = models.active();
+    if (!record) return;
+    abort = new AbortController();
+    const signal = abort.signal;
+    set({ running: true, modelId: record.id });
+    try {
+      if (!(await models.ensureLoaded(record.id))) {
+        useNotices.getState().push('error', `"${record.name}" has not been trained yet: teach it first.`);
+        return;
+      }
+      for (;;) {
+        const next = get().items.find((i) => i.status === 'queued');
+        if (!next || signal.aborted) break;
+        const patch = (p: Partial<InspectItem>) => set((s) => ({ items: s.items.map((i) => (i.id === next.id ? { ...i, ...p } : i)) }));
+        patch({ status: 'running' });
+        try {
+          const r = await engine().call('analyze', { modelId: record.id, image: next.blob, map: true }, { signal });
+          patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms });
+        } catch (e) {
+          if (isCancelled(e)) {
+            patch({ status: 'queued' });
+            break;
+          }
+          // One bad file must not stop the batch.
+          patch({ status: 'error', error: (e as Error).message });
+        }
+      }
+    } catch (e) {
+      reportError(e, 'Inspection stopped');
+    } finally {
+      abort = null;
+      set({ running: false });
+    }
+  },
+
+  cancel() {
+    abort?.abort();
+  },
+
+  clear() {
+    abort?.abort();
+    for (const i of get().items) URL.revokeObjectURL(i.url);
+    set({ items: [], selectedId: null });
+  },
+
+  select(id) {
+    set({ selectedId: id });
+  },
+
+  set(patch) {
+    set(patch);
+  },
+}));

@@ -1,0 +1,227 @@
+import { create } from 'zustand';
+import type { BackboneId, Calibration } from '../../core';
+import type { ImportedFlow, ModelSummary } from '../../worker/protocol';
+import { engine } from '../engine';
+import { downloadBlob, safeFileName } from '../lib/download';
+import { newId } from '../lib/format';
+import { deleteModelRecord, listModels, readModelFile, saveModelRecord, type ModelRecord } from '../persistence/models';
+import { saveWeights } from '../persistence/weights';
+import { setImportedFlowHandler, useEngine } from './engine';
+import { reportError, useNotices } from './notices';
+
+const ACTIVE_KEY = 'differnet.activeModel';
+
+interface ModelsState {
+  records: ModelRecord[];
+  activeId: string | null;
+  /** Ids whose file the worker holds. */
+  loaded: Record<string, true>;
+  ready: boolean;
+  init(): Promise<void>;
+  active(): ModelRecord | null;
+  setActive(id: string | null): void;
+  create(name: string, backbone: BackboneId): Promise<ModelRecord>;
+  update(id: string, patch: Partial<Pick<ModelRecord, 'name' | 'settings' | 'backbone'>>): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Makes sure the worker holds the model's file; resolves false when it has none (never trained). */
+  ensureLoaded(id: string): Promise<boolean>;
+  saveTrained(id: string, bytes: ArrayBuffer, summary: ModelSummary, goodScores: number[]): Promise<void>;
+  setCalibration(id: string, calibration: Calibration): Promise<void>;
+  exportModel(id: string): Promise<void>;
+  importFile(file: File): Promise<void>;
+}
+
+function byDate(a: ModelRecord, b: ModelRecord): number {
+  return b.updatedAt.localeCompare(a.updatedAt);
+}
+
+export function uniqueName(records: ModelRecord[], base: string): string {
+  const names = new Set(records.map((r) => r.name));
+  if (!names.has(base)) return base;
+  for (let i = 2; ; i++) if (!names.has(`${base} (${i})`)) return `${base} (${i})`;
+}
+
+export const useModels = create<ModelsState>((set, get) => {
+  function replace(record: ModelRecord): void {
+    set((s) => ({ records: [record, ...s.records.filter((r) => r.id !== record.id)].sort(byDate) }));
+  }
+
+  async function addFromFile(bytes: ArrayBuffer, summary: ModelSummary, name: string, origin: string): Promise<ModelRecord> {
+    const now = new Date().toISOString();
+    const record: ModelRecord = {
+      id: newId('model'),
+      name: uniqueName(get().records, name),
+      backbone: summary.backbone,
+      settings: summary.settings,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+      calibration: summary.calibration,
+      goodScores: null,
+      training: summary.training,
+      weightsHash: summary.weightsHash,
+      fileBytes: summary.fileBytes,
+      origin,
+    };
+    await saveModelRecord(record, bytes.slice(0));
+    await engine().call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
+    replace(record);
+    set((s) => ({ loaded: { ...s.loaded, [record.id]: true } }));
+    get().setActive(record.id);
+    return record;
+  }
+
+  setImportedFlowHandler(async (flow: ImportedFlow, source: string) => {
+    const name = source.split('/').pop()!.replace(/\.pth?$/i, '');
+    const r = await addFromFile(flow.bytes, flow.summary, `DifferNet ${name}`, `checkpoint ${source}`);
+    useNotices.getState().push('info', `The checkpoint's flow was imported as model "${r.name}". Calibrate it (Teach or Evaluate) before inspecting.`);
+  });
+
+  return {
+    records: [],
+    activeId: null,
+    loaded: {},
+    ready: false,
+
+    async init() {
+      try {
+        const records = (await listModels()).sort(byDate);
+        const saved = localStorage.getItem(ACTIVE_KEY);
+        set({ records, activeId: records.find((r) => r.id === saved)?.id ?? records[0]?.id ?? null, ready: true });
+      } catch (e) {
+        set({ ready: true });
+        reportError(e, 'Saved models could not be read');
+      }
+    },
+
+    active() {
+      const { records, activeId } = get();
+      return records.find((r) => r.id === activeId) ?? null;
+    },
+
+    setActive(id) {
+      if (id) localStorage.setItem(ACTIVE_KEY, id);
+      else localStorage.removeItem(ACTIVE_KEY);
+      set({ activeId: id });
+    },
+
+    async create(name, backbone) {
+      const presets = useEngine.getState().presets;
+      if (!presets) throw new Error('the engine is still starting');
+      const now = new Date().toISOString();
+      const record: ModelRecord = {
+        id: newId('model'),
+        name: uniqueName(get().records, name.trim() || 'Model'),
+        backbone,
+        settings: structuredClone(presets.default),
+        createdAt: now,
+        updatedAt: now,
+        version: 0,
+        calibration: null,
+        goodScores: null,
+        training: null,
+        weightsHash: null,
+        fileBytes: 0,
+      };
+      await saveModelRecord(record);
+      replace(record);
+      get().setActive(record.id);
+      return record;
+    },
+
+    async update(id, patch) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r) return;
+      const next: ModelRecord = { ...r, ...patch, settings: patch.settings ? structuredClone(patch.settings) : r.settings, updatedAt: new Date().toISOString() };
+      await saveModelRecord(next);
+      replace(next);
+    },
+
+    async remove(id) {
+      await deleteModelRecord(id);
+      await engine().call('unloadModel', { modelId: id });
+      set((s) => {
+        const loaded = { ...s.loaded };
+        delete loaded[id];
+        return { records: s.records.filter((r) => r.id !== id), loaded };
+      });
+      if (get().activeId === id) get().setActive(get().records[0]?.id ?? null);
+    },
+
+    async ensureLoaded(id) {
+      if (get().loaded[id]) return true;
+      const r = get().records.find((x) => x.id === id);
+      if (!r || r.version === 0) return false;
+      const bytes = await readModelFile(id);
+      if (!bytes) throw new Error(`the file of model "${r.name}" is missing from the browser's storage; train or import it again`);
+      await engine().call('loadModel', { modelId: id, bytes, calibration: r.calibration }, { transfer: [bytes] });
+      set((s) => ({ loaded: { ...s.loaded, [id]: true } }));
+      return true;
+    },
+
+    async saveTrained(id, bytes, summary, goodScores) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r) throw new Error('the model was deleted during training');
+      const next: ModelRecord = {
+        ...r,
+        backbone: summary.backbone,
+        settings: summary.settings,
+        version: r.version + 1,
+        calibration: summary.calibration,
+        goodScores,
+        training: summary.training,
+        weightsHash: summary.weightsHash,
+        fileBytes: summary.fileBytes,
+        updatedAt: new Date().toISOString(),
+      };
+      try {
+        await saveModelRecord(next, bytes);
+      } catch (e) {
+        // The worker already holds the new version; put the stored one back so what runs is what is saved.
+        await engine().call('unloadModel', { modelId: id }).catch(() => undefined);
+        set((s) => {
+          const loaded = { ...s.loaded };
+          delete loaded[id];
+          return { loaded };
+        });
+        throw e;
+      }
+      replace(next);
+      set((s) => ({ loaded: { ...s.loaded, [id]: true } }));
+    },
+
+    async setCalibration(id, calibration) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r) return;
+      const next = { ...r, calibration, updatedAt: new Date().toISOString() };
+      await saveModelRecord(next);
+      if (get().loaded[id]) await engine().call('setCalibration', { modelId: id, calibration });
+      replace(next);
+    },
+
+    async exportModel(id) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r) return;
+      if (!(await get().ensureLoaded(id))) throw new Error(`"${r.name}" has not been trained yet`);
+      // With the backbone inside, the file alone is enough to inspect on another machine.
+      const bytes = await engine().call('exportModel', { modelId: id, name: r.name, includeBackbone: true });
+      downloadBlob(new Blob([bytes], { type: 'application/zip' }), `${safeFileName(r.name)}.differnet`);
+    },
+
+    async importFile(file) {
+      try {
+        const bytes = await file.arrayBuffer();
+        const r = await engine().call('importModel', { bytes }, { transfer: [bytes] });
+        if (r.weights) {
+          const w = r.weights;
+          useEngine.setState((s) => ({ weights: { ...s.weights, [w.info.id]: w.info } }));
+          await saveWeights({ id: w.info.id, hash: w.info.hash, source: w.info.source, bytes: w.cache, savedAt: new Date().toISOString() });
+        }
+        const rec = await addFromFile(r.bytes, r.summary, r.name || file.name.replace(/\.differnet$/, ''), `file ${file.name}`);
+        useNotices.getState().push('info', `Imported model "${rec.name}".`);
+      } catch (e) {
+        reportError(e, `${file.name} was not imported`);
+      }
+    },
+  };
+});

@@ -1,0 +1,194 @@
+import { create } from 'zustand';
+import type { ThresholdMethod } from '../../core';
+import type { TrainPhase } from '../../worker/protocol';
+import { isCancelled } from '../../worker/client';
+import { engine } from '../engine';
+import { looksLikeImage, type PickedFile } from '../lib/files';
+import { newId } from '../lib/format';
+import { addImages, listImages, removeImages, type StoredImage } from '../persistence/images';
+import { useEngine } from './engine';
+import { useModels } from './models';
+import { reportError, useNotices } from './notices';
+
+export interface TeachImage {
+  id: string;
+  name: string;
+  blob: Blob;
+  url: string;
+}
+
+export interface TrainJob {
+  modelId: string;
+  phase: TrainPhase;
+  done: number;
+  total: number;
+  etaSeconds?: number;
+  losses: { step: number; loss: number }[];
+}
+
+/** Below this many good images the flow sees too little variation; warn, do not refuse. */
+export const RECOMMENDED_IMAGES = 20;
+
+interface TeachState {
+  modelId: string | null;
+  images: TeachImage[];
+  rejected: string[];
+  adding: boolean;
+  job: TrainJob | null;
+  load(modelId: string | null): Promise<void>;
+  addFiles(files: PickedFile[]): Promise<void>;
+  addBlobs(items: { blob: Blob; name: string }[]): Promise<void>;
+  remove(id: string): Promise<void>;
+  clear(): Promise<void>;
+  /** `method` overrides the model's threshold method (e.g. a stricter one for camera frames). */
+  train(method?: ThresholdMethod): Promise<boolean>;
+  cancel(): void;
+  applyMethod(method: ThresholdMethod): Promise<void>;
+}
+
+let trainAbort: AbortController | null = null;
+
+/** Checks that the browser can decode it, without keeping the pixels. */
+async function validate(file: Blob, name: string): Promise<string | null> {
+  if (file.size === 0) return `${name}: the file is empty`;
+  try {
+    const bmp = await createImageBitmap(file);
+    const ok = bmp.width > 0 && bmp.height > 0;
+    bmp.close();
+    return ok ? null : `${name}: the image has no pixels`;
+  } catch {
+    return `${name}: not a readable image (${file.type || 'unknown type'}) — it may be truncated or in an unsupported format`;
+  }
+}
+
+export const useTeach = create<TeachState>((set, get) => ({
+  modelId: null,
+  images: [],
+  rejected: [],
+  adding: false,
+  job: null,
+
+  async load(modelId) {
+    if (get().modelId === modelId) return;
+    for (const img of get().images) URL.revokeObjectURL(img.url);
+    set({ modelId, images: [], rejected: [] });
+    if (!modelId) return;
+    try {
+      const stored = await listImages(modelId);
+      if (get().modelId !== modelId) return;
+      set({ images: stored.map((s) => ({ id: s.id, name: s.name, blob: s.blob, url: URL.createObjectURL(s.blob) })) });
+    } catch (e) {
+      reportError(e, 'The saved training images could not be read');
+    }
+  },
+
+  async addFiles(files) {
+    const rejected: string[] = [];
+    const ok: { blob: Blob; name: string }[] = [];
+    set({ adding: true });
+    try {
+      for (const f of files) {
+        if (!looksLikeImage(f.file)) {
+          rejected.push(`${f.path}: not an image file`);
+          continue;
+        }
+        const problem = await validate(f.file, f.path);
+        if (problem) rejected.push(problem);
+        else ok.push({ blob: f.file, name: f.path });
+      }
+      set({ rejected });
+      await get().addBlobs(ok);
+    } finally {
+      set({ adding: false });
+    }
+  },
+
+  async addBlobs(items) {
+    const modelId = get().modelId;
+    if (!modelId || items.length === 0) return;
+    const now = Date.now();
+    const stored: StoredImage[] = items.map((it, i) => ({ id: newId('img'), modelId, name: it.name, blob: it.blob, addedAt: now + i }));
+    try {
+      await addImages(stored);
+    } catch (e) {
+      reportError(e);
+      return;
+    }
+    if (get().modelId !== modelId) return;
+    set((s) => ({ images: [...s.images, ...stored.map((x) => ({ id: x.id, name: x.name, blob: x.blob, url: URL.createObjectURL(x.blob) }))] }));
+  },
+
+  async remove(id) {
+    await removeImages([id]);
+    set((s) => {
+      const gone = s.images.find((i) => i.id === id);
+      if (gone) URL.revokeObjectURL(gone.url);
+      return { images: s.images.filter((i) => i.id !== id) };
+    });
+  },
+
+  async clear() {
+    const ids = get().images.map((i) => i.id);
+    await removeImages(ids);
+    for (const img of get().images) URL.revokeObjectURL(img.url);
+    set({ images: [], rejected: [] });
+  },
+
+  async train(override) {
+    const models = useModels.getState();
+    const record = models.active();
+    if (!record || get().job) return false;
+    if (!useEngine.getState().weights[record.backbone]) {
+      useNotices.getState().push('error', `Load the ${record.backbone === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1'} weights before training.`);
+      return false;
+    }
+    const images = get().images;
+    if (images.length === 0) {
+      useNotices.getState().push('error', 'Add some images of good parts first.');
+      return false;
+    }
+    trainAbort = new AbortController();
+    const method: ThresholdMethod = override ?? record.calibration?.method ?? { kind: 'percentile', percentile: 99 };
+    set({ job: { modelId: record.id, phase: 'features', done: 0, total: images.length, losses: [] } });
+    try {
+      const r = await engine().call(
+        'train',
+        { modelId: record.id, backbone: record.backbone, settings: record.settings, images: images.map((i) => i.blob), names: images.map((i) => i.name), method },
+        {
+          signal: trainAbort.signal,
+          onProgress: (p) =>
+            set((s) => {
+              if (!s.job) return s;
+              const losses = p.phase === 'flow' && p.loss !== undefined ? [...s.job.losses, { step: p.done, loss: p.loss }] : s.job.losses;
+              return { job: { ...s.job, phase: p.phase as TrainPhase, done: p.done, total: p.total, etaSeconds: p.etaSeconds, losses } };
+            }),
+        },
+      );
+      await models.saveTrained(record.id, r.bytes, r.summary, r.goodScores);
+      useNotices.getState().push('info', `"${record.name}" trained on ${images.length} images; threshold ${r.summary.calibration?.threshold.toFixed(3)}.`);
+      return true;
+    } catch (e) {
+      if (isCancelled(e)) useNotices.getState().push('info', 'Training cancelled; the previous version of the model is unchanged.');
+      else reportError(e, 'Training failed (the previous version of the model is unchanged)');
+      return false;
+    } finally {
+      trainAbort = null;
+      set({ job: null });
+    }
+  },
+
+  cancel() {
+    trainAbort?.abort();
+  },
+
+  async applyMethod(method) {
+    const record = useModels.getState().active();
+    if (!record?.calibration || !record.goodScores) return;
+    try {
+      const threshold = await engine().call('threshold', { goodScores: record.goodScores, method });
+      await useModels.getState().setCalibration(record.id, { ...record.calibration, threshold, method });
+    } catch (e) {
+      reportError(e, 'The threshold could not be set');
+    }
+  },
+}));
