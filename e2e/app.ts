@@ -1,0 +1,70 @@
+// Page helpers for the end-to-end tests: what a user does, through the UI.
+import { expect } from 'vitest';
+import type { Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const SHOTS = process.env.E2E_SCREENSHOTS ?? path.join(tmpdir(), 'differnet-e2e-shots');
+
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function open(page: Page, baseUrl: string, screen = 'teach'): Promise<void> {
+  await page.goto(`${baseUrl}#/${screen}`);
+  await waitReady(page);
+}
+
+export async function waitReady(page: Page): Promise<void> {
+  await page.waitForSelector('main[data-engine="ready"]', { timeout: 120_000 });
+}
+
+export async function go(page: Page, screen: string): Promise<void> {
+  await page.click(`nav a[href="#/${screen}"]`);
+  await page.waitForSelector(`main[data-screen="${screen}"]`);
+}
+
+export async function loadWeights(page: Page, file: string): Promise<void> {
+  await page.setInputFiles('[data-testid="weights-drop-files"]', file);
+  await page.waitForSelector('[data-testid="weights-squeezenet1_1"] .ok-text', { timeout: 120_000 });
+}
+
+export async function text(page: Page, selector: string): Promise<string> {
+  return (await page.textContent(selector))?.trim() ?? '';
+}
+
+export async function numberIn(page: Page, selector: string): Promise<number> {
+  const t = await text(page, selector);
+  const v = Number.parseFloat(t.replace(/[^\d.eE+-]/g, ''));
+  expect(Number.isFinite(v), `${selector} shows a number ("${t}")`).toBe(true);
+  return v;
+}
+
+/** Fills the settings form with small e2e values: fast on two cores, still the real pipeline. */
+export async function fastSettings(page: Page): Promise<void> {
+  await page.click('details summary');
+  await page.selectOption('select[aria-label="Working size"]', '224');
+  const set = async (label: string, v: number) => {
+    const input = page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
+    await input.fill(String(v));
+    await input.blur();
+  };
+  await set('Epochs', 2);
+  await set('Sub-epochs', 4);
+  await set('Rotated copies per image', 4);
+  await set('Transforms per step', 4);
+  await set('Flow blocks', 4);
+  await set('Flow width', 128);
+  await set('Test transforms', 4);
+}
+
+/** RGBA pixels of a canvas on the page. */
+export async function canvasPixels(page: Page, selector: string): Promise<{ width: number; height: number; data: number[] }> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: d.width, height: d.height, data: Array.from(d.data) };
+  });
+}

@@ -1,0 +1,77 @@
+// What `npm start` prepares is picked up without a click; offline preparation fails fast and plainly;
+// and the page cannot talk to other origins.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { prepareModels } from '../scripts/prepareModels';
+import { serve, type RunningServer } from '../scripts/serve';
+import { launch, type Session } from './browser';
+import { open, text } from './app';
+import { SQUEEZENET, tempDir } from './data';
+import { sharedPath } from '../src/core/testing/shared';
+
+describe('start-up with prepared weights', () => {
+  let server: RunningServer;
+  let s: Session;
+  let problems: string[];
+  beforeAll(async () => {
+    const dir = tempDir('models');
+    const started = Date.now();
+    // No network here: the AlexNet download must give up quickly and say why.
+    ({ problems } = await prepareModels({ dir, squeezenet: SQUEEZENET(), connectTimeoutMs: 5000, log: () => undefined }));
+    expect(Date.now() - started).toBeLessThan(20_000);
+    server = await serve({ root: path.resolve(import.meta.dirname, '../dist'), mounts: { '/models/': dir } });
+    s = await launch(server.url.replace(/\/$/, ''));
+  });
+  afterAll(async () => {
+    await s?.close();
+    await server?.close();
+  });
+
+  it('explains an offline weights download instead of failing', () => {
+    expect(problems.join('\n')).toMatch(/Could not download the AlexNet weights .* offline.*\n.*The app starts anyway/);
+  });
+
+  it('loads the prepared weights by itself', async () => {
+    await open(s.page, server.url, 'models');
+    await expect.poll(() => text(s.page, '[data-testid="weights-squeezenet1_1"]'), { timeout: 60_000 }).toMatch(/loaded from squeezenet1_1-imagenet\.pth/);
+    expect(await text(s.page, '[data-testid="weights-alexnet"]')).toMatch(/not loaded/);
+  });
+
+  it('blocks connections to other origins (Content-Security-Policy)', async () => {
+    const outcome = await s.page.evaluate(async () => {
+      const violations: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      try {
+        await fetch('https://example.com/collect');
+        return { fetched: true, violations };
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+        return { fetched: false, violations };
+      }
+    });
+    expect(outcome.fetched).toBe(false);
+    expect(outcome.violations).toContain('connect-src');
+    expect(await s.page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toMatch(/connect-src 'self' https:\/\/download\.pytorch\.org/);
+    expect(s.problems.filter((p) => !/Content Security Policy|example\.com/.test(p))).toEqual([]);
+  });
+});
+
+describe('official DifferNet checkpoint', () => {
+  it('imports the backbone and the flow of a checkpoint as a model to calibrate', async () => {
+    const server = await serve({ root: path.resolve(import.meta.dirname, '../dist') });
+    const s = await launch(server.url.replace(/\/$/, ''));
+    try {
+      await open(s.page, server.url, 'models');
+      await s.page.setInputFiles('[data-testid="weights-drop-files"]', sharedPath('reference', 'differnet-reference-small.pth'));
+      await expect.poll(() => text(s.page, '[data-testid="weights-alexnet"]'), { timeout: 60_000 }).toMatch(/loaded from differnet-reference-small\.pth/);
+      const row = s.page.locator('[data-testid="model-row"][data-model-name="DifferNet differnet-reference-small"]');
+      await row.waitFor();
+      // AlexNet, imported (v1), no threshold yet: Evaluate or Teach calibrates it.
+      expect(await row.textContent()).toMatch(/AlexNet\s*v1\s*—\s*—/);
+      expect(s.problems).toEqual([]);
+    } finally {
+      await s.close();
+      await server.close();
+    }
+  });
+});
