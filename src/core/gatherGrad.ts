@@ -13,7 +13,7 @@ export function gatherDistinct<T extends tf.Tensor>(x: T, idx: Int32Array, axis:
     (save as tf.GradSaveFunc)([]);
     return {
       value: tf.gather(input as tf.Tensor, indices, axis),
-      gradFunc: (dy) => {
+      gradFunc: (dy) => tf.tidy(() => {
         const g = dy as tf.Tensor;
         if (isPermutation) {
           const inv = new Int32Array(n);
@@ -28,7 +28,7 @@ export function gatherDistinct<T extends tf.Tensor>(x: T, idx: Int32Array, axis:
         const back = tf.reshape(tf.matMul(scatter, flat), [n, ...moved.shape.slice(1)]);
         const inversePerm = perm.map((_, i) => perm.indexOf(i));
         return tf.transpose(back, inversePerm);
-      },
+      }),
     };
   });
   const out = op(x) as T;

@@ -91,7 +91,9 @@ export class FrozenConv {
       (save as tf.GradSaveFunc)([y]);
       return {
         value: y,
-        gradFunc: (dy, saved) => {
+        // tidy: intermediates of every gradient would otherwise live until the whole backward pass ends
+        // (gigabytes at 448 px with several copies, past the WASM heap).
+        gradFunc: (dy, saved) => tf.tidy(() => {
           const [out] = saved as [tf.Tensor4D];
           const [n, h, w, cin] = (input as tf.Tensor4D).shape;
           const [, oh, ow] = out.shape;
@@ -107,7 +109,7 @@ export class FrozenConv {
           ]);
           const z = tf.slice(tf.conv2d(padded, this.backFilter, 1, 'valid'), [0, 0, 0, 0], [n, hp, wp, s * s * cin]);
           return tf.slice(s === 1 ? z : depthToSpace(z, s), [0, 0, 0, 0], [n, h, w, cin]);
-        },
+        }),
       };
     });
     return op(x) as tf.Tensor4D;
@@ -127,7 +129,7 @@ export function maxPool3s2(x: tf.Tensor4D): tf.Tensor4D {
     (save as tf.GradSaveFunc)([input as tf.Tensor4D, y]);
     return {
       value: y,
-      gradFunc: (dy, saved) => {
+      gradFunc: (dy, saved) => tf.tidy(() => {
         const [xin, out] = saved as [tf.Tensor4D, tf.Tensor4D];
         const [n, h, w, c] = xin.shape;
         const [, oh, ow] = out.shape;
@@ -148,7 +150,7 @@ export function maxPool3s2(x: tf.Tensor4D): tf.Tensor4D {
           }
         }
         return tf.slice(interleave(acc, hp * 2, wp * 2), [0, 0, 0, 0], [n, h, w, c]);
-      },
+      }),
     };
   });
   return op(x) as tf.Tensor4D;

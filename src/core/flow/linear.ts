@@ -11,12 +11,12 @@ export const linear = tf.customGrad((x, w, b, save) => {
   (save as tf.GradSaveFunc)([xs, ws]);
   return {
     value: tf.add(tf.matMul(xs, ws), b as tf.Tensor1D),
-    gradFunc: (dy, saved) => {
+    gradFunc: (dy, saved) => tf.tidy(() => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
       const dx = tf.transpose(tf.matMul(sw, tf.transpose(g)));
       const dw = tf.matMul(tf.transpose(sx), g);
       return [dx, dw, tf.sum(g, 0)];
-    },
+    }),
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
