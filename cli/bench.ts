@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS, featureDim, flowParamCount, saveModel, scoreAngles, scoreFeatureRows, type DifferNet, type FeatureBank, type ModelSettings } from '../src/core';
+import { DEFAULT_SETTINGS, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, type DifferNet, type FeatureBank, type ModelSettings } from '../src/core';
 import { initNodeBackend } from '../src/core/nodeBackend';
 import { sharedPath } from '../src/core/testing/shared';
 import { concatRows } from './featureRows';
@@ -45,23 +45,36 @@ class FeatureCache {
   hit = false;
   recordedSeconds = 0;
   recordedScoreSeconds = 0;
+  recordedCalibrationSeconds = 0;
   constructor(private readonly dir?: string) {
     if (dir) mkdirSync(dir, { recursive: true });
     if (dir && existsSync(path.join(dir, 'timings.json'))) {
       const t = JSON.parse(readFileSync(path.join(dir, 'timings.json'), 'utf8'));
       this.recordedSeconds = t.featureSeconds ?? 0;
       this.recordedScoreSeconds = t.scoreSeconds ?? 0;
+      this.recordedCalibrationSeconds = t.calibrationSeconds ?? 0;
     }
   }
   private file(key: string) {
     return this.dir ? path.join(this.dir, key + '.f32') : null;
   }
   private save() {
-    if (this.dir) writeFileSync(path.join(this.dir, 'timings.json'), JSON.stringify({ featureSeconds: this.recordedSeconds, scoreSeconds: this.recordedScoreSeconds }));
+    if (this.dir) writeFileSync(path.join(this.dir, 'timings.json'), JSON.stringify({ featureSeconds: this.recordedSeconds, scoreSeconds: this.recordedScoreSeconds, calibrationSeconds: this.recordedCalibrationSeconds }));
   }
   recordSeconds(s: number) {
     this.recordedSeconds = s;
     this.save();
+  }
+  recordCalibrationSeconds(s: number) {
+    this.recordedCalibrationSeconds = s;
+    this.save();
+  }
+  blob(key: string): Uint8Array | null {
+    const f = this.dir ? path.join(this.dir, key + '.differnet') : null;
+    return f && existsSync(f) ? new Uint8Array(readFileSync(f)) : null;
+  }
+  putBlob(key: string, bytes: Uint8Array) {
+    if (this.dir) writeFileSync(path.join(this.dir, key + '.differnet'), bytes);
   }
   recordScoreSeconds(s: number) {
     this.recordedScoreSeconds = s;
@@ -109,6 +122,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       widths: { type: 'string' },
       'study-epochs': { type: 'string' },
       'pixel-limit': { type: 'string' },
+      'pixel-transforms': { type: 'string' },
       threads: { type: 'string' },
       out: { type: 'string' },
       cache: { type: 'string' },
@@ -116,7 +130,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   });
   const data = values.data ?? sharedPath('datasets', 'mtd');
   const weights = values.weights ?? sharedPath('weights', 'squeezenet1_1-imagenet.pth');
-  const widths = (values.widths ?? '64,128,256,512').split(',').map(Number);
+  const widths = (values.widths ?? '64,128,256').split(',').map(Number);
   const out = values.out ?? 'BENCHMARKS.md';
   const settings: ModelSettings = structuredClone(DEFAULT_SETTINGS);
   const tMax = 16;
@@ -141,11 +155,23 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const scoreSeconds = cache.hit ? cache.recordedScoreSeconds : (Date.now() - s0) / 1000;
     cache.recordScoreSeconds(scoreSeconds);
     const tFlow = Date.now();
-    const model = await trainOnBank(backbone, bank, settings, backend, featureSeconds, false);
-    await calibrateOnTraining(model, bank, ds.train, false);
-    // Training = features + flow + calibration; the test features computed above are not part of it.
-    const trainSeconds = featureSeconds + (Date.now() - tFlow) / 1000;
+    const modelKey = `model-${backbone.weightsHash}-${JSON.stringify(settings).length}-${settings.flow.hidden}-${settings.train.epochs}x${settings.train.subEpochs}`;
+    const cached = cache.blob(modelKey);
+    let model: DifferNet;
+    let trainSeconds: number;
+    if (cached) {
+      model = loadModel(cached, backbone).model;
+      trainSeconds = featureSeconds + model.training!.flowSeconds + cache.recordedCalibrationSeconds;
+    } else {
+      model = await trainOnBank(backbone, bank, settings, backend, featureSeconds, false);
+      const tCal = Date.now();
+      await calibrateOnTraining(model, bank, ds.train, false);
+      cache.recordCalibrationSeconds((Date.now() - tCal) / 1000);
+      // Training = features + flow + calibration; the test features computed above are not part of it.
+      trainSeconds = featureSeconds + (Date.now() - tFlow) / 1000;
+    }
     const modelBytes = await saveModel(model, { name: 'bench', includeBackbone: true });
+    if (!cached) cache.putBlob(modelKey, modelBytes);
     log(`trained in ${formatSeconds(trainSeconds)}`);
 
     const aurocAt = async (m: DifferNet, t: number) => imageMetrics(ds.test, await scoreFeatureRows(m.flow, subsetRows(rows, dim, tMax, t), dim, t), m.calibration?.threshold ?? null);
@@ -173,7 +199,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
 
     // 4. Pixel AUROC from defect maps (gradients) needs the model in the workers.
     const mapPool = await EnginePool.create({ kind: 'model', modelBytes }, pool.size);
-    const pixel = await pixelMetrics(mapPool, ds.test, 8, intFlag(values, 'pixel-limit', 80), false).finally(() => mapPool.close());
+    const pixel = await pixelMetrics(mapPool, ds.test, intFlag(values, 'pixel-transforms', 4), intFlag(values, 'pixel-limit', 40), false).finally(() => mapPool.close());
 
     // 5. Flow width study on the same cached features.
     const study: StudyRow[] = [];

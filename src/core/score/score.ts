@@ -32,14 +32,22 @@ export async function anomalyScore(m: Scorer, img: RgbaImage, opts: ScoreOptions
   return (await scoreFeatureRows(m.flow, rows, featureDim(m.backbone, m.features), specs.length))[0];
 }
 
-/** Scores of precomputed feature rows grouped by image: rows [i*T, (i+1)*T) belong to image i. */
-export async function scoreFeatureRows(flow: Flow, rows: Float32Array, dim: number, transforms: number): Promise<Float32Array> {
+/**
+ * Scores of precomputed feature rows grouped by image: rows [i*T, (i+1)*T) belong to image i. Runs in
+ * chunks, since the flow's activations for thousands of rows at once would exceed the WASM heap.
+ */
+export async function scoreFeatureRows(flow: Flow, rows: Float32Array, dim: number, transforms: number, maxRows = 1024): Promise<Float32Array> {
   const n = rows.length / dim / transforms;
-  const out = tf.tidy(() => {
-    const z = flow.forward(tf.tensor2d(rows, [n * transforms, dim])).z;
-    return tf.mean(tf.reshape(tf.square(z), [n, transforms * dim]), 1);
-  });
-  const scores = (await out.data()) as Float32Array;
-  out.dispose();
+  const perChunk = Math.max(1, Math.floor(maxRows / transforms));
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i += perChunk) {
+    const m = Math.min(perChunk, n - i);
+    const out = tf.tidy(() => {
+      const z = flow.forward(tf.tensor2d(rows.subarray(i * transforms * dim, (i + m) * transforms * dim), [m * transforms, dim])).z;
+      return tf.mean(tf.reshape(tf.square(z), [m, transforms * dim]), 1);
+    });
+    scores.set(await out.data(), i);
+    out.dispose();
+  }
   return scores;
 }
