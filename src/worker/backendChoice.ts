@@ -103,3 +103,19 @@ export function adapterLabel(name: BackendName, gpu: GpuAdapterInfo | null): str
 export function webgpuDevice(): GPUDevice | null {
   return (tf.backend() as unknown as { device?: GPUDevice }).device ?? null;
 }
+
+/**
+ * Drops a backend whose device is gone from TF.js's registry, keeping its factory: TF.js would otherwise
+ * hand the dead instance back on the next `setBackend`, and every computation on it would fail.
+ */
+export function forgetBackend(name: BackendName): void {
+  const factory = tf.findBackendFactory(name);
+  if (!factory) return;
+  try {
+    tf.removeBackend(name);
+  } catch {
+    // Disposing a backend whose device is lost can throw; it is dropped all the same.
+  }
+  // The priority TF.js's own packages register it with; it only matters for TF.js's automatic choice, unused here.
+  tf.registerBackend(name, factory, name === 'webgpu' ? 3 : 1);
+}

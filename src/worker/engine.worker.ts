@@ -29,7 +29,11 @@ async function handle(msg: Request): Promise<void> {
     });
     post({ kind: 'result', id: msg.id, result: reply.result }, reply.transfer ?? []);
   } catch (e) {
-    post({ kind: 'error', id: msg.id, error: serialize(e) });
+    const error = serialize(e);
+    // Only a request its caller cancelled reads as cancelled: an AbortError nobody asked for (a GPU buffer
+    // mapping aborted under a lost device, say) is a failure, and must not be taken for a cancellation.
+    if (error.name === 'AbortError' && !controller.signal.aborted) error.name = 'Error';
+    post({ kind: 'error', id: msg.id, error });
   } finally {
     running.delete(msg.id);
   }

@@ -34,7 +34,7 @@ import {
   type StateDict,
 } from '../core';
 import * as tf from '@tensorflow/tfjs';
-import { adapterLabel, measure, probeWebGpu, webgpuDevice } from './backendChoice';
+import { adapterLabel, forgetBackend, measure, probeWebGpu, webgpuDevice } from './backendChoice';
 import { decodeImage, decodeMask, downsampleMap, ImageDecodeError } from './decode';
 import { JobQueue, readBlob } from './jobs';
 import {
@@ -99,6 +99,14 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
 }
 
+/** The GPU device went away under a job (driver reset, GPU unplugged, browser reclaiming it). */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+}
+
+/** How long a job failed on the GPU waits for the device's loss to be reported before it counts as a plain failure. */
+const LOSS_REPORT_GRACE_MS = 1000;
+
 function paramCount(sd: StateDict): number {
   let n = 0;
   for (const t of sd.values()) n += t.data.length;
@@ -114,6 +122,10 @@ export class EngineSession {
   private readonly models = new Map<string, ModelEntry>();
   private readonly queue = new JobQueue();
   private deviceWatch = 0;
+  /** The WebGPU device in use: `lost` rejects with `gone` once it is known to be lost. Null on other backends. */
+  private gpuWatch: { token: number; lost: Promise<never>; fail: (e: DeviceLostError) => void; gone: DeviceLostError | null } | null = null;
+  /** Settles once the engine is running again after the last device loss. */
+  private recovery: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly emit: (e: EngineEvent) => void) {}
 
@@ -134,7 +146,7 @@ export class EngineSession {
           ? new Uint8Array(source.bytes)
           : await readBlob(source.blob, (done, total) => ctx.progress({ phase: 'read', done, total }), ctx.signal);
       ctx.progress({ phase: 'parse', done: 0, total: 1, message: 'reading tensors' });
-      return this.queue.run('loading weights', ctx.signal, async () => {
+      return this.compute('loading weights', ctx.signal, true, async () => {
         if (isWeightsFile(bytes)) {
           const { manifest, stateDict } = decodeWeightsFile(bytes);
           const info = this.adoptWeights(stateDict, manifest.id, manifest.source || name);
@@ -182,15 +194,17 @@ export class EngineSession {
       return { result: undefined };
     },
 
+    // A training interrupted by a lost GPU is reported, not restarted: redoing minutes of work unasked,
+    // with a loss curve starting over, would surprise more than a message saying to press Train again.
     train: async (args, ctx) =>
-      this.queue.run('training', ctx.signal, async () => {
+      this.compute('training', ctx.signal, false, async (signal) => {
         const backbone = this.backbone(args.backbone);
         const source: ImageSource = {
           count: args.images.length,
           load: (i) => decodeImage(args.images[i], args.names[i], { maxSide: MAX_IMAGE_SIDE }),
         };
         const model = await DifferNet.train(backbone, source, args.settings, {
-          signal: ctx.signal,
+          signal,
           backend: currentBackend(),
           onProgress: (e) => {
             if (e.phase === 'features') ctx.progress({ phase: 'features', done: e.progress.done, total: e.progress.total, etaSeconds: e.progress.etaSeconds });
@@ -201,7 +215,7 @@ export class EngineSession {
           const goodScores: number[] = [];
           const goodMaps: Float32Array[] = [];
           for (let i = 0; i < source.count; i++) {
-            if (ctx.signal.aborted) throw new CancelledError('calibration');
+            if (signal.aborted) throw new CancelledError('calibration');
             const img = await source.load(i);
             if (i < CALIBRATION_MAPS) {
               const dm = await model.defectMap(img);
@@ -236,7 +250,7 @@ export class EngineSession {
     threshold: async ({ goodScores, labelled, method }) => ({ result: thresholdFor({ goodScores, labelled }, method) }),
 
     analyze: async ({ modelId, image, map, transforms, roi }, ctx) =>
-      this.queue.run('inspection', ctx.signal, async () => {
+      this.compute('inspection', ctx.signal, true, async () => {
         const t0 = performance.now();
         const model = this.model(modelId);
         const img = await decodeImage(image, 'image', { maxSide: MAX_IMAGE_SIDE, roi });
@@ -254,7 +268,7 @@ export class EngineSession {
       }),
 
     evaluate: async ({ modelId, items, maps, calibrate: method }, ctx) =>
-      this.queue.run('evaluation', ctx.signal, async () => {
+      this.compute('evaluation', ctx.signal, true, async (signal) => {
         const model = this.model(modelId);
         const scores: number[] = [];
         const errors: (string | null)[] = [];
@@ -264,7 +278,7 @@ export class EngineSession {
         const goodMaps: Float32Array[] = [];
         const clock = performance.now();
         for (let i = 0; i < items.length; i++) {
-          if (ctx.signal.aborted) throw new CancelledError('evaluation');
+          if (signal.aborted) throw new CancelledError('evaluation');
           const it = items[i];
           try {
             const img = await decodeImage(it.image, it.name, { maxSide: MAX_IMAGE_SIDE });
@@ -307,13 +321,13 @@ export class EngineSession {
     metrics: async ({ scores, labels }) => ({ result: this.metricsOf(scores, labels) }),
 
     exportModel: async ({ modelId, name, includeBackbone }, ctx) =>
-      this.queue.run('export', ctx.signal, async () => {
+      this.compute('export', ctx.signal, true, async () => {
         const bytes = await saveModel(this.model(modelId), { name, includeBackbone });
         return { result: ownBuffer(bytes), transfer: [ownBuffer(bytes)] };
       }),
 
     importModel: async ({ bytes }, ctx) =>
-      this.queue.run('import', ctx.signal, async () => {
+      this.compute('import', ctx.signal, true, async () => {
         const u8 = new Uint8Array(bytes);
         const { manifest, tensors } = readModelFile(u8);
         let weights: { info: WeightsInfo; cache: ArrayBuffer } | null = null;
@@ -358,7 +372,7 @@ export class EngineSession {
     return { wasmPaths: this.wasmPaths };
   }
 
-  private async chooseBackend(choice: BackendChoice): Promise<BackendInfo> {
+  private async chooseBackend(choice: BackendChoice, why?: string): Promise<BackendInfo> {
     this.dropBuilt();
     if (!this.gpu) this.gpu = await probeWebGpu();
     const measurements: BackendMeasurement[] = [];
@@ -367,7 +381,7 @@ export class EngineSession {
     if (choice !== 'auto') {
       await useBackend(choice, this.backendOptions());
       name = choice;
-      reason = 'chosen by you';
+      reason = why ?? 'chosen by you';
     } else if (this.gpu && !this.gpu.software && (await this.tryBackend('webgpu', measurements))) {
       name = 'webgpu';
       reason = 'a hardware WebGPU adapter is available';
@@ -403,17 +417,80 @@ export class EngineSession {
     }
   }
 
-  /** WebGPU devices can be lost (driver reset, GPU unplugged): fall back to WASM and say so. */
+  /**
+   * WebGPU devices can be lost (driver reset, GPU unplugged, the browser reclaiming it): fall back to WASM,
+   * say so, and fail the job running on the device with DeviceLostError so `compute` can redo it there.
+   */
   private watchDevice(): void {
     const token = ++this.deviceWatch;
+    this.gpuWatch = null;
     if (this.info?.name !== 'webgpu') return;
     const device = webgpuDevice();
-    void device?.lost.then(async (lost) => {
-      // Our own backend switches bump the token, so a loss reported now is real whatever its reason.
-      if (token !== this.deviceWatch) return;
-      const info = await this.queue.run('fallback', undefined, () => this.chooseBackend('wasm'));
-      this.emit({ event: 'backendChanged', backend: info, message: `The GPU was lost (${lost.message || 'unknown reason'}); switched to WASM.` });
-    });
+    if (!device) return;
+    let fail: (e: DeviceLostError) => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => (fail = reject));
+    // Handled here so a loss with no job running is not an unhandled rejection.
+    lost.catch(() => undefined);
+    this.gpuWatch = { token, lost, fail, gone: null };
+    void device.lost.then((info) => this.deviceGone(token, info.message || 'unknown reason'));
+  }
+
+  /**
+   * The device of watch `token` is gone: once per device, queue the switch to WASM (before any retry of the
+   * interrupted job) and fail whatever job still waits on the device.
+   */
+  private deviceGone(token: number, why: string): void {
+    // Our own backend switches bump the token, so a loss reported now is real whatever its reason.
+    const watch = this.gpuWatch;
+    if (token !== this.deviceWatch || !watch) return;
+    this.deviceWatch++;
+    this.gpuWatch = null;
+    this.recovery = this.queue
+      .run('fallback', undefined, async () => {
+        this.dropBuilt();
+        // The dead device stays in TF.js's backend registry: a later WebGPU choice must ask for a new one.
+        forgetBackend('webgpu');
+        const info = await this.chooseBackend('wasm', `the WebGPU device was lost (${why})`);
+        this.emit({ event: 'backendChanged', backend: info, message: `The GPU was lost (${why}); the engine switched to WASM.` });
+      })
+      .catch((e: unknown) => this.emit({ event: 'log', level: 'warn', message: `The GPU was lost (${why}) and WASM could not start: ${(e as Error).message}` }));
+    watch.gone = new DeviceLostError(`the GPU was lost (${why})`);
+    watch.fail(watch.gone);
+  }
+
+  /**
+   * A job that computes on the current backend, queued. When the GPU device is lost under it, the job
+   * stops (its signal aborts) and, with `retry`, runs again once the engine is on WASM; without, it fails
+   * with a message saying so. Either way it is never dropped silently.
+   */
+  private async compute<T>(what: string, signal: AbortSignal, retry: boolean, job: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await this.queue.run(what, signal, () => this.unlessLost(signal, job));
+    } catch (e) {
+      if (!(e instanceof DeviceLostError) || signal.aborted) throw e;
+      await this.recovery;
+      if (!retry) throw new DeviceLostError(`${capitalised(what)} was interrupted: ${e.message}, and the engine switched to WASM. Start it again.`);
+      this.emit({ event: 'log', level: 'info', message: `The ${what} interrupted by the GPU loss is being redone on WASM.` });
+      return this.queue.run(what, signal, () => job(signal));
+    }
+  }
+
+  private async unlessLost<T>(signal: AbortSignal, job: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const watch = this.gpuWatch;
+    if (!watch) return job(signal);
+    const stop = new AbortController();
+    try {
+      return await Promise.race([job(AbortSignal.any([signal, stop.signal])), watch.lost]);
+    } catch (e) {
+      if (e instanceof DeviceLostError || signal.aborted || e instanceof ImageDecodeError) throw e;
+      // The device's own report can come seconds after its reads start failing (Chrome resolves `lost`
+      // lazily): a GPU read aborted under us means the device went, and it is then declared gone here.
+      if ((e as Error).name === 'AbortError') this.deviceGone(watch.token, 'a GPU read was aborted');
+      else await Promise.race([watch.lost, new Promise((r) => setTimeout(r, LOSS_REPORT_GRACE_MS))]).catch(() => undefined);
+      throw watch.gone ?? e;
+    } finally {
+      stop.abort();
+    }
   }
 
   // ---- weights and models ----
@@ -583,6 +660,10 @@ function testPattern(size: number): Float32Array {
     }
   }
   return out;
+}
+
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function prefixed(name: string, e: unknown): Error {

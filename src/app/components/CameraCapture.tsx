@@ -36,7 +36,7 @@ export function CameraCapture({ onCapture }: Props) {
 
   return (
     <div className="camera-capture">
-      <CameraPicker state={state} devices={devices} deviceId={deviceId} onDevice={(id) => { setDeviceId(id); if (state.kind === 'on') void start(id); }} onStart={() => start(deviceId || undefined)} onStop={stop} />
+      <CameraPicker state={state} devices={devices} deviceId={deviceId} onDevice={(id) => { setDeviceId(id); if (state.kind === 'on' || state.kind === 'error') void start(id || undefined); }} onStart={() => start(deviceId || undefined)} onStop={stop} />
       <video ref={video} autoPlay muted playsInline className={state.kind === 'on' ? 'preview' : 'preview hidden'} aria-label="Camera preview" />
       {state.kind === 'on' && (
         <div className="row">

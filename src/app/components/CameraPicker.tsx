@@ -1,4 +1,4 @@
-import type { CameraState } from '../lib/camera';
+import { cameraStateLabel, type CameraState } from '../lib/camera';
 
 interface Props {
   state: CameraState;
@@ -34,9 +34,7 @@ export function CameraPicker({ state, devices, deviceId, onDevice, onStart, onSt
         </button>
       )}
       <span className="muted small" role="status" data-testid="camera-state">
-        {state.kind === 'off' && 'Camera off'}
-        {state.kind === 'starting' && 'Starting camera… (allow access if the browser asks)'}
-        {state.kind === 'on' && `Using ${state.label}`}
+        {state.kind === 'starting' ? 'Starting camera… (allow access if the browser asks)' : cameraStateLabel(state)}
       </span>
       {state.kind === 'error' && (
         <p className="error-text" role="alert" data-testid="camera-error">

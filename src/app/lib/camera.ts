@@ -1,5 +1,19 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+/** The camera's state in a few words, for status lines and the live banner. */
+export function cameraStateLabel(state: CameraState): string {
+  switch (state.kind) {
+    case 'off':
+      return 'Camera off';
+    case 'starting':
+      return 'Starting camera…';
+    case 'on':
+      return `Using ${state.label}`;
+    case 'error':
+      return { denied: 'Camera access denied', missing: 'No camera found', busy: 'Camera busy', unplugged: 'Camera disconnected', unsupported: 'No camera access here', other: 'Camera failed' }[state.reason];
+  }
+}
+
 export type CameraState =
   | { kind: 'off' }
   | { kind: 'starting' }
@@ -65,7 +79,7 @@ export function useCamera() {
         track.addEventListener('ended', () => {
           if (streamRef.current !== stream) return;
           streamRef.current = null;
-          setState({ kind: 'error', reason: 'unplugged', message: 'The camera stopped (unplugged or taken by another application). Press Start camera to try again.' });
+          setState({ kind: 'error', reason: 'unplugged', message: 'The camera was disconnected (unplugged, or taken by another application). Plug it back in, then choose it or press Start camera.' });
           void refreshDevices();
         });
         streamRef.current = stream;

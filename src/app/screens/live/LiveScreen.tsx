@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { Roi } from '../../../worker/protocol';
 import { CameraPicker } from '../../components/CameraPicker';
 import { Legend } from '../../components/Legend';
-import { useCamera } from '../../lib/camera';
+import { cameraStateLabel, useCamera } from '../../lib/camera';
 import { downloadBlob } from '../../lib/download';
 import { formatScore } from '../../lib/format';
 import { useEngine } from '../../stores/engine';
@@ -90,7 +90,7 @@ export function LiveScreen() {
             data-frames={live.frames}
           >
             {!cameraOn
-              ? 'Camera off'
+              ? cameraStateLabel(cam)
               : !trained
                 ? 'No trained model: teach one below'
                 : training
@@ -126,7 +126,7 @@ export function LiveScreen() {
                 if (roi.width > 0.03 && roi.height > 0.03) live.set({ roi, result: null });
               }}
             />
-            {cam.kind !== 'on' && <div className="stage-empty">{cam.kind === 'starting' ? 'Starting camera…' : 'Camera off'}</div>}
+            {cam.kind !== 'on' && <div className="stage-empty">{cameraStateLabel(cam)}</div>}
           </div>
           <div className="row wrap small">
             <span data-testid="live-fps">{scoring && live.fps > 0 ? `${live.fps.toFixed(1)} frames/s` : '— frames/s'}</span>
@@ -147,7 +147,8 @@ export function LiveScreen() {
               deviceId={live.deviceId}
               onDevice={(id) => {
                 live.set({ deviceId: id });
-                if (cameraOn) void start(id || undefined);
+                // Picking a camera after it failed (unplugged, say) is asking for it: start it.
+                if (cameraOn || cam.kind === 'error') void start(id || undefined);
               }}
               onStart={() => void start(live.deviceId || undefined)}
               onStop={() => {
