@@ -8,9 +8,14 @@ const TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE), to detect damaged model files; integrity, not authenticity. */
-export function crc32(bytes: Uint8Array): string {
+/** CRC-32 (IEEE) as a number, as zip and PNG store it. */
+export function crc32Value(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** CRC-32 (IEEE) in hex, to detect damaged model files; integrity, not authenticity. */
+export function crc32(bytes: Uint8Array): string {
+  return crc32Value(bytes).toString(16).padStart(8, '0');
 }
