@@ -42,7 +42,7 @@ function miniDataset(): string {
   return dir;
 }
 
-const SMALL = ['--size', '128', '--scales', '3', '--width', '32', '--blocks', '4', '--epochs', '1', '--sub-epochs', '3', '--copies', '2', '--train-transforms', '2', '--test-transforms', '2', '--batch', '4'];
+const SMALL = ['--rotate', '--size', '128', '--scales', '3', '--width', '32', '--blocks', '4', '--epochs', '1', '--sub-epochs', '3', '--copies', '2', '--train-transforms', '2', '--test-transforms', '2', '--batch', '4'];
 
 describe('differnet CLI end to end', () => {
   let data: string;
@@ -64,6 +64,8 @@ describe('differnet CLI end to end', () => {
     expect(Number.isFinite(report.threshold)).toBe(true);
     expect(report.modelBytes).toBe(readFileSync(model).length);
     expect(report.settings.flow).toEqual({ blocks: 4, hidden: 32, clamp: 3 });
+    expect(report.settings.train).toMatchObject({ rotate: true, copies: 2, transforms: 2 });
+    expect(report.settings.testTransforms).toBe(2);
   });
 
   it('eval reports image and pixel AUROC, per-defect AUROC, thresholds and timings', async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, PAPER_SETTINGS, type ModelSettings } from '../src/core';
+import { DEFAULT_SETTINGS, PAPER_SETTINGS, withRotations, type ModelSettings } from '../src/core';
 
 /** Flags shared by commands that build or score with a model; parseArgs option specs. */
 export const SETTINGS_FLAGS = {
@@ -17,6 +17,7 @@ export const SETTINGS_FLAGS = {
   lr: { type: 'string' },
   seed: { type: 'string' },
   jitter: { type: 'string' },
+  rotate: { type: 'boolean' },
   'no-rotate': { type: 'boolean' },
 } as const;
 
@@ -38,7 +39,11 @@ function num(values: Record<string, unknown>, key: string, integer: boolean, min
 export function settingsFromFlags(values: Record<string, unknown>): ModelSettings {
   const preset = (values.preset as string | undefined) ?? 'default';
   if (preset !== 'default' && preset !== 'paper') throw new UsageError(`--preset must be "default" or "paper", got "${preset}"`);
-  const base = structuredClone(preset === 'paper' ? PAPER_SETTINGS : DEFAULT_SETTINGS);
+  if (values.rotate && values['no-rotate']) throw new UsageError('--rotate and --no-rotate contradict each other');
+  let base = structuredClone(preset === 'paper' ? PAPER_SETTINGS : DEFAULT_SETTINGS);
+  // Before the individual flags, so e.g. --rotate --test-transforms 64 keeps the 64.
+  if (values.rotate) base = withRotations(base, true);
+  if (values['no-rotate']) base = withRotations(base, false);
   const set = <T>(v: T | undefined, apply: (v: T) => void) => v !== undefined && apply(v);
   set(num(values, 'size', true, 32), (v) => (base.features.size = v));
   set(num(values, 'scales', true, 1), (v) => (base.features.scales = v));
@@ -54,7 +59,6 @@ export function settingsFromFlags(values: Record<string, unknown>): ModelSetting
   set(num(values, 'lr', false, 0), (v) => (base.train.adam = { ...base.train.adam, lr: v }));
   set(num(values, 'seed', true, 0), (v) => (base.train.seed = v));
   set(num(values, 'jitter', false, 0), (v) => (base.train.jitter = v));
-  if (values['no-rotate']) base.train.rotate = false;
   if (base.features.size / 2 ** (base.features.scales - 1) < 32) throw new UsageError('--size too small for that many --scales (the smallest scale must be >= 32 px)');
   return base;
 }

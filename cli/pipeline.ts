@@ -8,7 +8,6 @@ import {
   f1MaxThreshold,
   pixelAuroc,
   rocCurve,
-  scoreAngles,
   scoreFeatureRows,
   scoreStats,
   type Backbone,
@@ -70,10 +69,10 @@ export interface ScoredSet {
   seconds: number;
 }
 
-/** Feature rows of test images at T evenly spaced rotations: the expensive part, cached by the benchmark. */
-export async function testRows(pool: EnginePool, test: LabelledImage[], transforms: number, quiet: boolean): Promise<Float32Array[]> {
-  const specs = scoreAngles({ transforms }).map((angle) => ({ angle }));
-  return featureRowsOf(pool, test.map((t) => t.path), () => specs, `score T=${transforms}`, quiet);
+/** Feature rows of test images at the given rotations (see scoreAngles): the expensive part, cached by the benchmark. */
+export async function testRows(pool: EnginePool, test: LabelledImage[], angles: number[], quiet: boolean): Promise<Float32Array[]> {
+  const specs = angles.map((angle) => ({ angle }));
+  return featureRowsOf(pool, test.map((t) => t.path), () => specs, `score T=${angles.length}`, quiet);
 }
 
 export async function scoreRows(model: DifferNet, rows: Float32Array[], transforms: number): Promise<Float32Array> {

@@ -46,6 +46,8 @@ export async function numberIn(page: Page, selector: string): Promise<number> {
 export async function fastSettings(page: Page): Promise<void> {
   await page.click('details summary');
   await page.selectOption('select[aria-label="Working size"]', '224');
+  // Hand-made test parts sit at any angle, so the paper's rotations.
+  if (!(await page.isChecked('[data-testid="rotate-toggle"]'))) await page.check('[data-testid="rotate-toggle"]');
   const set = async (label: string, v: number) => {
     const input = page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
     await input.fill(String(v));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModel } from '../../src/core';
+import { loadModel, scoreAngles } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, UsageError } from '../options';
@@ -31,17 +31,19 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const backend = await initNodeBackend();
   const modelBytes = new Uint8Array(readFileSync(values.model));
   const { model, manifest } = loadModel(modelBytes);
-  const transforms = intFlag(values, 'transforms', model.settings.testTransforms);
+  // A model trained without rotations is scored on the unrotated image alone (T = 1).
+  const angles = scoreAngles({ transforms: intFlag(values, 'transforms', model.settings.testTransforms), rotate: model.settings.train.rotate });
+  const transforms = angles.length;
   const pool = await EnginePool.create({ kind: 'model', modelBytes }, intFlag(values, 'threads', defaultThreads()));
   try {
     const t0 = Date.now();
-    const rows = await testRows(pool, ds.test, transforms, quiet);
+    const rows = await testRows(pool, ds.test, angles, quiet);
     const scoreSeconds = (Date.now() - t0) / 1000;
     const scores = await scoreRows(model, rows, transforms);
     const metrics = imageMetrics(ds.test, scores, model.calibration?.threshold ?? null);
     const pixel = values['no-pixel']
       ? null
-      : await pixelMetrics(pool, ds.test, intFlag(values, 'pixel-transforms', 4), intFlag(values, 'pixel-limit', 60), quiet);
+      : await pixelMetrics(pool, ds.test, scoreAngles({ transforms: intFlag(values, 'pixel-transforms', 4), rotate: model.settings.train.rotate }).length, intFlag(values, 'pixel-limit', 60), quiet);
     const report = {
       command: 'eval',
       model: values.model,

@@ -14,7 +14,7 @@ export { anomalyScore, scoreFeatureRows, scoreAngles, type ScoreOptions } from '
 export { defectMap, gaussianBlur, type DefectMap } from './score/defectMap';
 export { evenAngles, randomAngles } from './transforms';
 export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
-export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, type ModelSettings, type TrainSettings } from './model/settings';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, withRotations, type ModelSettings, type TrainSettings } from './model/settings';
 export { calibrate, thresholdFor, mapScale, type Calibration, type ThresholdMethod } from './model/calibration';
 export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';
 export { CancelledError, type Progress } from './progress';

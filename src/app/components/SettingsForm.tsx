@@ -1,4 +1,6 @@
 import type { ModelSettings } from '../../core';
+// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+import { withRotations } from '../../core/model/settings';
 
 interface Props {
   settings: ModelSettings;
@@ -9,11 +11,13 @@ interface Props {
 
 /** For a live demo on a laptop: small images, a narrow flow and few passes train in about a minute. */
 export function quickPreset(base: ModelSettings): ModelSettings {
+  // Parts held up to a webcam by hand turn, so the demo keeps the paper's rotations.
+  const rotated = withRotations(base, true);
   return {
-    ...base,
+    ...rotated,
     features: { size: 224, scales: 3 },
     flow: { ...base.flow, blocks: 4, hidden: 128 },
-    train: { ...base.train, epochs: 3, subEpochs: 4, copies: 4, transforms: 4 },
+    train: { ...rotated.train, epochs: 3, subEpochs: 4 },
     // Two rotations keep live scoring near one frame per second on a laptop CPU.
     testTransforms: 2,
   };
@@ -61,6 +65,15 @@ export function SettingsForm({ settings: s, presets, onChange, disabled }: Props
           Paper
         </button>
       </div>
+      <label className="check">
+        <input type="checkbox" checked={s.train.rotate} onChange={(e) => onChange(withRotations(s, e.target.checked))} data-testid="rotate-toggle" />
+        <span>Parts appear at any angle</span>
+        <small className="muted">
+          {s.train.rotate
+            ? 'Trains on randomly rotated copies and averages rotated copies into each score, as the paper does.'
+            : 'Parts are photographed in the same pose (a jig, a conveyor): no rotations, one copy per image. Faster, and more accurate when it holds.'}
+        </small>
+      </label>
       <div className="grid-fields">
         <label className="field">
           <span>Working size</span>
@@ -76,11 +89,11 @@ export function SettingsForm({ settings: s, presets, onChange, disabled }: Props
         <NumberField label="Scales" value={s.features.scales} min={1} max={3} onChange={(v) => set((c) => void (c.features.scales = v))} hint="Full, half and quarter size." />
         <NumberField label="Epochs" value={s.train.epochs} min={1} max={100} onChange={(v) => set((c) => void (c.train.epochs = v))} />
         <NumberField label="Sub-epochs" value={s.train.subEpochs} min={1} max={32} onChange={(v) => set((c) => void (c.train.subEpochs = v))} hint="Passes per epoch." />
-        <NumberField label="Rotated copies per image" value={s.train.copies} min={1} max={64} onChange={(v) => set((c) => void (c.train.copies = v))} hint="Computed once, reused by every pass." />
-        <NumberField label="Transforms per step" value={s.train.transforms} min={1} max={16} onChange={(v) => set((c) => void (c.train.transforms = v))} />
+        <NumberField label="Rotated copies per image" disabled={!s.train.rotate} value={s.train.copies} min={1} max={64} onChange={(v) => set((c) => void (c.train.copies = v))} hint="Computed once, reused by every pass." />
+        <NumberField label="Transforms per step" disabled={!s.train.rotate} value={s.train.transforms} min={1} max={16} onChange={(v) => set((c) => void (c.train.transforms = v))} />
         <NumberField label="Flow blocks" value={s.flow.blocks} min={1} max={16} onChange={(v) => set((c) => void (c.flow.blocks = v))} />
         <NumberField label="Flow width" value={s.flow.hidden} min={16} max={4096} step={16} onChange={(v) => set((c) => void (c.flow.hidden = v))} hint="Hidden units; the paper uses 2048." />
-        <NumberField label="Test transforms" value={s.testTransforms} min={1} max={64} onChange={(v) => set((c) => void (c.testTransforms = v))} hint="Rotations averaged into each score." />
+        <NumberField label="Test transforms" disabled={!s.train.rotate} value={s.testTransforms} min={1} max={64} onChange={(v) => set((c) => void (c.testTransforms = v))} hint="Rotations averaged into each score." />
       </div>
     </fieldset>
   );

@@ -96,7 +96,7 @@ export class DifferNet {
   }
 
   private scoreOptions(opts?: Partial<ScoreOptions>): ScoreOptions {
-    return { transforms: this.settings.testTransforms, ...opts };
+    return { transforms: this.settings.testTransforms, rotate: this.settings.train.rotate, ...opts };
   }
 
   score(img: RgbaImage, opts?: Partial<ScoreOptions>): Promise<number> {

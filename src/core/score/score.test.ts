@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone } from '../backbones';
 import { Flow } from '../flow/flow';
 import { DifferNet } from '../model/differnet';
-import { DEFAULT_SETTINGS } from '../model/settings';
+import { DEFAULT_SETTINGS, withRotations } from '../model/settings';
 import { readReference, readShared } from '../testing/shared';
 import { referenceImage, syntheticPart } from '../testing/images';
 import { leakedTensors, setupTf } from '../testing/tf';
@@ -12,9 +12,9 @@ beforeAll(setupTf);
 
 const ref = readReference().flow;
 
-function referenceModel(): DifferNet {
+function referenceModel(rotate = true): DifferNet {
   const sd = readPth(readShared('reference', 'differnet-reference-small.pth'));
-  const settings = { ...DEFAULT_SETTINGS, features: { size: 448, scales: 3 }, flow: { blocks: 8, hidden: 64, clamp: 3 } };
+  const settings = { ...withRotations(DEFAULT_SETTINGS, rotate), features: { size: 448, scales: 3 }, flow: { blocks: 8, hidden: 64, clamp: 3 } };
   return new DifferNet(createBackbone(sd), Flow.fromStateDict(sd, 3), settings);
 }
 
@@ -34,6 +34,20 @@ describe('scoring', () => {
     const r1 = await m.score(img, { transforms: 3, randomSeed: 5 });
     expect(await m.score(img, { transforms: 3, randomSeed: 5 })).toBe(r1);
     m.dispose();
+  });
+
+  it('a model trained without rotations scores the one unrotated image, whatever T is asked for', async () => {
+    const rotating = referenceModel(true);
+    const fixed = referenceModel(false);
+    const img = syntheticPart(96, 3, true);
+    const one = await rotating.score(img, { transforms: 1 });
+    expect(await fixed.score(img)).toBe(one);
+    expect(await fixed.score(img, { transforms: 8 })).toBe(one);
+    expect((await fixed.defectMap(img, { transforms: 4 })).score).toBeCloseTo(one, 4);
+    // The rotating model does average over rotated copies.
+    expect(await rotating.score(img, { transforms: 4 })).not.toBe(one);
+    rotating.dispose();
+    fixed.dispose();
   });
 
   it('the defect map has the input resolution, is non-negative and scores like score()', async () => {

@@ -11,6 +11,11 @@ export interface ScoreOptions {
   transforms: number;
   /** Random rotations from this seed instead of evenly spaced ones. */
   randomSeed?: number;
+  /**
+   * False for a model trained without rotations (parts always in the same pose): it is scored on the one
+   * unrotated image, since rotated copies are inputs it never saw. Default true.
+   */
+  rotate?: boolean;
   /** Copies run through the CNN at once; bounds memory. */
   chunk?: number;
 }
@@ -21,7 +26,9 @@ export interface Scorer {
   features: FeatureConfig;
 }
 
-export function scoreAngles(opts: Pick<ScoreOptions, 'transforms' | 'randomSeed'>): number[] {
+/** The rotations an image is scored under; their count is the T the score averages over. */
+export function scoreAngles(opts: Pick<ScoreOptions, 'transforms' | 'randomSeed' | 'rotate'>): number[] {
+  if (opts.rotate === false) return [0];
   return opts.randomSeed === undefined ? evenAngles(opts.transforms) : randomAngles(opts.transforms, opts.randomSeed);
 }
 

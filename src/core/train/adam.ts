@@ -1,17 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ownedVariable } from '../variables';
+import type { AdamConfig } from './adamConfig';
 
-export interface AdamConfig {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** L2 penalty added to the gradient, as torch.optim.Adam's weight_decay (not AdamW). */
-  weightDecay: number;
-}
+export { PAPER_ADAM, type AdamConfig } from './adamConfig';
 
-/** The paper's optimiser settings. */
-export const PAPER_ADAM: AdamConfig = { lr: 2e-4, beta1: 0.8, beta2: 0.8, eps: 1e-4, weightDecay: 1e-5 };
+/**
+ * Above this many parameters the moments live in host memory: the paper-width flow (210M parameters)
+ * with both moments on the device needs 2.5 GB before the first gradient, which the 4 GB WASM heap
+ * cannot hold next to the gradients.
+ */
+export const HOST_MOMENTS_ABOVE = 32_000_000;
 
 /**
  * torch.optim.Adam, step for step. TF.js's AdamOptimizer has no weight decay and puts eps inside the
@@ -19,28 +17,50 @@ export const PAPER_ADAM: AdamConfig = { lr: 2e-4, beta1: 0.8, beta2: 0.8, eps: 1
  */
 export class Adam {
   private t = 0;
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
+  private readonly state: DeviceMoments | HostMoments;
 
   constructor(
-    private readonly vars: tf.Variable[],
+    vars: tf.Variable[],
     readonly config: AdamConfig,
+    hostMoments = vars.reduce((a, v) => a + v.size, 0) > HOST_MOMENTS_ABOVE,
   ) {
-    this.m = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
+    this.state = hostMoments ? new HostMoments(vars) : new DeviceMoments(vars);
+  }
+
+  get movesMomentsToHost(): boolean {
+    return this.state instanceof HostMoments;
   }
 
   /** Applies one update; `grads` are matched to the variables by name. */
   step(grads: tf.NamedTensorMap): void {
     this.t += 1;
-    const { lr, beta1, beta2, eps, weightDecay } = this.config;
-    const bc1 = 1 - beta1 ** this.t;
-    const bc2 = 1 - beta2 ** this.t;
-    tf.tidy(() => {
-      this.vars.forEach((p, i) => {
-        let g = grads[p.name];
-        if (!g) return;
-        if (weightDecay) g = tf.add(g, tf.mul(p, weightDecay));
+    const c = this.config;
+    this.state.step(grads, { ...c, bc1: 1 - c.beta1 ** this.t, bc2: 1 - c.beta2 ** this.t });
+  }
+
+  dispose(): void {
+    this.state.dispose();
+  }
+}
+
+type StepConfig = AdamConfig & { bc1: number; bc2: number };
+
+class DeviceMoments {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+
+  constructor(private readonly vars: tf.Variable[]) {
+    this.m = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
+  }
+
+  step(grads: tf.NamedTensorMap, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }: StepConfig): void {
+    // One tidy per variable, so a step never holds every variable's temporaries at once.
+    this.vars.forEach((p, i) => {
+      const g0 = grads[p.name];
+      if (!g0) return;
+      tf.tidy(() => {
+        const g = weightDecay ? tf.add(g0, tf.mul(p, weightDecay)) : g0;
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
@@ -53,5 +73,50 @@ export class Adam {
 
   dispose(): void {
     for (const x of [...this.m, ...this.v]) x.dispose();
+  }
+}
+
+/** The same update on host copies of the parameters and moments; the device keeps only the parameters. */
+class HostMoments {
+  private readonly p: Float32Array[];
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+
+  constructor(private readonly vars: tf.Variable[]) {
+    this.p = vars.map((x) => x.dataSync() as Float32Array).map((d) => Float32Array.from(d));
+    this.m = vars.map((x) => new Float32Array(x.size));
+    this.v = vars.map((x) => new Float32Array(x.size));
+  }
+
+  step(grads: tf.NamedTensorMap, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }: StepConfig): void {
+    const c1 = 1 - beta1;
+    const c2 = 1 - beta2;
+    const invSqrtBc2 = 1 / Math.sqrt(bc2);
+    const rate = lr / bc1;
+    this.vars.forEach((variable, i) => {
+      const gt = grads[variable.name];
+      if (!gt) return;
+      hostAdamUpdate(gt.dataSync() as Float32Array, this.p[i], this.m[i], this.v[i], beta1, c1, beta2, c2, invSqrtBc2, eps, rate, weightDecay);
+      tf.tidy(() => variable.assign(tf.tensor(this.p[i], variable.shape, 'float32')));
+    });
+  }
+
+  dispose(): void {
+    this.p.length = 0;
+    this.m.length = 0;
+    this.v.length = 0;
+  }
+}
+
+/** A loop over plain arguments and locals: about twice as fast in V8 as the same arithmetic on closed-over state. */
+function hostAdamUpdate(g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, b1: number, c1: number, b2: number, c2: number, invSqrtBc2: number, eps: number, rate: number, wd: number): void {
+  const n = p.length;
+  for (let k = 0; k < n; k++) {
+    const gk = g[k] + wd * p[k];
+    const mk = b1 * m[k] + c1 * gk;
+    const vk = b2 * v[k] + c2 * gk * gk;
+    m[k] = mk;
+    v[k] = vk;
+    p[k] -= (rate * mk) / (Math.sqrt(vk) * invSqrtBc2 + eps);
   }
 }

@@ -32,7 +32,7 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
       </div>
       <details>
         <summary>
-          Settings: {record.settings.features.size} px, {record.settings.features.scales} scales, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.testTransforms} test rotations
+          Settings: {record.settings.features.size} px, {record.settings.features.scales} scales, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
         </summary>
         <SettingsForm settings={record.settings} presets={presets} onChange={(settings) => void save({ settings })} disabled={busy} />
       </details>

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { settingsFromFlags, UsageError } from './options';
+
+describe('settings from flags', () => {
+  it('the default has no rotations; --rotate turns on the paper augmentation and later flags still apply', () => {
+    expect(settingsFromFlags({}).train.rotate).toBe(false);
+    const r = settingsFromFlags({ rotate: true, 'test-transforms': '64' });
+    expect(r.train).toMatchObject({ rotate: true, copies: 4, transforms: 4 });
+    expect(r.testTransforms).toBe(64);
+  });
+
+  it('the paper preset rotates unless told not to', () => {
+    expect(settingsFromFlags({ preset: 'paper' }).train.rotate).toBe(true);
+    const p = settingsFromFlags({ preset: 'paper', 'no-rotate': true });
+    expect(p.train).toMatchObject({ rotate: false, copies: 1 });
+    expect(p.flow.hidden).toBe(2048);
+  });
+
+  it('contradictions and bad values are usage errors', () => {
+    expect(() => settingsFromFlags({ rotate: true, 'no-rotate': true })).toThrow(UsageError);
+    expect(() => settingsFromFlags({ width: '0' })).toThrow(/--width/);
+  });
+});

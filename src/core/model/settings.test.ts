@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, withRotations } from './settings';
+
+describe('settings', () => {
+  it('the default trains and scores one unrotated copy per image', () => {
+    expect(DEFAULT_SETTINGS.train.rotate).toBe(false);
+    expect(bankCopies(DEFAULT_SETTINGS)).toBe(1);
+    expect(DEFAULT_SETTINGS.testTransforms).toBe(1);
+  });
+
+  it('withRotations switches the paper augmentation on and off without touching the rest', () => {
+    const on = withRotations(DEFAULT_SETTINGS, true);
+    expect(on.train).toMatchObject({ rotate: true, copies: 4, transforms: 4 });
+    expect(on.testTransforms).toBe(16);
+    expect(on.flow).toEqual(DEFAULT_SETTINGS.flow);
+    expect(on.train.adam).toEqual(DEFAULT_SETTINGS.train.adam);
+    const off = withRotations(PAPER_SETTINGS, false);
+    expect(off.train).toMatchObject({ rotate: false, copies: 1, transforms: 1 });
+    expect(off.flow.hidden).toBe(2048);
+    expect(DEFAULT_SETTINGS.train.rotate).toBe(false);
+  });
+});
