@@ -25,11 +25,10 @@ async function tinySettings(page: Page, epochs = 1): Promise<void> {
   await set('Scales', 1);
   await set('Epochs', epochs);
   await set('Sub-epochs', 1);
-  await set('Rotated copies per image', 1);
-  await set('Transforms per step', 1);
+  // The default has no rotations: one copy per image in training and scoring.
+  expect(await page.isChecked('[data-testid="rotate-toggle"]')).toBe(false);
   await set('Flow blocks', 2);
   await set('Flow width', 32);
-  await set('Test transforms', 1);
   await page.click('details summary');
 }
 

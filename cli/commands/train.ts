@@ -10,8 +10,8 @@ import { formatSeconds } from '../progressBar';
 import { loadBackboneFile } from '../weights';
 
 export const TRAIN_HELP = `differnet train --data DIR --weights FILE.pth --out MODEL [--backbone alexnet|squeezenet1_1]
-    [--preset default|paper] [--rotate | --no-rotate] [--size 448] [--scales 3] [--blocks 8] [--width 128]
-    [--clamp 3] [--train-transforms 1] [--copies 1] [--test-transforms 1] [--epochs 1] [--sub-epochs 8]
+    [--preset default|paper] [--rotate | --no-rotate] [--size 448] [--scales 3] [--blocks 8] [--width 192]
+    [--clamp 3] [--train-transforms 1] [--copies 1] [--test-transforms 1] [--epochs 4] [--sub-epochs 8]
     [--batch 24] [--lr 2e-4] [--seed 0] [--jitter 0] [--threads N] [--json]
   Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included).
   The default expects parts in a fixed pose (no rotations); --rotate adds the paper's random rotations
