@@ -36,10 +36,15 @@ interface StudyRow {
   auroc: number;
 }
 
-/** Rows of T evenly spaced copies taken out of the rows of T_max (evenly spaced angles nest when T divides T_max). */
-function subsetRows(rows: Float32Array[], dim: number, tMax: number, t: number): Float32Array {
+/** Rows of T evenly spaced copies taken out of T_max rows per image (evenly spaced angles nest when T divides T_max). */
+function subsetRows(rows: Float32Array, dim: number, tMax: number, t: number): Float32Array {
+  const images = rows.length / (tMax * dim);
   const step = tMax / t;
-  return concatRows(rows.map((r) => concatRows(Array.from({ length: t }, (_, k) => r.subarray(k * step * dim, (k * step + 1) * dim)))));
+  const out = new Float32Array(images * t * dim);
+  for (let i = 0; i < images; i++) {
+    for (let k = 0; k < t; k++) out.set(rows.subarray((i * tMax + k * step) * dim, (i * tMax + k * step + 1) * dim), (i * t + k) * dim);
+  }
+  return out;
 }
 
 /** Cache key of a trained model: the backbone's weights and every setting that shapes the flow. */
@@ -84,19 +89,14 @@ class BenchCache {
     }
     return { value, seconds, cached: false };
   }
-  rows(key: string, n: number, make: () => Promise<Float32Array[]>) {
+  floats(key: string, make: () => Promise<Float32Array>) {
     return this.timed(
       key + '.f32',
       (f) => {
         const b = readFileSync(f);
-        const data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-        const per = data.length / n;
-        return Array.from({ length: n }, (_, i) => data.subarray(i * per, (i + 1) * per));
+        return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       },
-      (f, r) => {
-        const all = concatRows(r);
-        writeFileSync(f, new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
-      },
+      (f, a) => writeFileSync(f, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)),
       make,
     );
   }
@@ -144,15 +144,13 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const log = (s: string) => console.log(s);
   const bankOf = async (s: ModelSettings) => {
     const copies = bankCopies(s);
-    const r = await cache.rows(bankCacheKey(hash, s), ds.train.length, async () => {
-      const b = await trainingBank(pool, ds.train, s, dim, false);
-      return Array.from({ length: b.count }, (_, i) => b.data.subarray(i * copies * dim, (i + 1) * copies * dim));
-    });
-    return { bank: { dim, count: ds.train.length, copies, data: concatRows(r.value) } as FeatureBank, seconds: r.seconds, cached: r.cached };
+    const r = await cache.floats(bankCacheKey(hash, s), async () => (await trainingBank(pool, ds.train, s, dim, false)).data);
+    const bank: FeatureBank = { dim, count: ds.train.length, copies, data: r.value };
+    return { bank, seconds: r.seconds, cached: r.cached };
   };
   const testOf = (s: ModelSettings) => {
     const angles = scoreAngles({ transforms: s.testTransforms, rotate: s.train.rotate });
-    return cache.rows(`test-${hash}-${s.train.rotate ? angles.length : 'norot'}`, ds.test.length, () => testRows(pool, ds.test, angles, false));
+    return cache.floats(`test-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
   };
   /** A trained model and the seconds its flow took (calibration included for the default). */
   const modelOf = async (s: ModelSettings, bank: FeatureBank, calibrate: boolean) => {
@@ -171,7 +169,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const aTest = await testOf(aligned);
     const aModel = await modelOf(aligned, a.bank, true);
     const trainSeconds = a.seconds + aModel.seconds;
-    const main = imageMetrics(ds.test, await scoreFeatureRows(aModel.model.flow, concatRows(aTest.value), dim, 1), aModel.model.calibration?.threshold ?? null);
+    const main = imageMetrics(ds.test, await scoreFeatureRows(aModel.model.flow, aTest.value, dim, 1), aModel.model.calibration?.threshold ?? null);
     log(`default: image AUROC ${pct(main.imageAuroc)}, trained in ${formatSeconds(trainSeconds)}`);
 
     // 2. The paper's augmentation with the same flow: random rotations in training, T rotations per score.
@@ -279,7 +277,7 @@ ${study.map((x) => `| ${x.width}${isDefault(x) ? ' (default)' : ''} | ${x.passes
       const epochs = passes % aligned.train.subEpochs === 0 ? { epochs: passes / aligned.train.subEpochs, subEpochs: aligned.train.subEpochs } : { epochs: passes, subEpochs: 1 };
       const s: ModelSettings = { ...aligned, flow: { ...aligned.flow, hidden: width }, train: { ...aligned.train, ...epochs } };
       const m = isDefault({ width, passes }) ? aModel : await modelOf(s, a.bank, false);
-      const auroc = imageMetrics(ds.test, await scoreFeatureRows(m.model.flow, concatRows(aTest.value), dim, 1), null).imageAuroc;
+      const auroc = imageMetrics(ds.test, await scoreFeatureRows(m.model.flow, aTest.value, dim, 1), null).imageAuroc;
       const size = (await saveModel(m.model, { name: 'study', includeBackbone: false })).length;
       study.push({ width, passes, parameters: flowParamCount(m.model.flow.config), modelMB: size / 1e6, flowSeconds: m.model.training!.flowSeconds, auroc });
       log(`width ${width} x ${passes} passes: AUROC ${pct(auroc)}, ${(size / 1e6).toFixed(1)} MB, flow ${formatSeconds(m.model.training!.flowSeconds)}`);
