@@ -133,8 +133,15 @@ export const useModels = create<ModelsState>((set, get) => {
       const r = get().records.find((x) => x.id === id);
       if (!r) return;
       const next: ModelRecord = { ...r, ...patch, settings: patch.settings ? structuredClone(patch.settings) : r.settings, updatedAt: new Date().toISOString() };
-      await saveModelRecord(next);
+      // Controlled inputs (checkboxes, number fields) show the store's value: it must change in the
+      // same tick as the click, not after the IndexedDB write, or the browser reverts the input.
       replace(next);
+      try {
+        await saveModelRecord(next);
+      } catch (e) {
+        if (get().records.find((x) => x.id === id) === next) replace(r);
+        throw e;
+      }
     },
 
     async remove(id) {
