@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../torch/types';
 import { FrozenConv, maxPool3s2 } from './ops';
+import { NormalisingStem } from './stem';
 import { IMAGENET, type Backbone } from './types';
 import { backboneTensors, expectTensor, hashTensors } from './weights';
 
@@ -29,7 +30,8 @@ export function alexnet(stateDict: StateDict): Backbone {
     const b = expectTensor(sd, `features.${spec.index}.bias`, [spec.shape[0]], 'AlexNet');
     kept.set(`features.${spec.index}.weight`, w);
     kept.set(`features.${spec.index}.bias`, b);
-    return { spec, conv: new FrozenConv(w, b.data, spec.stride, spec.pad) };
+    const conv = spec.index === 0 ? new NormalisingStem(w, b.data, spec.stride, spec.pad, IMAGENET) : new FrozenConv(w, b.data, spec.stride, spec.pad);
+    return { spec, conv };
   });
   const weightsHash = hashTensors(kept);
   return {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../torch/types';
 import { FrozenConv, maxPool3s2 } from './ops';
+import { NormalisingStem } from './stem';
 import { IMAGENET, type Backbone } from './types';
 import { backboneTensors, expectTensor, hashTensors } from './weights';
 
@@ -44,19 +45,24 @@ function maxPoolCeil(x: tf.Tensor4D): tf.Tensor4D {
 export function squeezenet1_1(stateDict: StateDict): Backbone {
   const sd = backboneTensors(stateDict);
   const kept: StateDict = new Map();
-  const conv = (name: string, shape: [number, number, number, number], stride = 1, pad = 0): FrozenConv => {
+  const layer = (name: string, shape: [number, number, number, number]) => {
     const w = expectTensor(sd, `${name}.weight`, shape, 'SqueezeNet 1.1');
     const b = expectTensor(sd, `${name}.bias`, [shape[0]], 'SqueezeNet 1.1');
     kept.set(`${name}.weight`, w);
     kept.set(`${name}.bias`, b);
-    return new FrozenConv(w, b.data, stride, pad);
+    return { w, b: b.data };
   };
-  const stem = conv('features.0', [64, 3, 3, 3], 2, 0);
+  const conv = (name: string, shape: [number, number, number, number], pad = 0): FrozenConv => {
+    const { w, b } = layer(name, shape);
+    return new FrozenConv(w, b, 1, pad);
+  };
+  const first = layer('features.0', [64, 3, 3, 3]);
+  const stem = new NormalisingStem(first.w, first.b, 2, 0, IMAGENET);
   const fires: Fire[] = FIRES.map(([index, inC, sq, e1, e3]) => ({
     index,
     squeeze: conv(`features.${index}.squeeze`, [sq, inC, 1, 1]),
     expand1x1: conv(`features.${index}.expand1x1`, [e1, sq, 1, 1]),
-    expand3x3: conv(`features.${index}.expand3x3`, [e3, sq, 3, 3], 1, 1),
+    expand3x3: conv(`features.${index}.expand3x3`, [e3, sq, 3, 3], 1),
   }));
   const weightsHash = hashTensors(kept);
 
@@ -78,7 +84,8 @@ export function squeezenet1_1(stateDict: StateDict): Backbone {
     },
     stateDict: () => kept,
     dispose() {
-      for (const c of [stem, ...fires.flatMap((f) => [f.squeeze, f.expand1x1, f.expand3x3])]) c.dispose();
+      stem.dispose();
+      for (const c of fires.flatMap((f) => [f.squeeze, f.expand1x1, f.expand3x3])) c.dispose();
     },
   };
 }

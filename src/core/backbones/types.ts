@@ -23,7 +23,7 @@ export interface Backbone {
   readonly input: InputConvention;
   /** Hex digest of the weights, so a model file can name the exact backbone it was trained on. */
   readonly weightsHash: string;
-  /** Normalised NHWC images -> last feature map (NHWC). Pure tf ops, so gradients flow through it. */
+  /** RGB in [0, 1] (NHWC; `input` normalises it inside) -> last feature map (NHWC). Pure tf ops, so gradients flow through it. */
   apply(x: tf.Tensor4D): tf.Tensor4D;
   /** The tensors holding the weights, in torchvision's names and layout, for saving into a model file. */
   stateDict(): Map<string, { shape: number[]; data: Float32Array }>;

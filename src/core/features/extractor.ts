@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones/types';
-import { downsampleNearest, normalise } from './preprocess';
+import { downsampleNearest } from './preprocess';
 
 export interface FeatureConfig {
   /** Side of the square working image, 448 in the paper. */
@@ -21,11 +21,10 @@ export function featureDim(backbone: Backbone, cfg: FeatureConfig): number {
  */
 export function multiScaleFeatures(backbone: Backbone, rgb: tf.Tensor4D, cfg: FeatureConfig): tf.Tensor2D {
   return tf.tidy(() => {
-    const x = normalise(rgb, backbone.input);
     const parts: tf.Tensor2D[] = [];
     for (let s = 0; s < cfg.scales; s++) {
       const side = Math.floor(cfg.size / 2 ** s);
-      const fmap = backbone.apply(downsampleNearest(x, side));
+      const fmap = backbone.apply(downsampleNearest(rgb, side));
       parts.push(tf.mean(fmap, [1, 2]) as tf.Tensor2D);
     }
     return tf.concat(parts, 1);

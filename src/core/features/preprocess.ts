@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherDistinct } from '../gatherGrad';
-import type { InputConvention } from '../backbones/types';
 import type { RgbaImage } from '../image';
 
 /** RGBA image -> [size, size, 3] RGB in [0, 1], resized bilinearly to the square working size. */
@@ -45,10 +44,6 @@ export function jitter(batch: tf.Tensor4D, f: ColourJitter): tf.Tensor4D {
   });
 }
 
-export function normalise(batch: tf.Tensor4D, conv: InputConvention): tf.Tensor4D {
-  return tf.tidy(() => batch.sub(tf.tensor1d(conv.mean)).div(tf.tensor1d(conv.std)));
-}
-
 /** Source rows PyTorch's default ('nearest') interpolate reads when shrinking n to m: floor(i * n / m). */
 export function nearestIndices(n: number, m: number): Int32Array {
   const scale = n / m;
@@ -57,9 +52,20 @@ export function nearestIndices(n: number, m: number): Int32Array {
   return idx;
 }
 
-/** Nearest-neighbour downsampling as gathers, so gradients reach the full-size input. */
+/**
+ * Nearest-neighbour downsampling with gradients to the full-size input. An integer factor k reads every
+ * k-th row and column, a reshape and a slice (3x faster than two gathers on WASM); other ratios gather.
+ */
 export function downsampleNearest(x: tf.Tensor4D, size: number): tf.Tensor4D {
-  const [, h, w] = x.shape;
+  const [n, h, w, c] = x.shape;
   if (h === size && w === size) return x;
-  return tf.tidy(() => gatherDistinct(gatherDistinct(x, nearestIndices(h, size), 1), nearestIndices(w, size), 2));
+  return tf.tidy(() => {
+    const k = h / size;
+    if (h === w && Number.isInteger(k)) {
+      // [n*size, k, size, k*c]: row r*k + a, column q*k + b -> [.., a, q, b*c + channel]; keep a = 0, b = 0.
+      const grid = tf.reshape(x, [n * size, k, size, k * c]);
+      return tf.reshape(tf.slice(grid, [0, 0, 0, 0], [-1, 1, -1, c]), [n, size, size, c]) as tf.Tensor4D;
+    }
+    return gatherDistinct(gatherDistinct(x, nearestIndices(h, size), 1), nearestIndices(w, size), 2);
+  });
 }
