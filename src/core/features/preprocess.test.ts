@@ -25,7 +25,7 @@ describe('downsampleNearest', () => {
     [9, 5],
   ]) {
     it(`${side} -> ${size} reads PyTorch's pixels and sends gradients back to them`, async () => {
-      const shape = [2, side, side, 3];
+      const shape: [number, number, number, number] = [2, side, side, 3];
       const x = tf.randomNormal(shape) as tf.Tensor4D;
       const xs = (await x.data()) as Float32Array;
       const y = downsampleNearest(x, size);
