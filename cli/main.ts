@@ -18,7 +18,7 @@ ${Object.values(COMMANDS)
   .join('\n\n')}
 
 differnet bench   (npm run bench) trains and evaluates on ../shared/datasets/mtd and writes BENCHMARKS.md
-    [--cache DIR] [--study 64x8,128x8,512x8,2048x8,192x48] [--pixel-limit 40] [--threads N] [--out FILE]
+    [--cache DIR] [--study 64x8,128x8,512x8,2048x8,192x48] [--seeds 3] [--pixel-limit 40] [--threads N] [--out FILE]
 Environment: DIFFERNET_THREADS (worker threads, default: cores), DIFFERNET_BACKEND (default wasm).`;
 
 async function main(argv: string[]): Promise<number> {
