@@ -106,6 +106,11 @@ class BenchCache {
 }
 
 const pct = (x: number) => (x * 100).toFixed(2);
+/** The command line as written into BENCHMARKS.md: where this machine kept its cache and output is nobody else's business. */
+export function shownArgs(argv: string[]): string[] {
+  const placeholder: Record<string, string> = { '--cache': 'DIR', '--out': 'FILE' };
+  return argv.map((a, i) => placeholder[argv[i - 1]] ?? a.replace(/^(--cache|--out)=.*/, (_, k: string) => `${k}=${placeholder[k]}`));
+}
 const showSpread = (s: ScoreStats) => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}-${s.max.toFixed(2)} s over ${s.n} images)`;
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -222,7 +227,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const paperRow = paperRows().sort((x, y) => y.auroc - x.auroc)[0];
     const md = `# Benchmarks
 
-Made by \`npm run bench\` (\`tsx cli/main.ts bench${argv.length ? ' ' + argv.join(' ') : ''}\`) on ${started.toISOString().slice(0, 10)},
+Made by \`npm run bench\` (\`tsx cli/main.ts bench${argv.length ? ' ' + shownArgs(argv).join(' ') : ''}\`) on ${started.toISOString().slice(0, 10)},
 ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, TF.js backend **${backend}** x ${pool.size} worker threads.${cachedNote}
 Data: Magnetic Tile Defects (\`../shared/datasets/mtd\`, the paper's split: ${ds.train.length} train, ${ds.test.filter((t) => t.label === 0).length} good + ${ds.test.filter((t) => t.label === 1).length} defective test).
 Backbone: SqueezeNet 1.1 ImageNet (\`../shared/weights/squeezenet1_1-imagenet.pth\`), ${dim} features (448/224/112 px).

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from '../src/core';
+import { modelCacheKey, shownArgs } from './bench';
+
+describe('bench', () => {
+  it('writes the command line without this machine\'s cache and output paths', () => {
+    expect(shownArgs(['--cache', '/tmp/bench', '--study', '64x8', '--out=/home/me/b.md', '--seeds', '2'])).toEqual(['--cache', 'DIR', '--study', '64x8', '--out=FILE', '--seeds', '2']);
+  });
+
+  it('caches one model per seed and per setting', () => {
+    const seed1 = { ...DEFAULT_SETTINGS, train: { ...DEFAULT_SETTINGS.train, seed: 1 } };
+    expect(modelCacheKey('h', seed1)).not.toBe(modelCacheKey('h', DEFAULT_SETTINGS));
+    expect(modelCacheKey('h', structuredClone(DEFAULT_SETTINGS))).toBe(modelCacheKey('h', DEFAULT_SETTINGS));
+    expect(modelCacheKey('other', DEFAULT_SETTINGS)).not.toBe(modelCacheKey('h', DEFAULT_SETTINGS));
+  });
+});
