@@ -4,7 +4,7 @@ import { modelCacheKey, shownArgs } from './bench';
 
 describe('bench', () => {
   it('writes the command line without this machine\'s cache and output paths', () => {
-    expect(shownArgs(['--cache', '/tmp/bench', '--study', '64x8', '--out=/home/me/b.md', '--seeds', '2'])).toEqual(['--cache', 'DIR', '--study', '64x8', '--out=FILE', '--seeds', '2']);
+    expect(shownArgs(['--cache', 'my-cache', '--study', '64x8', '--out=results/b.md', '--seeds', '2'])).toEqual(['--cache', 'DIR', '--study', '64x8', '--out=FILE', '--seeds', '2']);
   });
 
   it('caches one model per seed and per setting', () => {

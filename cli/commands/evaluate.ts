@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModel, scoreAngles } from '../../src/core';
+import { loadModel } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, UsageError } from '../options';
@@ -31,8 +31,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const backend = await initNodeBackend();
   const modelBytes = new Uint8Array(readFileSync(values.model));
   const { model, manifest } = loadModel(modelBytes);
-  // A model trained without rotations is scored on the unrotated image alone (T = 1).
-  const angles = scoreAngles({ transforms: intFlag(values, 'transforms', model.settings.testTransforms), rotate: model.settings.train.rotate });
+  const angles = model.scoreAngles(intFlag(values, 'transforms', model.settings.testTransforms));
   const transforms = angles.length;
   const pool = await EnginePool.create({ kind: 'model', modelBytes }, intFlag(values, 'threads', defaultThreads()));
   try {
@@ -43,7 +42,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const metrics = imageMetrics(ds.test, scores, model.calibration?.threshold ?? null);
     const pixel = values['no-pixel']
       ? null
-      : await pixelMetrics(pool, ds.test, scoreAngles({ transforms: intFlag(values, 'pixel-transforms', 4), rotate: model.settings.train.rotate }).length, intFlag(values, 'pixel-limit', 60), quiet);
+      : await pixelMetrics(pool, ds.test, model.scoreAngles(intFlag(values, 'pixel-transforms', 4)).length, intFlag(values, 'pixel-limit', 60), quiet);
     const report = {
       command: 'eval',
       model: values.model,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, overlayHeatmap, scoreAngles } from '../../src/core';
+import { loadModel, overlayHeatmap } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { decodeImage, encodePng } from '../io/decode';
 import { intFlag, UsageError } from '../options';
@@ -35,9 +35,9 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   const modelBytes = new Uint8Array(readFileSync(values.model));
   const { model } = loadModel(modelBytes);
   const calibration = model.calibration;
+  const transforms = model.scoreAngles(intFlag(values, 'transforms', model.settings.testTransforms)).length;
   model.dispose();
   model.backbone.dispose();
-  const transforms = scoreAngles({ transforms: intFlag(values, 'transforms', model.settings.testTransforms), rotate: model.settings.train.rotate }).length;
   const outDir = values['out-dir'];
   if (outDir) mkdirSync(outDir, { recursive: true });
   const pool = await EnginePool.create({ kind: 'model', modelBytes }, Math.min(intFlag(values, 'threads', defaultThreads()), positionals.length));

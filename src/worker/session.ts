@@ -24,6 +24,7 @@ import {
   scoreFeatureRows,
   thresholdFor,
   useBackend,
+  withRotations,
   type Backbone,
   type BackboneId,
   type BackendName,
@@ -517,11 +518,10 @@ export class EngineSession {
       if (!Number.isInteger(scales) || scales < 1) {
         throw new Error(`${name}: the flow takes ${flow.config.inputDim} features, which ${id} (${backbone.featureWidth} per scale) cannot produce`);
       }
-      // The paper's features, flow and rotations (they come with the checkpoint), but 16 test rotations
-      // instead of 64: 64 back-propagated copies per image take about a minute on a CPU.
+      // The paper's features, flow and rotations (they come with the checkpoint), but the interactive
+      // number of test rotations: 64 back-propagated copies per image take about a minute on a CPU.
       const settings: ModelSettings = {
-        ...PAPER_SETTINGS,
-        testTransforms: 16,
+        ...withRotations(PAPER_SETTINGS, true),
         features: { ...PAPER_SETTINGS.features, scales },
         flow: { blocks: flow.config.blocks, hidden: flow.config.hidden, clamp: flow.config.clamp },
       };

@@ -4,7 +4,7 @@ import { Flow } from '../flow/flow';
 import type { RgbaImage } from '../image';
 import type { Progress } from '../progress';
 import { defectMap, type DefectMap } from '../score/defectMap';
-import { anomalyScore, type ScoreOptions } from '../score/score';
+import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
 import { extractFeatureBank, type FeatureBank, type ImageSource } from '../train/featureBank';
 import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
 import type { Calibration } from './calibration';
@@ -97,6 +97,11 @@ export class DifferNet {
 
   private scoreOptions(opts?: Partial<ScoreOptions>): ScoreOptions {
     return { transforms: this.settings.testTransforms, rotate: this.settings.train.rotate, ...opts };
+  }
+
+  /** The rotations an image is scored under: T of them, or only the unrotated image for a rotation-free model. */
+  scoreAngles(transforms = this.settings.testTransforms): number[] {
+    return scoreAngles(this.scoreOptions({ transforms }));
   }
 
   score(img: RgbaImage, opts?: Partial<ScoreOptions>): Promise<number> {
