@@ -79,9 +79,43 @@ describe('differnet CLI end to end', () => {
     expect(report.pixel.images).toBe(4);
     expect(report.pixel.pixelAuroc).toBeGreaterThan(0);
     expect(report.f1Max).toHaveProperty('threshold');
-    expect(report.atModelThreshold.tp + report.atModelThreshold.fn).toBe(2);
+    const at = report.atThreshold;
+    expect(at.tp + at.fn).toBe(2);
+    expect(at.fp + at.tn).toBe(2);
+    // The rates are the counts' own: a report cannot state one thing and count another.
+    expect(at.falseAlarmRate).toBe(at.fp / 2);
+    expect(at.recall).toBe(at.tp / 2);
+    const flagged = report.scores.filter((s: { verdict: string }) => s.verdict === 'defect').length;
+    expect(flagged).toBe(at.tp + at.fp);
+    // 8 training images: 2 held out set the threshold, which says it cannot promise 5 % from 2 images.
+    expect(report.calibration).toMatchObject({ source: 'held-out', heldOutImages: 2, targetFalseAlarmRate: 0.05, guarantee: { supported: false, minRate: 1 / 3 } });
+    for (const s of report.scores) {
+      expect(s.score).toBeGreaterThanOrEqual(0);
+      expect(s.score).toBeLessThanOrEqual(1);
+      expect(s.score >= 0.5).toBe(s.rawScore >= at.threshold);
+    }
     expect(report.scores).toHaveLength(4);
     expect(report.timings.secondsPerImage).toBeGreaterThan(0);
+  });
+
+  it('train holds out good images and reports the calibration it made from them', async () => {
+    const r = await cli('train', '--data', data, '--weights', weights(), '--out', path.join(data, 'fixed.differnet'), '--threads', '2', '--json', ...SMALL.filter((a) => a !== '--rotate'), '--false-alarms', '40');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ images: 8, trainedOn: 6, heldOut: 2 });
+    // 40 % from 2 images: k = ceil(3 * 0.6) = 2, so the bound is 1/3 and it is supported.
+    expect(report.calibration).toMatchObject({ source: 'held-out', heldOut: 2, guarantee: { requested: 0.4, supported: true } });
+    expect(report.calibration.guarantee.bound).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('refuses options a model cannot use and names a missing model file', async () => {
+    let r = await cli('eval', '--model', path.join(data, 'fixed.differnet'), '--data', data, '--transforms', '16', '--no-pixel');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/trained without rotations/);
+    r = await cli('inspect', '--model', path.join(data, 'nope.differnet'), path.join(data, 'test', 'good', readdirSync(path.join(data, 'test', 'good'))[0]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/model file not found: .*nope\.differnet/);
+    expect(r.stderr).not.toMatch(/ENOENT/);
   });
 
   it('inspect scores images and writes overlays at their resolution', async () => {

@@ -26,13 +26,3 @@ export async function featureRowsOf(pool: EnginePool, paths: string[], specsFor:
   bar.done();
   return rows;
 }
-
-export function concatRows(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

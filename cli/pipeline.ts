@@ -1,72 +1,75 @@
 import { readFileSync } from 'node:fs';
 import {
-  auroc,
   bankCopies,
   bankCopySpecs,
-  calibrate,
-  DifferNet,
-  f1MaxThreshold,
+  concatRows,
+  evaluationReport,
   pixelAuroc,
-  rocCurve,
   scoreFeatureRows,
-  scoreStats,
+  trainInspectionModel,
   type Backbone,
+  type DifferNet,
+  type EvaluationReport,
   type FeatureBank,
+  type FeatureWork,
   type ModelSettings,
 } from '../src/core';
-import { concatRows, featureRowsOf } from './featureRows';
+import { featureRowsOf } from './featureRows';
 import { loadMask, type LabelledImage, type MvtecDataset } from './io/mvtec';
-import { decodeImage } from './io/decode';
+import { decodeForInspection } from './io/decode';
 import { mapLimit } from './parallel';
 import type { EnginePool } from './pool/pool';
 import { formatSeconds, ProgressBar } from './progressBar';
 
-/** Features of every training image's random copies, computed once and reused for all epochs. */
+/** The CLI's FeatureWork: feature rows across the worker threads, the few calibration maps in this thread. */
+export function poolFeatureWork(pool: EnginePool, paths: string[], quiet: boolean): FeatureWork {
+  let pass = 0;
+  return {
+    async rows(indices, specsFor) {
+      const label = pass++ === 0 ? 'features' : 'calibrate';
+      return concatRows(await featureRowsOf(pool, indices.map((i) => paths[i]), specsFor, label, quiet));
+    },
+    async maps(model, indices) {
+      const bar = new ProgressBar('calibration maps', indices.length, 'img', quiet);
+      const out: Float32Array[] = [];
+      for (const i of indices) {
+        out.push((await model.defectMap(decodeForInspection(new Uint8Array(readFileSync(paths[i])), paths[i]))).map);
+        bar.update(out.length);
+      }
+      bar.done();
+      return out;
+    },
+  };
+}
+
+/** Training as the app trains: held-out good images set the threshold (src/core/model/trainPipeline.ts). */
+export async function trainCalibrated(
+  pool: EnginePool,
+  backbone: Backbone,
+  train: string[],
+  settings: ModelSettings,
+  opts: { backend: string; quiet: boolean; falseAlarmRate?: number },
+): Promise<DifferNet> {
+  let bar: ProgressBar | null = null;
+  const model = await trainInspectionModel(backbone, train.length, settings, poolFeatureWork(pool, train, opts.quiet), {
+    backend: opts.backend,
+    falseAlarmRate: opts.falseAlarmRate,
+    onProgress: (e) => {
+      if (e.phase !== 'flow') return;
+      bar ??= new ProgressBar('flow', e.progress.totalSteps, 'step', opts.quiet);
+      bar.update(e.progress.step, `loss ${e.progress.loss.toFixed(3)}`);
+      if (e.progress.step === e.progress.totalSteps) bar.done();
+    },
+  });
+  return model;
+}
+
+/** Features of every training image's random copies, computed once and reused for all epochs (the benchmark's studies). */
 export async function trainingBank(pool: EnginePool, train: string[], settings: ModelSettings, dim: number, quiet: boolean): Promise<FeatureBank> {
   const copies = bankCopies(settings);
   const specs = bankCopySpecs(train.length, copies, settings.train.seed, settings.train);
   const rows = await featureRowsOf(pool, train, (i) => specs[i], 'features', quiet);
   return { dim, count: train.length, copies, data: concatRows(rows) };
-}
-
-export async function trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, backend: string, featureSeconds: number, quiet: boolean): Promise<DifferNet> {
-  const t = settings.train;
-  const steps = Math.ceil(bank.count / t.batchSize) * t.epochs * t.subEpochs;
-  const bar = new ProgressBar('flow', steps, 'step', quiet);
-  const model = await DifferNet.trainOnBank(
-    backbone,
-    bank,
-    settings,
-    { backend, onProgress: (e) => e.phase === 'flow' && bar.update(e.progress.step, `loss ${e.progress.loss.toFixed(3)}`) },
-    featureSeconds,
-  );
-  bar.done();
-  return model;
-}
-
-/**
- * Threshold at the 99th percentile of the training images' scores over their bank copies (cheap: flow only),
- * and the heatmap scale from defect maps of a few training images.
- */
-export async function calibrateOnTraining(model: DifferNet, bank: FeatureBank, train: string[], quiet: boolean): Promise<void> {
-  const goodScores = await scoreFeatureRows(model.flow, bank.data, bank.dim, bank.copies);
-  const sample = train.filter((_, i) => i % Math.max(1, Math.floor(train.length / 3)) === 0).slice(0, 3);
-  const bar = new ProgressBar('calibrate', sample.length, 'img', quiet);
-  const goodMaps: Float32Array[] = [];
-  for (const p of sample) {
-    const img = decodeImage(new Uint8Array(readFileSync(p)), p);
-    goodMaps.push((await model.defectMap(img, { transforms: 4 })).map);
-    bar.update(goodMaps.length);
-  }
-  bar.done();
-  model.calibration = calibrate({ goodScores, goodMaps }, { kind: 'percentile', percentile: 99 });
-}
-
-export interface ScoredSet {
-  images: LabelledImage[];
-  scores: Float32Array;
-  transforms: number;
-  seconds: number;
 }
 
 /** Feature rows of test images at the given rotations (see scoreAngles): the expensive part, cached by the benchmark. */
@@ -79,43 +82,12 @@ export async function scoreRows(model: DifferNet, rows: Float32Array[], transfor
   return scoreFeatureRows(model.flow, concatRows(rows), model.flow.config.inputDim, transforms);
 }
 
-export interface ImageMetrics {
-  imageAuroc: number;
-  perDefect: Record<string, { n: number; auroc: number }>;
-  f1Max: { threshold: number; f1: number; precision: number; recall: number };
-  atModelThreshold: { threshold: number; tp: number; fp: number; tn: number; fn: number } | null;
-  good: ReturnType<typeof scoreStats>;
-  defective: ReturnType<typeof scoreStats>;
-  roc: { fpr: number[]; tpr: number[] };
-}
-
-export function imageMetrics(test: LabelledImage[], scores: Float32Array, threshold: number | null): ImageMetrics {
-  const labels = test.map((t) => t.label);
-  const perDefect: ImageMetrics['perDefect'] = {};
-  for (const d of [...new Set(test.filter((t) => t.label === 1).map((t) => t.defect))].sort()) {
-    const idx = test.map((t, i) => (t.label === 0 || t.defect === d ? i : -1)).filter((i) => i >= 0);
-    perDefect[d] = { n: idx.filter((i) => test[i].label === 1).length, auroc: auroc(idx.map((i) => scores[i]), idx.map((i) => labels[i])) };
-  }
-  let atModelThreshold: ImageMetrics['atModelThreshold'] = null;
-  if (threshold !== null) {
-    const c = { threshold, tp: 0, fp: 0, tn: 0, fn: 0 };
-    scores.forEach((s, i) => {
-      const predicted = s >= threshold;
-      if (labels[i] === 1) c[predicted ? 'tp' : 'fn']++;
-      else c[predicted ? 'fp' : 'tn']++;
-    });
-    atModelThreshold = c;
-  }
-  const roc = rocCurve(scores, labels);
-  return {
-    imageAuroc: auroc(scores, labels),
-    perDefect,
-    f1Max: f1MaxThreshold(scores, labels),
-    atModelThreshold,
-    good: scoreStats(Array.from(scores).filter((_, i) => labels[i] === 0)),
-    defective: scoreStats(Array.from(scores).filter((_, i) => labels[i] === 1)),
-    roc: { fpr: roc.fpr, tpr: roc.tpr },
-  };
+/** The core's evaluation report over an MVTec test set. */
+export function imageMetrics(test: LabelledImage[], scores: Float32Array, threshold: number | null): EvaluationReport {
+  return evaluationReport(
+    test.map((t, i) => ({ score: scores[i], label: t.label, defect: t.defect })),
+    threshold,
+  );
 }
 
 export interface PixelReport {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core';
 import { initNodeBackend } from '../src/core/nodeBackend';
-import { encodeWeightsFile } from '../src/worker/weightsFile';
+import { encodeWeightsFile } from '../src/core/model/weightsFile';
 
 export const ALEXNET_URL = 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth';
 

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readModelArg, scoringAngles } from '../modelArg';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel, overlayHeatmap } from '../../src/core';
+import { formatDisplayScore, formatRawScore, judge, loadModel, overlayHeatmap, mapPeak } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { decodeImage, encodePng } from '../io/decode';
 import { intFlag, UsageError } from '../options';
@@ -15,7 +16,10 @@ export const INSPECT_HELP = `differnet inspect --model MODEL IMAGE... [--out-dir
 
 export interface InspectResult {
   image: string;
+  /** The displayed score: 0 to 1, the threshold at 0.5 (src/core/inspection/verdict.ts). */
   score?: number;
+  /** The DifferNet score (mean z^2), unbounded. */
+  rawScore?: number;
   verdict?: 'OK' | 'DEFECT' | 'UNCALIBRATED';
   overlay?: string;
   /** Set when the image was larger than the engine takes and was scored at this size. */
@@ -31,13 +35,17 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     options: { model: { type: 'string' }, 'out-dir': { type: 'string' }, transforms: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } },
   });
   if (!values.model || positionals.length === 0) throw new UsageError('inspect needs --model and at least one image');
+  const modelBytes = readModelArg(values.model);
   await initNodeBackend();
-  const modelBytes = new Uint8Array(readFileSync(values.model));
-  const { model } = loadModel(modelBytes);
+  const { model, manifest } = loadModel(modelBytes);
   const calibration = model.calibration;
-  const transforms = model.scoreAngles(intFlag(values, 'transforms', model.settings.testTransforms)).length;
-  model.dispose();
-  model.backbone.dispose();
+  let transforms: number;
+  try {
+    transforms = scoringAngles(model, values).length;
+  } finally {
+    model.dispose();
+    model.backbone.dispose();
+  }
   const outDir = values['out-dir'];
   if (outDir) mkdirSync(outDir, { recursive: true });
   const pool = await EnginePool.create({ kind: 'model', modelBytes }, Math.min(intFlag(values, 'threads', defaultThreads()), positionals.length));
@@ -50,20 +58,23 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       bar.update(++done);
       if (!r.ok || r.kind !== 'map') return { image, error: r.ok ? 'unexpected result' : r.error };
       const img = decodeImage(new Uint8Array(readFileSync(image)), image);
-      const scale = calibration ? { low: calibration.mapLow, high: calibration.mapHigh } : { low: 0, high: Math.max(...r.map) || 1 };
+      const scale = calibration ? { low: calibration.mapLow, high: calibration.mapHigh } : { low: 0, high: mapPeak(r.map) || 1 };
       const stem = path.basename(image).replace(/\.[^.]+$/, '');
       const overlay = path.join(outDir ?? path.dirname(image), `${stem}.defects.png`);
       writeFileSync(overlay, encodePng(overlayHeatmap(img, r.map, scale)));
-      const verdict = calibration ? (r.score >= calibration.threshold ? 'DEFECT' : 'OK') : 'UNCALIBRATED';
-      return { image, score: r.score, verdict, overlay, downscaledTo: r.downscaledTo, seconds: (Date.now() - t0) / 1000 };
+      const j = calibration ? judge(r.score, calibration) : null;
+      const verdict = j ? (j.verdict === 'defect' ? 'DEFECT' : 'OK') : 'UNCALIBRATED';
+      return { image, score: j?.display, rawScore: r.score, verdict, overlay, downscaledTo: r.downscaledTo, seconds: (Date.now() - t0) / 1000 };
     });
     bar.done();
     if (values.json) {
-      process.stdout.write(JSON.stringify({ command: 'inspect', model: values.model, threshold: calibration?.threshold ?? null, transforms, results }) + '\n');
+      const modelInfo = { file: values.model, name: manifest.name, savedAt: manifest.savedAt, version: manifest.version };
+      process.stdout.write(JSON.stringify({ command: 'inspect', model: modelInfo, threshold: calibration?.threshold ?? null, displayThreshold: 0.5, transforms, results }) + '\n');
     } else {
       for (const r of results) {
         const note = r.downscaledTo ? ` (downscaled to ${r.downscaledTo.join('x')})` : '';
-        console.log(r.error ? `${r.image}: ERROR ${r.error}` : `${r.verdict!.padEnd(6)} ${r.score!.toFixed(4)}  ${r.image} -> ${r.overlay}${note}`);
+        const shown = r.score === undefined ? `raw ${formatRawScore(r.rawScore!)}` : `${formatDisplayScore(r.score)} (raw ${formatRawScore(r.rawScore!)})`;
+        console.log(r.error ? `${r.image}: ERROR ${r.error}` : `${r.verdict!.padEnd(6)} ${shown}  ${r.image} -> ${r.overlay}${note}`);
       }
     }
     if (results.some((r) => r.error)) process.exitCode = 1;

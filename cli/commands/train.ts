@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core';
+import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
-import { calibrateOnTraining, describeDataset, trainingBank, trainOnBank } from '../pipeline';
+import { describeDataset, trainCalibrated } from '../pipeline';
 import { defaultThreads, EnginePool } from '../pool/pool';
 import { formatSeconds } from '../progressBar';
 import { loadBackboneFile } from '../weights';
@@ -12,18 +12,21 @@ import { loadBackboneFile } from '../weights';
 export const TRAIN_HELP = `differnet train --data DIR --weights FILE.pth --out MODEL [--backbone alexnet|squeezenet1_1]
     [--preset default|paper] [--rotate | --no-rotate] [--size 448] [--scales 3] [--blocks 8] [--width 192]
     [--clamp 3] [--train-transforms 1] [--copies 1] [--test-transforms 1] [--epochs 4] [--sub-epochs 8]
-    [--batch 24] [--lr 2e-4] [--seed 0] [--jitter 0] [--threads N] [--json]
-  Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included).
+    [--batch 24] [--lr 2e-4] [--seed 0] [--jitter 0] [--false-alarms 5] [--threads N] [--json]
+  Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included). A fifth of the
+  good images is held out of training; the threshold flags --false-alarms percent of good parts like them.
   The default expects parts in a fixed pose (no rotations); --rotate adds the paper's random rotations
   (4 copies per training image, 16 per score) for parts that appear at any angle; --preset paper has them.`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...SETTINGS_FLAGS, data: { type: 'string' }, weights: { type: 'string' }, backbone: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, name: { type: 'string' } },
+    options: { ...SETTINGS_FLAGS, data: { type: 'string' }, weights: { type: 'string' }, backbone: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, name: { type: 'string' }, 'false-alarms': { type: 'string' } },
   });
   if (!values.data || !values.weights || !values.out) throw new UsageError('train needs --data, --weights and --out');
   const settings = settingsFromFlags(values);
+  const falseAlarmRate = values['false-alarms'] === undefined ? DEFAULT_FALSE_ALARM_RATE : Number(values['false-alarms']) / 100;
+  if (!(falseAlarmRate > 0 && falseAlarmRate < 1)) throw new UsageError(`--false-alarms takes a percentage between 0 and 100, got "${values['false-alarms']}"`);
   const quiet = values.json === true && !process.stderr.isTTY;
   const t0 = Date.now();
   const ds = readMvtecFolder(values.data, { requireTrain: true, requireTest: false });
@@ -37,11 +40,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   try {
     const dim = featureDim(backbone, settings.features);
     log(`backbone ${backbone.id} (${backbone.weightsHash}), ${dim} features, flow ${settings.flow.blocks} blocks x width ${settings.flow.hidden} (${(flowParamCount({ inputDim: dim, ...settings.flow }) / 1e6).toFixed(2)}M parameters), ${backend} x ${pool.size} threads`);
-    const tf0 = Date.now();
-    const bank = await trainingBank(pool, ds.train, settings, dim, quiet);
-    const featureSeconds = (Date.now() - tf0) / 1000;
-    const model = await trainOnBank(backbone, bank, settings, backend, featureSeconds, quiet);
-    await calibrateOnTraining(model, bank, ds.train, quiet);
+    const model = await trainCalibrated(pool, backbone, ds.train, settings, { backend, quiet, falseAlarmRate });
+    const training = model.training!;
+    const calibration = model.calibration!;
     const bytes = await saveModel(model, { name: values.name ?? `${backbone.id} on ${values.data}`, includeBackbone: true });
     writeFileSync(values.out, bytes);
     const report = {
@@ -52,19 +53,24 @@ export async function trainCommand(argv: string[]): Promise<void> {
       backend,
       threads: pool.size,
       images: ds.train.length,
+      trainedOn: training.images,
+      heldOut: training.heldOut,
       settings,
       flowParameters: flowParamCount(model.flow.config),
-      featureSeconds,
-      featureCopiesPerSecond: (bank.count * bank.copies) / featureSeconds,
-      flowSeconds: model.training!.flowSeconds,
+      featureSeconds: training.featureSeconds,
+      featureCopiesPerSecond: (training.images * Math.max(settings.train.copies, settings.train.transforms)) / training.featureSeconds,
+      flowSeconds: training.flowSeconds,
+      calibrationSeconds: training.calibrationSeconds,
       totalSeconds: (Date.now() - t0) / 1000,
-      losses: model.training!.losses,
-      threshold: model.calibration!.threshold,
+      losses: training.losses,
+      threshold: calibration.threshold,
+      calibration: { method: calibration.method, source: calibration.source, heldOut: calibration.good.n, guarantee: calibration.guarantee, text: describeCalibration(calibration) },
     };
     if (values.json) process.stdout.write(JSON.stringify(report) + '\n');
     else {
-      log(`trained in ${formatSeconds(report.totalSeconds)} (features ${formatSeconds(featureSeconds)}, flow ${formatSeconds(report.flowSeconds)}); loss ${report.losses[0].toFixed(3)} -> ${report.losses.at(-1)!.toFixed(3)}`);
-      log(`threshold ${report.threshold.toFixed(4)} (99th percentile of training scores); wrote ${values.out} (${(bytes.length / 1e6).toFixed(1)} MB)`);
+      log(`trained on ${training.images} images, ${training.heldOut} held out, in ${formatSeconds(report.totalSeconds)} (features ${formatSeconds(training.featureSeconds)}, flow ${formatSeconds(training.flowSeconds)}, calibration ${formatSeconds(training.calibrationSeconds ?? 0)}); loss ${report.losses[0].toFixed(3)} -> ${report.losses.at(-1)!.toFixed(3)}`);
+      log(`threshold: ${describeCalibration(calibration)}`);
+      log(`wrote ${values.out} (${(bytes.length / 1e6).toFixed(1)} MB)`);
     }
     model.dispose();
   } finally {

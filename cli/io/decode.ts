@@ -5,15 +5,11 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { BmpError, decodeBmp, readBmpHeader } from './bmp';
 import type { RgbaImage, RgbaPixels } from './image';
+import { downscaleToFit, MAX_IMAGE_SIDE, MAX_PIXELS } from '../../src/core/image';
+
+export { downscaleToFit, fitSize, MAX_PIXELS } from '../../src/core/image';
 
 export type { RgbaImage, RgbaPixels } from './image';
-
-/**
- * Largest image accepted, in pixels (100 megapixels, e.g. 10000 x 10000). The model works at a few hundred
- * pixels a side, so anything bigger is almost surely a wrong file, and decoding it would need gigabytes
- * (a 100 MP RGBA image alone is 400 MB). Checked from the header before any pixel memory is allocated.
- */
-export const MAX_PIXELS = 100_000_000;
 
 /**
  * Cap on what jpeg-js may allocate for one image. Its working set is about 22 bytes a pixel for a
@@ -22,12 +18,8 @@ export const MAX_PIXELS = 100_000_000;
  */
 const JPEG_MAX_MEMORY_MB = 2560;
 
-/**
- * Longest side an image has when it reaches the engine (see decodeForInspection). The engine resizes to
- * its working size (a few hundred pixels) anyway, but on the way it holds the whole image as int32 and
- * float32 tensors, about 28 bytes a pixel: 2.8 GB for a 100 MP photo, 470 MB at 4096 x 4096.
- */
-export const INSPECTION_MAX_SIDE = 4096;
+/** The engine's limit, shared with the app (src/core/image.ts). */
+export const INSPECTION_MAX_SIDE = MAX_IMAGE_SIDE;
 
 /** A file that cannot be turned into pixels; `file` is the name it was given so batch runs can report it. */
 export class ImageDecodeError extends Error {
@@ -124,52 +116,6 @@ export function decodeForInspection(bytes: Uint8Array, name: string, maxSide = I
   const img = decodeImage(bytes, name);
   const small = downscaleToFit(img, maxSide);
   return small === img ? img : { ...small, downscaledFrom: [img.width, img.height] };
-}
-
-/** The size `downscaleToFit` gives: the long side at most `maxSide`, the aspect ratio kept, at least 1 x 1. */
-export function fitSize(width: number, height: number, maxSide: number): [width: number, height: number] {
-  const s = Math.min(1, maxSide / Math.max(width, height));
-  return [Math.max(1, Math.round(width * s)), Math.max(1, Math.round(height * s))];
-}
-
-/**
- * Area-average reduction (each output pixel the mean of its block of source pixels, all four channels).
- * A box filter rather than the engine's bilinear resize, which at large ratios samples a few source pixels
- * and aliases fine texture, the thing defects show up in. Returns `img` itself when it already fits.
- */
-export function downscaleToFit(img: RgbaImage, maxSide: number): RgbaImage {
-  const { width: w, height: h, data } = img;
-  const [W, H] = fitSize(w, h, maxSide);
-  if (W === w && H === h) return img;
-  // W <= w and H <= h, so every block holds at least one source pixel.
-  const xStart = new Int32Array(W + 1);
-  for (let tx = 0; tx <= W; tx++) xStart[tx] = Math.floor((tx * w) / W);
-  const column = new Int32Array(w);
-  for (let tx = 0; tx < W; tx++) column.fill(tx * 4, xStart[tx], xStart[tx + 1]);
-  // Float64 because one block can hold up to MAX_PIXELS samples of 255, beyond 32 bits.
-  const acc = new Float64Array(W * 4);
-  const out = new Uint8ClampedArray(W * H * 4);
-  for (let ty = 0; ty < H; ty++) {
-    const y0 = Math.floor((ty * h) / H);
-    const y1 = Math.floor(((ty + 1) * h) / H);
-    acc.fill(0);
-    for (let y = y0; y < y1; y++) {
-      let i = y * w * 4;
-      for (let x = 0; x < w; x++, i += 4) {
-        const c = column[x];
-        acc[c] += data[i];
-        acc[c + 1] += data[i + 1];
-        acc[c + 2] += data[i + 2];
-        acc[c + 3] += data[i + 3];
-      }
-    }
-    const o = ty * W * 4;
-    for (let tx = 0; tx < W; tx++) {
-      const n = (y1 - y0) * (xStart[tx + 1] - xStart[tx]);
-      for (let c = 0; c < 4; c++) out[o + tx * 4 + c] = Math.round(acc[tx * 4 + c] / n);
-    }
-  }
-  return { width: W, height: H, data: out };
 }
 
 /** A file's bytes; read failures (missing, unreadable, a folder) become ImageDecodeErrors naming it. */

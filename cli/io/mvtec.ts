@@ -1,10 +1,7 @@
-// The MVTec AD folder layout, as used by the official DifferNet code and anomalib:
-//   DIR/train/good/*             defect-free training images
-//   DIR/test/good/*              defect-free test images (label 0)
-//   DIR/test/<defect>/*          defective test images (label 1), one folder per defect type
-//   DIR/ground_truth/<defect>/<stem>_mask.png   optional pixel masks (also accepted: <stem>.png)
+// Reads an MVTec AD folder from disk, by the engine's layout rules (src/core/inspection/mvtecLayout.ts).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isMvtecImageName, labelOfFolder, maskNamesFor, MVTEC_IMAGE_EXTENSIONS } from '../../src/core/inspection/mvtecLayout';
 import { decodeImage } from './decode';
 
 export interface LabelledImage {
@@ -32,8 +29,7 @@ export class DatasetError extends Error {
 }
 
 const LAYOUT = 'expected the MVTec AD layout DIR/train/good, DIR/test/good, DIR/test/<defect>';
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
-const EXT_LIST = '.jpg, .jpeg, .png or .bmp';
+const EXT_LIST = `${MVTEC_IMAGE_EXTENSIONS.slice(0, -1).join(', ')} or ${MVTEC_IMAGE_EXTENSIONS.at(-1)}`;
 
 // Code-unit order, not localeCompare: the same list on every machine and locale, so runs are reproducible.
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -65,13 +61,9 @@ function subfolders(dir: string): string[] {
 /** Image files of a folder by extension; other files (notes, Thumbs.db) are skipped, not errors. */
 export function listImages(dir: string): string[] {
   return entries(dir)
-    .filter((n) => IMAGE_EXT.has(path.extname(n).toLowerCase()))
+    .filter(isMvtecImageName)
     .map((n) => path.join(dir, n))
     .filter((p) => kind(p) === 'file');
-}
-
-function stem(file: string): string {
-  return path.basename(file, path.extname(file));
 }
 
 /**
@@ -130,9 +122,8 @@ function readTest(root: string, dir: string): { test: LabelledImage[]; defectTyp
     // One listing per defect folder instead of two stat calls per image.
     const masks = kind(maskDir) === 'dir' ? new Set(entries(maskDir)) : new Set<string>();
     for (const p of files) {
-      const item: LabelledImage = { path: p, defect, label: defect === 'good' ? 0 : 1 };
-      const s = stem(p);
-      const mask = [`${s}_mask.png`, `${s}.png`].find((m) => masks.has(m) && kind(path.join(maskDir, m)) === 'file');
+      const item: LabelledImage = { path: p, defect, label: labelOfFolder(defect) };
+      const mask = maskNamesFor(path.basename(p)).find((m) => masks.has(m) && kind(path.join(maskDir, m)) === 'file');
       if (mask) item.maskPath = path.join(maskDir, mask);
       test.push(item);
     }

@@ -1,4 +1,7 @@
 import type { RgbaImage } from './image';
+import { heatAlpha, heatPosition, mapPeak, type HeatScale } from './inspection/heatScale';
+
+export type { HeatScale } from './inspection/heatScale';
 
 /** Colour of t in [0, 1] on a perceptually ordered dark-blue -> red -> yellow -> white ramp ("inferno"-like). */
 export function heatColour(t: number): [number, number, number] {
@@ -21,24 +24,24 @@ export function heatColour(t: number): [number, number, number] {
   return [252, 255, 164];
 }
 
-export interface HeatScale {
-  /** At or below: fully transparent. */
-  low: number;
-  /** At or above: full colour and opacity. */
-  high: number;
+/** The 256-entry RGB palette of heatColour, which the UI draws with. */
+export function heatPalette(): Uint8Array {
+  const palette = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) palette.set(heatColour(i / 255).map(Math.round), i * 3);
+  return palette;
 }
 
 /**
- * Blends a defect map over its image with a fixed scale (from calibration), so equal values look equal on
- * every image and a good part stays clear.
+ * Blends a defect map over its image on the model's scale (heatScale.ts): a good part stays clear, and the
+ * colours above the good range are spread up to this map's own peak.
  */
 export function overlayHeatmap(img: RgbaImage, map: Float32Array, scale: HeatScale, opacity = 0.6): RgbaImage {
   if (map.length !== img.width * img.height) throw new Error('defect map and image sizes differ');
   const out = new Uint8ClampedArray(img.data.length);
-  const span = Math.max(scale.high - scale.low, 1e-12);
+  const peak = mapPeak(map);
   for (let p = 0; p < map.length; p++) {
-    const t = (map[p] - scale.low) / span;
-    const a = t <= 0 ? 0 : opacity * Math.min(1, 0.35 + 0.65 * t);
+    const t = heatPosition(map[p], scale, peak);
+    const a = heatAlpha(t, opacity);
     const [r, g, b] = heatColour(t);
     const i = p * 4;
     out[i] = img.data[i] * (1 - a) + r * a;

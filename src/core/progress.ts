@@ -36,3 +36,16 @@ export class ProgressClock {
 function now(): number {
   return globalThis.performance?.now() ?? Date.now();
 }
+
+let lastPause = now();
+
+/**
+ * Lets queued events run (in a worker: the Cancel message) at most every 50 ms. A loop whose every await
+ * resolves at once (TF.js on WASM reads results synchronously) never yields to the event loop otherwise,
+ * and a cancel arriving during flow training would wait for the whole phase.
+ */
+export async function pauseForEvents(): Promise<void> {
+  if (now() - lastPause < 50) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lastPause = now();
+}

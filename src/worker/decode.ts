@@ -1,4 +1,4 @@
-import type { RgbaImage } from '../core';
+import { downscaleToFit, MAX_PIXELS, type RgbaImage } from '../core/image';
 import { MAP_SIDE, type ImageInput, type Roi } from './protocol';
 
 /** A file that is not a decodable image; the message names the file so a batch can report it per item. */
@@ -27,22 +27,21 @@ function roiPixels(roi: Roi | undefined, w: number, h: number): { x: number; y: 
 }
 
 /**
- * Decodes to RGBA pixels, cropped to `roi` and reduced so the long side is at most `maxSide`; the
- * browser's high-quality downscale avoids the aliasing of a single bilinear step from camera resolution.
+ * Decodes to RGBA pixels at the file's own resolution, cropped to `roi`, then reduced by the engine's own
+ * box filter to MAX_IMAGE_SIDE: the CLI does the same to the same pixels, so both score alike.
  */
-export async function decodeImage(input: ImageInput, name: string, opts: { maxSide: number; roi?: Roi }): Promise<RgbaImage> {
+export async function decodeImage(input: ImageInput, name: string, opts: { roi?: Roi } = {}): Promise<RgbaImage> {
   const bitmap = await toBitmap(input, name);
   try {
     if (bitmap.width === 0 || bitmap.height === 0) throw new ImageDecodeError(`${name}: the image has no pixels`);
     const src = roiPixels(opts.roi, bitmap.width, bitmap.height);
-    const scale = Math.min(1, opts.maxSide / Math.max(src.w, src.h));
-    const w = Math.max(1, Math.round(src.w * scale));
-    const h = Math.max(1, Math.round(src.h * scale));
-    const ctx = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
+    if (src.w * src.h > MAX_PIXELS) {
+      throw new ImageDecodeError(`${name}: image too large (${src.w} x ${src.h} = ${((src.w * src.h) / 1e6).toFixed(0)} megapixels; the limit is ${MAX_PIXELS / 1e6})`);
+    }
+    const ctx = new OffscreenCanvas(src.w, src.h).getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('this browser cannot draw images in a worker (no OffscreenCanvas 2D)');
-    ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(bitmap, src.x, src.y, src.w, src.h, 0, 0, w, h);
-    return { width: w, height: h, data: ctx.getImageData(0, 0, w, h).data };
+    ctx.drawImage(bitmap, src.x, src.y, src.w, src.h, 0, 0, src.w, src.h);
+    return downscaleToFit({ width: src.w, height: src.h, data: ctx.getImageData(0, 0, src.w, src.h).data });
   } finally {
     bitmap.close();
   }

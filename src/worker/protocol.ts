@@ -1,6 +1,6 @@
 // The typed contract between the UI thread and the engine worker. Type-only imports from the engine, so
 // the UI bundle never pulls in TensorFlow.js.
-import type { BackboneId, BackendName, Calibration, FlowConfig, ModelSettings, ThresholdMethod, TrainingRecord } from '../core';
+import type { BackboneId, BackendName, Calibration, EvaluationReport, FlowConfig, ModelSettings, ThresholdMethod, TrainingRecord } from '../core';
 
 export type BackendChoice = 'auto' | BackendName;
 
@@ -87,6 +87,8 @@ export interface EvaluateItem {
   image: ImageInput;
   name: string;
   label: 0 | 1;
+  /** Defect type (MVTec folder name), for per-defect numbers. */
+  defect?: string;
   /** Ground-truth mask (white = defect), for pixel AUROC. */
   mask?: Blob;
 }
@@ -101,11 +103,9 @@ export interface EvaluateSummary {
   scores: number[];
   /** Per item, the message when it could not be scored (its score is NaN). */
   errors: (string | null)[];
-  auroc: number | null;
-  roc: RocPoint[];
+  /** At the model's own threshold where it has one. */
+  report: EvaluationReport;
   pixelAuroc: number | null;
-  /** Threshold maximising F1 on this set. */
-  f1Threshold: number | null;
   calibration: Calibration | null;
 }
 
@@ -152,15 +152,13 @@ export interface EngineApi {
   loadModel: [{ modelId: string; bytes: ArrayBuffer; calibration: Calibration | null }, ModelSummary];
   unloadModel: [{ modelId: string }, void];
   train: [
-    { modelId: string; backbone: BackboneId; settings: ModelSettings; images: ImageInput[]; names: string[]; method: ThresholdMethod },
-    { bytes: ArrayBuffer; summary: ModelSummary; goodScores: number[] },
+    { modelId: string; backbone: BackboneId; settings: ModelSettings; images: ImageInput[]; names: string[]; falseAlarmRate: number },
+    { bytes: ArrayBuffer; summary: ModelSummary },
   ];
   setCalibration: [{ modelId: string; calibration: Calibration }, void];
-  threshold: [{ goodScores: number[]; labelled?: { scores: number[]; labels: (0 | 1)[] }; method: ThresholdMethod }, number];
   analyze: [{ modelId: string; image: ImageInput; map: boolean; transforms?: number; roi?: Roi }, AnalyzeResult];
   /** With `calibrate`, the good items also set a calibration (for models that have none yet). */
   evaluate: [{ modelId: string; items: EvaluateItem[]; maps: boolean; calibrate?: ThresholdMethod }, EvaluateSummary];
-  metrics: [{ scores: number[]; labels: (0 | 1)[] }, { auroc: number | null; roc: RocPoint[]; f1Threshold: number | null }];
   exportModel: [{ modelId: string; name: string; includeBackbone: boolean }, ArrayBuffer];
   importModel: [{ bytes: ArrayBuffer }, { bytes: ArrayBuffer; summary: ModelSummary; name: string; weights: { info: WeightsInfo; cache: ArrayBuffer } | null }];
   compareBackends: [{ modelId: string | null; backbone: BackboneId; size: number; backends: BackendName[] }, BackendComparison];
@@ -197,6 +195,3 @@ export type FromWorker =
 
 /** Long side of defect maps sent to the UI: the maps are blurred at ~3 px per 448, so more is wasted memory. */
 export const MAP_SIDE = 256;
-
-/** Long side images are reduced to before the engine sees them; the engine itself works at <= 448 px. */
-export const MAX_IMAGE_SIDE = 1024;

@@ -1,35 +1,35 @@
 // The engine session living in the worker: backend, backbone weights, models, and the request handlers.
 import {
-  auroc,
   calibrate,
   CancelledError,
   createBackbone,
   currentBackend,
   DEFAULT_SETTINGS,
   DifferNet,
-  downsampleRoc,
-  f1MaxThreshold,
+  evaluationReport,
   featureDim,
   Flow,
-  heatColour,
+  heatPalette,
   isBackboneKey,
+  mapScaleFromGood,
   loadModel,
   multiScaleFeatures,
   PAPER_SETTINGS,
   pixelAuroc,
   readModelFile,
   readPth,
-  rocCurve,
   saveModel,
   scoreFeatureRows,
-  thresholdFor,
+  trainModel,
   useBackend,
+  CALIBRATION_MAPS,
   withRotations,
   type Backbone,
   type BackboneId,
   type BackendName,
   type Calibration,
   type ImageSource,
+  type TrainEvent,
   type ModelManifest,
   type ModelSettings,
   type StateDict,
@@ -39,7 +39,6 @@ import { adapterLabel, forgetBackend, measure, probeWebGpu, webgpuDevice } from 
 import { decodeImage, decodeMask, downsampleMap, ImageDecodeError } from './decode';
 import { JobQueue, readBlob } from './jobs';
 import {
-  MAX_IMAGE_SIDE,
   type BackendChoice,
   type BackendInfo,
   type BackendMeasurement,
@@ -49,10 +48,9 @@ import {
   type ModelSummary,
   type ProgressEvent,
   type RequestType,
-  type RocPoint,
   type WeightsInfo,
 } from './protocol';
-import { decodeWeightsFile, encodeWeightsFile, isWeightsFile } from './weightsFile';
+import { decodeWeightsFile, encodeWeightsFile, isWeightsFile } from '../core/model/weightsFile';
 
 export interface Ctx {
   signal: AbortSignal;
@@ -73,13 +71,6 @@ interface ModelEntry {
   /** Built lazily on the current backend; dropped when the backend changes. */
   built: { model: DifferNet; ownsBackbone: boolean } | null;
 }
-
-/**
- * Good images whose defect maps set the heatmap's colour scale. A map costs about ten scores (it
- * back-propagates through the CNN), and the scale is a 99th percentile and a maximum over all their
- * pixels, which a few images already pin down.
- */
-const CALIBRATION_MAPS = 6;
 
 const FLOW_KEY = /(^|\.)module_list\.\d+\./;
 
@@ -134,8 +125,7 @@ export class EngineSession {
     init: async ({ wasmPaths, choice }) => {
       this.wasmPaths = wasmPaths;
       const backend = await this.queue.run('start-up', undefined, () => this.chooseBackend(choice));
-      const palette = new Uint8Array(256 * 3);
-      for (let i = 0; i < 256; i++) palette.set(heatColour(i / 255).map(Math.round), i * 3);
+      const palette = heatPalette();
       return { result: { backend, palette, presets: { default: DEFAULT_SETTINGS, paper: PAPER_SETTINGS } } };
     },
 
@@ -200,41 +190,24 @@ export class EngineSession {
     train: async (args, ctx) =>
       this.compute('training', ctx.signal, false, async (signal) => {
         const backbone = this.backbone(args.backbone);
-        const source: ImageSource = {
-          count: args.images.length,
-          load: (i) => decodeImage(args.images[i], args.names[i], { maxSide: MAX_IMAGE_SIDE }),
-        };
-        const model = await DifferNet.train(backbone, source, args.settings, {
+        const source: ImageSource = { count: args.images.length, load: (i) => decodeImage(args.images[i], args.names[i]) };
+        const model = await trainModel(backbone, source, args.settings, {
           signal,
           backend: currentBackend(),
-          onProgress: (e) => {
-            if (e.phase === 'features') ctx.progress({ phase: 'features', done: e.progress.done, total: e.progress.total, etaSeconds: e.progress.etaSeconds });
-            else ctx.progress({ phase: 'flow', done: e.progress.step, total: e.progress.totalSteps, etaSeconds: e.progress.etaSeconds, loss: e.progress.loss });
+          falseAlarmRate: args.falseAlarmRate,
+          onProgress: (e: TrainEvent) => {
+            if (e.phase === 'flow') ctx.progress({ phase: 'flow', done: e.progress.step, total: e.progress.totalSteps, etaSeconds: e.progress.etaSeconds, loss: e.progress.loss });
+            else ctx.progress({ phase: e.phase, done: e.progress.done, total: e.progress.total, etaSeconds: e.progress.etaSeconds });
           },
         });
         try {
-          const goodScores: number[] = [];
-          const goodMaps: Float32Array[] = [];
-          for (let i = 0; i < source.count; i++) {
-            if (signal.aborted) throw new CancelledError('calibration');
-            const img = await source.load(i);
-            if (i < CALIBRATION_MAPS) {
-              const dm = await model.defectMap(img);
-              goodScores.push(dm.score);
-              goodMaps.push(dm.map);
-            } else {
-              goodScores.push(await model.score(img));
-            }
-            ctx.progress({ phase: 'calibrate', done: i + 1, total: source.count });
-          }
-          model.calibration = calibrate({ goodScores, goodMaps }, args.method);
           const bytes = await saveModel(model, { name: args.modelId, includeBackbone: false });
           const { manifest } = readModelFile(bytes);
           // Only now, with everything done, does the new version replace the old one.
           this.dropModel(args.modelId);
           this.models.set(args.modelId, { bytes, manifest, calibration: model.calibration, built: { model, ownsBackbone: false } });
           const copy = bytes.slice();
-          return { result: { bytes: copy.buffer, summary: summaryOf(manifest, model.calibration, bytes.length), goodScores }, transfer: [copy.buffer] };
+          return { result: { bytes: copy.buffer, summary: summaryOf(manifest, model.calibration, bytes.length) }, transfer: [copy.buffer] };
         } catch (e) {
           model.dispose();
           throw e;
@@ -248,13 +221,11 @@ export class EngineSession {
       return { result: undefined };
     },
 
-    threshold: async ({ goodScores, labelled, method }) => ({ result: thresholdFor({ goodScores, labelled }, method) }),
-
     analyze: async ({ modelId, image, map, transforms, roi }, ctx) =>
       this.compute('inspection', ctx.signal, true, async () => {
         const t0 = performance.now();
         const model = this.model(modelId);
-        const img = await decodeImage(image, 'image', { maxSide: MAX_IMAGE_SIDE, roi });
+        const img = await decodeImage(image, 'image', { roi });
         const opts = transforms ? { transforms } : undefined;
         if (!map) {
           const score = await model.score(img, opts);
@@ -282,7 +253,7 @@ export class EngineSession {
           if (signal.aborted) throw new CancelledError('evaluation');
           const it = items[i];
           try {
-            const img = await decodeImage(it.image, it.name, { maxSide: MAX_IMAGE_SIDE });
+            const img = await decodeImage(it.image, it.name);
             if (withMasks) {
               const dm = await model.defectMap(img);
               if (it.label === 0 && goodMaps.length < CALIBRATION_MAPS) goodMaps.push(dm.map);
@@ -305,21 +276,19 @@ export class EngineSession {
           const elapsed = (performance.now() - clock) / 1000;
           ctx.progress({ phase: 'evaluate', done: i + 1, total: items.length, itemScore: scores[i], etaSeconds: (elapsed / (i + 1)) * (items.length - i - 1) });
         }
-        const m = this.metricsOf(
-          scores,
-          items.map((it) => it.label),
+        const report = evaluationReport(
+          items.map((it, i) => ({ score: scores[i], label: it.label, defect: it.defect ?? (it.label === 0 ? 'good' : 'defect') })),
+          model.calibration?.threshold ?? null,
         );
         const pixel = pixelMasks.some((mk) => mk.some((v) => v === 1)) ? pixelAuroc(pixelMaps, pixelMasks) : null;
         let calibration: Calibration | null = null;
         if (method) {
           const goodScores = scores.filter((s, i) => items[i].label === 0 && Number.isFinite(s));
           const labelled = { scores: scores.filter(Number.isFinite), labels: items.filter((_, i) => Number.isFinite(scores[i])).map((it) => it.label) };
-          if (goodScores.length > 0) calibration = calibrate({ goodScores, goodMaps, labelled }, method);
+          if (goodScores.length > 0) calibration = calibrate({ goodScores, source: 'labelled', labelled, mapScale: mapScaleFromGood(goodMaps) }, method);
         }
-        return { result: { scores, errors, ...m, pixelAuroc: pixel, calibration } };
+        return { result: { scores, errors, report, pixelAuroc: pixel, calibration } };
       }),
-
-    metrics: async ({ scores, labels }) => ({ result: this.metricsOf(scores, labels) }),
 
     exportModel: async ({ modelId, name, includeBackbone }, ctx) =>
       this.compute('export', ctx.signal, true, async () => {
@@ -346,25 +315,6 @@ export class EngineSession {
 
     compareBackends: async (args, ctx) => this.queue.run('backend comparison', ctx.signal, () => this.compareBackends(args)),
   };
-
-  private metricsOf(scores: number[], labels: (0 | 1)[]): { auroc: number | null; roc: RocPoint[]; f1Threshold: number | null } {
-    const s: number[] = [];
-    const l: (0 | 1)[] = [];
-    scores.forEach((v, i) => {
-      if (Number.isFinite(v)) {
-        s.push(v);
-        l.push(labels[i]);
-      }
-    });
-    if (!l.includes(0) || !l.includes(1)) return { auroc: null, roc: [], f1Threshold: null };
-    // A chart needs a few hundred points, not one per image.
-    const roc = downsampleRoc(rocCurve(s, l), 300);
-    return {
-      auroc: auroc(s, l),
-      roc: roc.fpr.map((fpr, i) => ({ fpr, tpr: roc.tpr[i], threshold: roc.thresholds[i] })),
-      f1Threshold: f1MaxThreshold(s, l).threshold,
-    };
-  }
 
   // ---- backends ----
 

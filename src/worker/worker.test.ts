@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { downsampleMap, mapSize } from './decode';
-import { decodeWeightsFile, encodeWeightsFile, isWeightsFile, WeightsFileError } from './weightsFile';
+import { decodeWeightsFile, encodeWeightsFile, isWeightsFile, WeightsFileError } from '../core/model/weightsFile';
 
 describe('downsampleMap', () => {
   it('keeps small maps and area-averages large ones, preserving the mean', () => {

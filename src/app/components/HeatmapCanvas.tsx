@@ -1,5 +1,5 @@
 import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from 'react';
-import type { HeatScale } from '../../core';
+import type { HeatScale } from '../../core/inspection';
 import { heatLayer } from '../lib/heat';
 
 export interface HeatmapHandle {
@@ -16,6 +16,8 @@ interface Props {
   palette: Uint8Array | null;
   opacity: number;
   sideBySide?: boolean;
+  /** Trace the region above every held-out good pixel. */
+  outline?: boolean;
   label: string;
 }
 
@@ -38,7 +40,7 @@ function drawComposite(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingC
 }
 
 /** An image with its defect map on the model's fixed colour scale; optional side-by-side view. */
-export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCanvas({ image, map, mapWidth, mapHeight, scale, palette, opacity, sideBySide = false, label }, ref) {
+export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCanvas({ image, map, mapWidth, mapHeight, scale, palette, opacity, sideBySide = false, outline = false, label }, ref) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [bitmap, setBitmap] = useState<ImageBitmap | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -75,9 +77,9 @@ export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCa
   const heat = useMemo(() => {
     if (!map || !mapWidth || !mapHeight || low === undefined || high === undefined || !palette) return null;
     const c = new OffscreenCanvas(mapWidth, mapHeight);
-    c.getContext('2d')!.putImageData(heatLayer(map, mapWidth, mapHeight, { low, high }, palette), 0, 0);
+    c.getContext('2d')!.putImageData(heatLayer(map, mapWidth, mapHeight, { low, high }, palette, outline), 0, 0);
     return c;
-  }, [map, mapWidth, mapHeight, low, high, palette]);
+  }, [map, mapWidth, mapHeight, low, high, palette, outline]);
 
   useEffect(() => {
     const c = canvas.current;

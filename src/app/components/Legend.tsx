@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { HeatScale } from '../../core';
+import type { HeatScale } from '../../core/inspection';
 import { formatScore } from '../lib/format';
 
 interface Props {
@@ -26,7 +26,8 @@ export function Legend({ scale, palette }: Props) {
       <canvas ref={ref} width={200} height={12} />
       <figcaption className="small muted">
         <span>≤ {formatScore(scale.low)} clear</span>
-        <span>{formatScore(scale.high)} ≥ full</span>
+        <span>{formatScore(scale.high)} top of good parts</span>
+        <span>image peak</span>
       </figcaption>
     </figure>
   );

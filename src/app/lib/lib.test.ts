@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { countsAt, histogram } from './confusion';
 import { toCsv } from './csv';
 import { parseMvtec } from './mvtec';
 import type { PickedFile } from './files';
@@ -21,21 +20,6 @@ describe('parseMvtec', () => {
 
   it('finds nothing in a flat folder', () => {
     expect(parseMvtec(['x.png', 'y.png'].map(file)).items).toEqual([]);
-  });
-});
-
-describe('countsAt / histogram', () => {
-  it('flags scores at or above the threshold and skips unscored items', () => {
-    expect(countsAt([1, 2, 3, 4, NaN], [0, 0, 1, 1, 1], 3)).toEqual({ tp: 2, fp: 0, tn: 2, fn: 0 });
-    expect(countsAt([1, 2, 3, 4], [0, 1, 0, 1], 2)).toEqual({ tp: 2, fp: 1, tn: 1, fn: 0 });
-  });
-
-  it('puts every score in exactly one shared bin', () => {
-    const bins = histogram([0, 1, 2, 3, 10], [0, 0, 1, 1, 1], 5);
-    expect(bins.reduce((n, b) => n + b.good + b.defect, 0)).toBe(5);
-    expect(bins[4]).toMatchObject({ defect: 1, good: 0 });
-    expect(bins[0].x0).toBe(0);
-    expect(bins[4].x1).toBe(10);
   });
 });
 

@@ -1,3 +1,4 @@
+import { maskNamesFor, placeOf } from '../../core/inspection/mvtecLayout';
 import { looksLikeImage, type PickedFile } from './files';
 
 export interface LabelledFile {
@@ -15,33 +16,28 @@ export interface MvtecParse {
   ignored: number;
 }
 
-function stem(name: string): string {
-  return name.replace(/\.[^.]+$/, '');
-}
-
 /**
- * Reads the MVTec AD layout anywhere in the dropped paths: test/good/*, test/<defect>/*, and
- * ground_truth/<defect>/<stem>_mask.png for pixel-level labels.
+ * Reads the MVTec AD layout anywhere in the dropped paths, by the engine's layout rules
+ * (src/core/inspection/mvtecLayout.ts): test/good/*, test/<defect>/*, ground_truth/<defect>/<stem>_mask.png.
  */
 export function parseMvtec(files: PickedFile[]): MvtecParse {
   const masks = new Map<string, File>();
-  for (const f of files) {
-    const parts = f.path.split('/');
-    const gt = parts.lastIndexOf('ground_truth');
-    if (gt >= 0 && parts.length >= gt + 3) masks.set(`${parts[gt + 1]}/${stem(parts[parts.length - 1]).replace(/_mask$/, '')}`, f.file);
-  }
+  const places = files.map((f) => placeOf(f.path));
+  files.forEach((f, i) => {
+    const p = places[i];
+    if (p?.kind === 'mask') masks.set(`${p.defect}/${p.name}`, f.file);
+  });
   const items: LabelledFile[] = [];
   let ignored = 0;
-  for (const f of files) {
-    const parts = f.path.split('/');
-    const t = parts.lastIndexOf('test');
-    if (t < 0 || parts.length !== t + 3 || !looksLikeImage(f.file)) {
-      if (parts.lastIndexOf('ground_truth') < 0) ignored++;
-      continue;
+  files.forEach((f, i) => {
+    const p = places[i];
+    if (p?.kind === 'mask') return;
+    if (p?.kind !== 'test' || !looksLikeImage(f.file)) {
+      ignored++;
+      return;
     }
-    const category = parts[t + 1];
-    const label = category === 'good' ? 0 : 1;
-    items.push({ file: f.file, path: f.path, label, category, mask: label === 1 ? masks.get(`${category}/${stem(f.file.name)}`) : undefined });
-  }
+    const mask = p.label === 1 ? maskNamesFor(p.name).map((m) => masks.get(`${p.defect}/${m}`)).find((m) => m) : undefined;
+    items.push({ file: f.file, path: f.path, label: p.label, category: p.defect, mask });
+  });
   return { items, ignored };
 }

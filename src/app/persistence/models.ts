@@ -1,4 +1,5 @@
-import type { BackboneId, Calibration, ModelSettings, TrainingRecord } from '../../core';
+import type { BackboneId, ModelSettings, TrainingRecord } from '../../core';
+import { normaliseCalibration, type Calibration } from '../../core/inspection';
 import { getAll, get, request, transact } from './db';
 
 /** An inspection model as the app keeps it; the model file itself lives in `modelFiles` under the same id. */
@@ -13,8 +14,6 @@ export interface ModelRecord {
   version: number;
   /** Authoritative calibration (the model file holds the one from training time). */
   calibration: Calibration | null;
-  /** Scores of the good images of the last calibration, so its method can change without rescoring. */
-  goodScores: number[] | null;
   training: TrainingRecord | null;
   weightsHash: string | null;
   fileBytes: number;
@@ -22,8 +21,10 @@ export interface ModelRecord {
   origin?: string;
 }
 
-export function listModels(): Promise<ModelRecord[]> {
-  return getAll<ModelRecord>('models');
+/** Records saved before held-out calibration hold a calibration without its evidence: normalised here. */
+export async function listModels(): Promise<ModelRecord[]> {
+  const records = await getAll<ModelRecord>('models');
+  return records.map((r) => ({ ...r, calibration: normaliseCalibration(r.calibration) }));
 }
 
 export async function readModelFile(id: string): Promise<ArrayBuffer | undefined> {

@@ -1,7 +1,7 @@
 import type { BackboneId } from '../../core';
 import { getAll, transact } from './db';
 
-/** Features-only backbone weights (worker/weightsFile format), so a reload does not ask for the file again. */
+/** Features-only backbone weights (src/core/model/weightsFile.ts format), so a reload does not ask for the file again. */
 export interface StoredWeights {
   id: BackboneId;
   hash: string;

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import type { RocPoint } from '../../worker/protocol';
+import { evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
+import { f1MaxThreshold } from '../../core/metrics';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
@@ -20,10 +21,23 @@ export interface EvalItem {
 }
 
 export interface EvalMetrics {
-  auroc: number | null;
-  roc: RocPoint[];
+  /** Needs the defect maps, so it comes from the engine's run; everything else is computed here. */
   pixelAuroc: number | null;
-  f1Threshold: number | null;
+}
+
+/** The core's report over the scored items at `threshold`: recomputed as labels change, no engine needed. */
+export function reportOf(items: EvalItem[], threshold: number | null): EvaluationReport {
+  return evaluationReport(
+    items.filter((i) => i.score !== undefined).map((i) => ({ score: i.score!, label: i.label, defect: i.category })),
+    threshold,
+  );
+}
+
+/** The threshold with the best F1 on the scored items, or null without both classes. */
+export function bestF1(items: EvalItem[]): number | null {
+  const scored = items.filter((i) => i.score !== undefined && Number.isFinite(i.score));
+  if (!scored.some((i) => i.label === 1) || !scored.some((i) => i.label === 0)) return null;
+  return f1MaxThreshold(scored.map((i) => i.score!), scored.map((i) => i.label)).threshold;
 }
 
 interface EvaluateState {
@@ -49,13 +63,6 @@ let abort: AbortController | null = null;
 
 export const useEvaluate = create<EvaluateState>((set, get) => {
   const append = (items: EvalItem[]) => set((s) => ({ items: [...s.items, ...items], metrics: null }));
-
-  async function refreshMetrics(): Promise<void> {
-    const scored = get().items.filter((i) => i.score !== undefined && Number.isFinite(i.score));
-    if (scored.length === 0) return;
-    const m = await engine().call('metrics', { scores: scored.map((i) => i.score!), labels: scored.map((i) => i.label) });
-    set((s) => ({ metrics: { ...m, pixelAuroc: s.metrics?.pixelAuroc ?? null } }));
-  }
 
   return {
     items: [],
@@ -84,12 +91,10 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
 
     async setLabel(id, label) {
       set((s) => ({ items: s.items.map((i) => (i.id === id ? { ...i, label, category: label === 0 ? 'good' : i.category === 'good' ? 'defect' : i.category } : i)) }));
-      await refreshMetrics().catch((e) => reportError(e));
     },
 
     remove(id) {
       set((s) => ({ items: s.items.filter((i) => i.id !== id) }));
-      void refreshMetrics().catch((e) => reportError(e));
     },
 
     clear() {
@@ -111,7 +116,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
           'evaluate',
           {
             modelId: record.id,
-            items: items.map((i) => ({ image: i.blob, name: i.name, label: i.label, mask: i.mask })),
+            items: items.map((i) => ({ image: i.blob, name: i.name, label: i.label, defect: i.category, mask: i.mask })),
             maps: true,
             calibrate: record.calibration ? undefined : { kind: 'f1-max' },
           },
@@ -126,7 +131,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
         );
         set((s) => ({
           items: s.items.map((it, k) => ({ ...it, score: r.scores[k], error: r.errors[k] ?? undefined })),
-          metrics: { auroc: r.auroc, roc: r.roc, pixelAuroc: r.pixelAuroc, f1Threshold: r.f1Threshold },
+          metrics: { pixelAuroc: r.pixelAuroc },
           threshold: null,
         }));
         if (r.calibration) {
@@ -154,11 +159,13 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
       const record = models.active();
       const cal = record?.calibration;
       if (!record || !cal) return;
-      const t = kind === 'f1' ? get().metrics?.f1Threshold : get().threshold;
+      const t = kind === 'f1' ? bestF1(get().items) : get().threshold;
       if (t === null || t === undefined) return;
-      await models.setCalibration(record.id, { ...cal, threshold: t, method: kind === 'f1' ? { kind: 'f1-max' } : { kind: 'manual', threshold: t } });
+      await models.setCalibration(record.id, recalibrate(cal, { kind: 'manual', threshold: t }));
       set({ threshold: null });
-      useNotices.getState().push('info', `Threshold of "${record.name}" set to ${t.toFixed(3)}.`);
+      const at = reportOf(get().items, t).atThreshold;
+      const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(1)} %`);
+      useNotices.getState().push('info', `Threshold of "${record.name}" set ${kind === 'f1' ? 'to the best-F1 cut' : 'by hand'}: ${pct(at?.falseAlarmRate)} false alarms and ${pct(at?.recall)} of defects found on this set.`);
     },
   };
 });

@@ -1,10 +1,19 @@
 import { create } from 'zustand';
+import type { Calibration } from '../../core/inspection';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { newId } from '../lib/format';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
+
+/** The model version and threshold an item was scored with: its verdict never follows a later model. */
+export interface JudgedBy {
+  modelId: string;
+  name: string;
+  version: number;
+  calibration: Calibration | null;
+}
 
 export interface InspectItem {
   id: string;
@@ -18,6 +27,7 @@ export interface InspectItem {
   mapHeight?: number;
   ms?: number;
   error?: string;
+  judgedBy?: JudgedBy;
 }
 
 export type SortKey = 'name' | 'score' | 'verdict' | 'order';
@@ -33,12 +43,15 @@ interface InspectState {
   selectedId: string | null;
   opacity: number;
   sideBySide: boolean;
+  outline: boolean;
   add(files: PickedFile[]): void;
   run(): Promise<void>;
+  /** Queues every row scored by another model (or another version or threshold) for the active one. */
+  rescore(): void;
   cancel(): void;
   clear(): void;
   select(id: string | null): void;
-  set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide'>>): void;
+  set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide' | 'outline'>>): void;
 }
 
 let abort: AbortController | null = null;
@@ -53,6 +66,7 @@ export const useInspect = create<InspectState>((set, get) => ({
   selectedId: null,
   opacity: 0.6,
   sideBySide: false,
+  outline: true,
 
   add(files) {
     const items: InspectItem[] = files.map((f) => {
@@ -73,24 +87,29 @@ export const useInspect = create<InspectState>((set, get) => ({
   async run() {
     if (get().running) return;
     const models = useModels.getState();
-    const record = models.active();
-    if (!record) return;
+    const start = models.active();
+    if (!start) return;
     abort = new AbortController();
     const signal = abort.signal;
-    set({ running: true, modelId: record.id });
+    set({ running: true, modelId: start.id });
     try {
-      if (!(await models.ensureLoaded(record.id))) {
-        useNotices.getState().push('error', `"${record.name}" has not been trained yet: teach it first.`);
+      if (!(await models.ensureLoaded(start.id))) {
+        useNotices.getState().push('error', `"${start.name}" has not been trained yet: teach it first.`);
         return;
       }
       for (;;) {
+        // The record as it is now (a threshold applied meanwhile counts from the next image on); a switch
+        // of the active model ends this run, and the new model scores what is still queued.
+        const record = useModels.getState().records.find((r) => r.id === start.id);
+        if (!record || useModels.getState().activeId !== start.id) break;
         const next = get().items.find((i) => i.status === 'queued');
         if (!next || signal.aborted) break;
         const patch = (p: Partial<InspectItem>) => set((s) => ({ items: s.items.map((i) => (i.id === next.id ? { ...i, ...p } : i)) }));
         patch({ status: 'running' });
         try {
           const r = await engine().call('analyze', { modelId: record.id, image: next.blob, map: true }, { signal });
-          patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms });
+          const judgedBy: JudgedBy = { modelId: record.id, name: record.name, version: record.version, calibration: record.calibration };
+          patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms, judgedBy });
         } catch (e) {
           if (isCancelled(e)) {
             patch({ status: 'queued' });
@@ -106,6 +125,17 @@ export const useInspect = create<InspectState>((set, get) => ({
       abort = null;
       set({ running: false });
     }
+  },
+
+  rescore() {
+    const active = useModels.getState().active();
+    if (!active) return;
+    set((s) => ({
+      items: s.items.map((it) =>
+        it.status === 'done' && !sameJudge(it.judgedBy, active) ? { ...it, status: 'queued' as const, score: undefined, map: undefined, judgedBy: undefined } : it,
+      ),
+    }));
+    void get().run();
   },
 
   cancel() {
@@ -126,3 +156,8 @@ export const useInspect = create<InspectState>((set, get) => ({
     set(patch);
   },
 }));
+
+/** Whether an item scored by `j` would get the same verdict from this model record now. */
+export function sameJudge(j: JudgedBy | undefined, r: { id: string; version: number; calibration: Calibration | null }): boolean {
+  return !!j && j.modelId === r.id && j.version === r.version && j.calibration?.threshold === r.calibration?.threshold;
+}

@@ -25,7 +25,7 @@ interface ModelsState {
   remove(id: string): Promise<void>;
   /** Makes sure the worker holds the model's file; resolves false when it has none (never trained). */
   ensureLoaded(id: string): Promise<boolean>;
-  saveTrained(id: string, bytes: ArrayBuffer, summary: ModelSummary, goodScores: number[]): Promise<void>;
+  saveTrained(id: string, bytes: ArrayBuffer, summary: ModelSummary): Promise<void>;
   setCalibration(id: string, calibration: Calibration): Promise<void>;
   exportModel(id: string): Promise<void>;
   importFile(file: File): Promise<void>;
@@ -57,7 +57,6 @@ export const useModels = create<ModelsState>((set, get) => {
       updatedAt: now,
       version: 1,
       calibration: summary.calibration,
-      goodScores: null,
       training: summary.training,
       weightsHash: summary.weightsHash,
       fileBytes: summary.fileBytes,
@@ -118,8 +117,7 @@ export const useModels = create<ModelsState>((set, get) => {
         updatedAt: now,
         version: 0,
         calibration: null,
-        goodScores: null,
-        training: null,
+          training: null,
         weightsHash: null,
         fileBytes: 0,
       };
@@ -166,7 +164,7 @@ export const useModels = create<ModelsState>((set, get) => {
       return true;
     },
 
-    async saveTrained(id, bytes, summary, goodScores) {
+    async saveTrained(id, bytes, summary) {
       const r = get().records.find((x) => x.id === id);
       if (!r) throw new Error('the model was deleted during training');
       const next: ModelRecord = {
@@ -175,7 +173,6 @@ export const useModels = create<ModelsState>((set, get) => {
         settings: summary.settings,
         version: r.version + 1,
         calibration: summary.calibration,
-        goodScores,
         training: summary.training,
         weightsHash: summary.weightsHash,
         fileBytes: summary.fileBytes,

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { ThresholdMethod } from '../../core';
+import { DEFAULT_FALSE_ALARM_RATE, recalibrate, type ThresholdMethod } from '../../core/inspection';
 import type { TrainPhase } from '../../worker/protocol';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
@@ -40,8 +40,8 @@ interface TeachState {
   addBlobs(items: { blob: Blob; name: string }[]): Promise<void>;
   remove(id: string): Promise<void>;
   clear(): Promise<void>;
-  /** `method` overrides the model's threshold method (e.g. a stricter one for camera frames). */
-  train(method?: ThresholdMethod): Promise<boolean>;
+  /** `falseAlarmRate` overrides the model's (e.g. a stricter one for camera frames). */
+  train(falseAlarmRate?: number): Promise<boolean>;
   cancel(): void;
   applyMethod(method: ThresholdMethod): Promise<void>;
 }
@@ -148,12 +148,13 @@ export const useTeach = create<TeachState>((set, get) => ({
       return false;
     }
     trainAbort = new AbortController();
-    const method: ThresholdMethod = override ?? record.calibration?.method ?? { kind: 'percentile', percentile: 99 };
+    const m = record.calibration?.method;
+    const falseAlarmRate = override ?? (m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE);
     set({ job: { modelId: record.id, phase: 'features', done: 0, total: images.length, losses: [] } });
     try {
       const r = await engine().call(
         'train',
-        { modelId: record.id, backbone: record.backbone, settings: record.settings, images: images.map((i) => i.blob), names: images.map((i) => i.name), method },
+        { modelId: record.id, backbone: record.backbone, settings: record.settings, images: images.map((i) => i.blob), names: images.map((i) => i.name), falseAlarmRate },
         {
           signal: trainAbort.signal,
           onProgress: (p) =>
@@ -164,8 +165,9 @@ export const useTeach = create<TeachState>((set, get) => ({
             }),
         },
       );
-      await models.saveTrained(record.id, r.bytes, r.summary, r.goodScores);
-      useNotices.getState().push('info', `"${record.name}" trained on ${images.length} images; threshold ${r.summary.calibration?.threshold.toFixed(3)}.`);
+      await models.saveTrained(record.id, r.bytes, r.summary);
+      const t = r.summary.training;
+      useNotices.getState().push('info', `"${record.name}" trained on ${t?.images ?? images.length} images; ${t?.heldOut ?? 0} more were held out to set the threshold.`);
       return true;
     } catch (e) {
       if (isCancelled(e)) useNotices.getState().push('info', 'Training cancelled; the previous version of the model is unchanged.');
@@ -183,10 +185,9 @@ export const useTeach = create<TeachState>((set, get) => ({
 
   async applyMethod(method) {
     const record = useModels.getState().active();
-    if (!record?.calibration || !record.goodScores) return;
+    if (!record?.calibration) return;
     try {
-      const threshold = await engine().call('threshold', { goodScores: record.goodScores, method });
-      await useModels.getState().setCalibration(record.id, { ...record.calibration, threshold, method });
+      await useModels.getState().setCalibration(record.id, recalibrate(record.calibration, method));
     } catch (e) {
       reportError(e, 'The threshold could not be set');
     }

@@ -5,15 +5,23 @@ import type { RgbaImage } from '../image';
 import type { Progress } from '../progress';
 import { defectMap, type DefectMap } from '../score/defectMap';
 import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
-import { extractFeatureBank, type FeatureBank, type ImageSource } from '../train/featureBank';
+import type { FeatureBank } from '../train/featureBank';
 import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
-import type { Calibration } from './calibration';
-import { bankCopies, type ModelSettings } from './settings';
+import type { Calibration } from '../inspection/calibration';
+import { judge, type Judgement } from '../inspection/verdict';
+import type { ModelSettings } from './settings';
 
 export interface TrainingRecord {
+  /** Good images the flow trained on. */
   images: number;
+  /** Good images kept out of training to set the threshold (absent in older files: none). */
+  heldOut?: number;
   featureSeconds: number;
   flowSeconds: number;
+  /** Scoring the held-out images and their defect maps (absent in older files). */
+  calibrationSeconds?: number;
+  /** Everything the user waited for, from the first image read to the calibrated model. */
+  totalSeconds?: number;
   /** Mean loss of each pass over the data. */
   losses: number[];
   finishedAt: string;
@@ -21,7 +29,7 @@ export interface TrainingRecord {
 }
 
 export type TrainEvent =
-  | { phase: 'features'; progress: Progress }
+  | { phase: 'features' | 'calibrate'; progress: Progress }
   | { phase: 'flow'; progress: FlowTrainProgress };
 
 export interface TrainCallbacks {
@@ -48,22 +56,6 @@ export class DifferNet {
 
   get features() {
     return this.settings.features;
-  }
-
-  /** Trains a new model; nothing existing is touched, so a cancelled run leaves the previous model intact. */
-  static async train(backbone: Backbone, source: ImageSource, settings: ModelSettings, cb: TrainCallbacks = {}): Promise<DifferNet> {
-    if (source.count === 0) throw new Error('no good images to train on');
-    const t = settings.train;
-    const started = Date.now();
-    const bank = await extractFeatureBank(backbone, settings.features, source, {
-      copies: bankCopies(settings),
-      rotate: t.rotate,
-      jitter: t.jitter,
-      seed: t.seed,
-      signal: cb.signal,
-      onProgress: (progress) => cb.onProgress?.({ phase: 'features', progress }),
-    });
-    return DifferNet.trainOnBank(backbone, bank, settings, cb, (Date.now() - started) / 1000);
   }
 
   /** The flow half of training, for callers that computed the feature bank themselves (e.g. in parallel). */
@@ -112,8 +104,9 @@ export class DifferNet {
     return defectMap(this, img, this.scoreOptions(opts));
   }
 
-  isDefect(score: number): boolean | null {
-    return this.calibration ? score >= this.calibration.threshold : null;
+  /** Verdict and displayed score of a raw score; null before calibration. */
+  judge(score: number): Judgement | null {
+    return this.calibration ? judge(score, this.calibration) : null;
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@ import { readShared } from '../testing/shared';
 import { syntheticPart } from '../testing/images';
 import { setupTf } from '../testing/tf';
 import { readPth } from '../torch';
+import { calibrate } from '../inspection/calibration';
 import { DifferNet } from './differnet';
 import { loadModel, ModelFileError, readModelFile, saveModel } from './modelFile';
 import { DEFAULT_SETTINGS, type ModelSettings } from './settings';
@@ -17,13 +18,7 @@ const settings: ModelSettings = { ...DEFAULT_SETTINGS, features: { size: 64, sca
 function model() {
   const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
   const flow = Flow.random({ inputDim: 1024, ...settings.flow }, 4);
-  const m = new DifferNet(bb, flow, settings, {
-    threshold: 1.5,
-    method: { kind: 'percentile', percentile: 99 },
-    good: { n: 3, mean: 1, std: 0.1, min: 0.9, max: 1.1 },
-    mapLow: 0.01,
-    mapHigh: 0.2,
-  });
+  const m = new DifferNet(bb, flow, settings, calibrate({ goodScores: [0.9, 1, 1.1], source: 'held-out', mapScale: { mapLow: 0.01, mapHigh: 0.2 } }, { kind: 'false-alarm-rate', rate: 0.3 }));
   return { bb, m };
 }
 

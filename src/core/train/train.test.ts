@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey } from '../backbones';
 import { Flow } from '../flow/flow';
-import { DifferNet } from '../model/differnet';
+import { trainModel } from '../model/trainPipeline';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../model/settings';
 import { CancelledError } from '../progress';
 import { readShared } from '../testing/shared';
@@ -30,7 +30,7 @@ describe('training', () => {
     const bb = backbone();
     const good = Array.from({ length: 12 }, (_, i) => syntheticPart(64, i));
     const events: string[] = [];
-    const m = await DifferNet.train(bb, arraySource(good), settings, { onProgress: (e) => events.push(e.phase) });
+    const m = await trainModel(bb, arraySource(good), settings, { onProgress: (e) => events.push(e.phase) });
     const losses = m.training!.losses;
     expect(losses.length).toBe(12);
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
@@ -52,7 +52,7 @@ describe('training', () => {
     const bb = backbone();
     const ctl = new AbortController();
     const good = Array.from({ length: 4 }, (_, i) => syntheticPart(64, i));
-    const run = DifferNet.train(bb, arraySource(good), settings, {
+    const run = trainModel(bb, arraySource(good), settings, {
       signal: ctl.signal,
       onProgress: (e) => e.phase === 'flow' && ctl.abort(),
     });
@@ -65,7 +65,7 @@ describe('training', () => {
     const good = Array.from({ length: 3 }, (_, i) => syntheticPart(64, i));
     const small = { ...settings, train: { ...settings.train, epochs: 1, subEpochs: 1 } };
     const before = tf.memory().numTensors;
-    const m = await DifferNet.train(bb, arraySource(good), small);
+    const m = await trainModel(bb, arraySource(good), small);
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);
     bb.dispose();

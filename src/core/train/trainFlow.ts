@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Flow } from '../flow/flow';
-import { throwIfAborted, ProgressClock } from '../progress';
+import { pauseForEvents, throwIfAborted, ProgressClock } from '../progress';
 import { seededRandom } from '../random';
 import { Adam, type AdamConfig } from './adam';
 import type { FeatureBank } from './featureBank';
@@ -57,6 +57,7 @@ export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOp
         const order = shuffled(bank.count, rand);
         let passLoss = 0;
         for (let s = 0; s < stepsPerPass; s++) {
+          await pauseForEvents();
           throwIfAborted(opts.signal, 'training');
           const idx = order.slice(s * opts.batchSize, (s + 1) * opts.batchSize);
           let rows = 0;

@@ -1,19 +1,13 @@
 import { DropZone } from '../../components/DropZone';
 import { ProgressBar } from '../../components/ProgressBar';
-import { countsAt, histogram } from '../../lib/confusion';
-import { formatScore } from '../../lib/format';
-import { useEvaluate } from '../../stores/evaluate';
+import { useState } from 'react';
+import { displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
+import { bestF1, reportOf, useEvaluate } from '../../stores/evaluate';
 import { useModels } from '../../stores/models';
 import { RocChart, ScoreHistogram } from './Charts';
 
-const SLIDER_STEPS = 1000;
-
-/** Slider position -> threshold; the ends are exactly the lowest and highest score (lo + (hi - lo) may not be hi). */
-function sliderThreshold(pos: number, lo: number, hi: number): number {
-  if (pos <= 0) return lo;
-  if (pos >= SLIDER_STEPS) return hi;
-  return lo + ((hi - lo) * pos) / SLIDER_STEPS;
-}
+/** Above this share of good images flagged, adopting a threshold asks first. */
+const CONFIRM_FALSE_ALARMS = 0.5;
 
 function pct(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(1)} %`;
@@ -27,12 +21,25 @@ export function EvaluateScreen() {
   const scores = scored.map((i) => i.score!);
   const labels = scored.map((i) => i.label);
   const modelThreshold = record?.calibration?.threshold ?? null;
-  const threshold = st.threshold ?? modelThreshold ?? st.metrics?.f1Threshold ?? null;
-  const counts = threshold !== null ? countsAt(scores, labels, threshold) : null;
-  const lo = scores.length ? Math.min(...scores) : 0;
-  const hi = scores.length ? Math.max(...scores) : 1;
+  const f1 = bestF1(st.items);
+  const threshold = st.threshold ?? modelThreshold ?? f1 ?? null;
+  const report = reportOf(scored, threshold);
+  const counts = report.atThreshold;
+  const f1At = f1 === null ? null : reportOf(scored, f1).atThreshold;
+  // Rank positions: one slider step per distinct verdict split, however many decades the scores span.
+  const cuts = thresholdCuts(scores);
   const nGood = st.items.filter((i) => i.label === 0).length;
-  const rocAt = counts ? { fpr: counts.fp / Math.max(1, counts.fp + counts.tn), tpr: counts.tp / Math.max(1, counts.tp + counts.fn) } : null;
+  const rocAt = counts ? { fpr: counts.falseAlarmRate, tpr: counts.recall } : null;
+  const roc = report.roc.fpr.map((fpr, i) => ({ fpr, tpr: report.roc.tpr[i], threshold: report.roc.thresholds[i] }));
+  const scale = record?.calibration ? displayScale(record.calibration) : null;
+  const [confirmF1, setConfirmF1] = useState(false);
+  const adoptF1 = () => {
+    if (f1At && f1At.falseAlarmRate > CONFIRM_FALSE_ALARMS && !confirmF1) setConfirmF1(true);
+    else {
+      setConfirmF1(false);
+      void st.adopt('f1');
+    }
+  };
 
   return (
     <div className="screen" data-testid="evaluate-screen">
@@ -79,7 +86,7 @@ export function EvaluateScreen() {
               <div className="metrics">
                 <div className="metric">
                   <span className="muted small">Image AUROC</span>
-                  <strong data-testid="auroc">{st.metrics.auroc === null ? '—' : st.metrics.auroc.toFixed(3)}</strong>
+                  <strong data-testid="auroc">{report.imageAuroc === null ? '—' : report.imageAuroc.toFixed(3)}</strong>
                 </div>
                 <div className="metric">
                   <span className="muted small">Pixel AUROC</span>
@@ -89,29 +96,30 @@ export function EvaluateScreen() {
                   <>
                     <div className="metric">
                       <span className="muted small">Defects found</span>
-                      <strong>{pct(counts.tp / Math.max(1, counts.tp + counts.fn))}</strong>
+                      <strong data-testid="recall">{pct(counts.recall)}</strong>
                     </div>
                     <div className="metric">
                       <span className="muted small">False alarms</span>
-                      <strong>{pct(counts.fp / Math.max(1, counts.fp + counts.tn))}</strong>
+                      <strong data-testid="false-alarms">{pct(counts.falseAlarmRate)}</strong>
                     </div>
                   </>
                 )}
               </div>
-              {threshold !== null && scores.length > 1 && (
+              {threshold !== null && cuts.length > 1 && (
                 <div className="threshold-row">
                   <label className="threshold-label">
                     <span>
-                      Threshold <strong data-testid="eval-threshold">{formatScore(threshold)}</strong>
+                      Threshold <strong data-testid="eval-threshold">{formatRawScore(threshold)}</strong> raw
+                      {scale && <> · {formatDisplayScore(displayScore(threshold, scale))} on the model's 0–1 scale</>}
                     </span>
                     <input
                       type="range"
                       min={0}
-                      max={SLIDER_STEPS}
+                      max={cuts.length - 1}
                       step={1}
-                      value={Math.round((SLIDER_STEPS * (Math.min(hi, Math.max(lo, threshold)) - lo)) / (hi - lo || 1))}
-                      onChange={(e) => st.setThreshold(sliderThreshold(Number(e.target.value), lo, hi))}
-                      aria-valuetext={formatScore(threshold)}
+                      value={nearestCut(cuts, threshold)}
+                      onChange={(e) => st.setThreshold(cuts[Number(e.target.value)])}
+                      aria-valuetext={`${formatRawScore(threshold)}: ${counts ? `${counts.fp + counts.tp} of ${scores.length} flagged` : ''}`}
                       aria-label="Threshold"
                       data-testid="threshold-slider"
                     />
@@ -119,14 +127,27 @@ export function EvaluateScreen() {
                   <button type="button" onClick={() => void st.adopt('slider')} disabled={st.threshold === null || !record.calibration}>
                     Use this threshold for the model
                   </button>
-                  <button type="button" className="secondary" onClick={() => void st.adopt('f1')} disabled={st.metrics.f1Threshold === null || !record.calibration}>
-                    Use best-F1 threshold ({formatScore(st.metrics.f1Threshold)})
+                  <button type="button" className="secondary" onClick={adoptF1} disabled={f1 === null || !record.calibration} data-testid="adopt-f1">
+                    Use best-F1 threshold ({formatRawScore(f1 ?? NaN)}: {pct(f1At?.falseAlarmRate)} false alarms, {pct(f1At?.recall)} found)
                   </button>
                   {st.threshold !== null && (
                     <button type="button" className="link" onClick={() => st.setThreshold(null)}>
-                      back to the model's ({formatScore(modelThreshold)})
+                      back to the model's ({formatRawScore(modelThreshold ?? NaN)})
                     </button>
                   )}
+                </div>
+              )}
+              {confirmF1 && f1At && (
+                <div className="warning-text row wrap" role="alertdialog" aria-label="Confirm the best-F1 threshold" data-testid="confirm-f1">
+                  <span>
+                    The best-F1 threshold would flag {pct(f1At.falseAlarmRate)} of the good images here ({f1At.fp} of {f1At.fp + f1At.tn}): most good parts would be sent back. Apply it anyway?
+                  </span>
+                  <button type="button" onClick={adoptF1} data-testid="confirm-f1-yes">
+                    Apply anyway
+                  </button>
+                  <button type="button" className="secondary" onClick={() => setConfirmF1(false)} autoFocus>
+                    Keep the current threshold
+                  </button>
                 </div>
               )}
               {counts && (
@@ -155,11 +176,11 @@ export function EvaluateScreen() {
               <div className="charts">
                 <div>
                   <h3>Scores of good and defective images</h3>
-                  <ScoreHistogram bins={histogram(scores, labels)} threshold={threshold} />
+                  <ScoreHistogram bins={logHistogram(scores, labels)} threshold={threshold} />
                 </div>
                 <div>
                   <h3>ROC curve</h3>
-                  {st.metrics.roc.length > 0 ? <RocChart roc={st.metrics.roc} at={rocAt} /> : <p className="muted">Needs both good and defective images.</p>}
+                  {roc.length > 0 ? <RocChart roc={roc} at={rocAt} /> : <p className="muted">Needs both good and defective images.</p>}
                 </div>
               </div>
             </section>
@@ -195,7 +216,9 @@ export function EvaluateScreen() {
                               <option value={1}>defect{it.category !== 'good' && it.category !== 'defect' ? ` (${it.category})` : ''}</option>
                             </select>
                           </td>
-                          <td className="num">{formatScore(it.score)}</td>
+                          <td className="num" title={it.score !== undefined ? `raw ${formatRawScore(it.score)}` : undefined}>
+                            {it.score === undefined ? '—' : scale ? formatDisplayScore(displayScore(it.score, scale)) : formatRawScore(it.score)}
+                          </td>
                           <td>{right === null ? '' : <span className={`verdict ${right ? 'ok' : 'defect'}`}>{flagged ? 'DEFECT' : 'OK'}{right ? ' ✓' : ' ✗'}</span>}</td>
                         </tr>
                       );

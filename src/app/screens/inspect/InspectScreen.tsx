@@ -4,11 +4,11 @@ import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanva
 import { Legend } from '../../components/Legend';
 import { ProgressBar } from '../../components/ProgressBar';
 import { downloadBlob, safeFileName } from '../../lib/download';
-import { formatScore } from '../../lib/format';
+import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
-import { useInspect, type SortKey } from '../../stores/inspect';
+import { sameJudge, useInspect, type SortKey } from '../../stores/inspect';
 import { useModels } from '../../stores/models';
-import { resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
+import { displayOf, resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
 
 function SortHeader({ k, label }: { k: SortKey; label: string }) {
   const sort = useInspect((s) => s.sort);
@@ -29,20 +29,22 @@ export function InspectScreen() {
   const st = useInspect();
   const canvas = useRef<HeatmapHandle>(null);
   const cal = record?.calibration ?? null;
-  const rows = visibleItems(st.items, cal, st.filter, st.search, st.sort);
+  const rows = visibleItems(st.items, st.filter, st.search, st.sort);
+  const stale = record ? st.items.filter((it) => it.status === 'done' && !sameJudge(it.judgedBy, record)).length : 0;
+  const models = new Set(st.items.map((it) => it.judgedBy && `${it.judgedBy.modelId}@${it.judgedBy.version}`).filter(Boolean));
   const selected = st.items.find((i) => i.id === st.selectedId) ?? null;
   const done = st.items.filter((i) => i.status === 'done' || i.status === 'error').length;
   const trained = !!record && record.version > 0;
   const counts = { ok: 0, defect: 0 };
   for (const it of st.items) {
-    const v = verdictOf(it, cal);
+    const v = verdictOf(it);
     if (v === 'OK') counts.ok++;
     if (v === 'DEFECT') counts.defect++;
   }
 
   const exportAs = (kind: 'csv' | 'json') => {
     const name = record?.name ?? 'model';
-    const text = kind === 'csv' ? resultsCsv(st.items, cal, name) : resultsJson(st.items, cal, name);
+    const text = kind === 'csv' ? resultsCsv(st.items) : resultsJson(st.items);
     downloadBlob(new Blob([text], { type: kind === 'csv' ? 'text/csv' : 'application/json' }), `inspection-${safeFileName(name)}.${kind}`);
   };
 
@@ -58,8 +60,15 @@ export function InspectScreen() {
           {st.items.length > 0 && (
             <>
               {st.running && <ProgressBar label="Inspecting" done={done} total={st.items.length} onCancel={st.cancel} />}
-              {!st.running && st.modelId && st.modelId !== record.id && (
-                <p className="warning-text">These results are from another model. Clear them and drop the images again to rescore.</p>
+              {stale > 0 && (
+                <p className="warning-text row wrap" role="status" data-testid="stale-results">
+                  <span>
+                    {stale} result{stale === 1 ? ' was' : 's were'} scored by another model or threshold and keep{stale === 1 ? 's' : ''} that verdict (see the Model column).
+                  </span>
+                  <button type="button" onClick={st.rescore} disabled={st.running} data-testid="rescore">
+                    Re-score with “{record.name}”
+                  </button>
+                </p>
               )}
               <div className="row wrap spread">
                 <div className="row wrap">
@@ -96,11 +105,12 @@ export function InspectScreen() {
                         <SortHeader k="name" label="Image" />
                         <SortHeader k="score" label="Score" />
                         <SortHeader k="verdict" label="Verdict" />
+                        {models.size > 1 || stale > 0 ? <th>Model</th> : null}
                       </tr>
                     </thead>
                     <tbody>
                       {rows.map((it) => {
-                        const v = verdictOf(it, cal);
+                        const v = verdictOf(it);
                         return (
                           <tr key={it.id} className={it.id === st.selectedId ? 'selected' : ''} data-verdict={v}>
                             <td>
@@ -109,14 +119,19 @@ export function InspectScreen() {
                                 {it.name}
                               </button>
                             </td>
-                            <td className="num" data-testid="row-score">
-                              {it.status === 'running' ? '…' : formatScore(it.score)}
+                            <td className="num" data-testid="row-score" title={it.score !== undefined ? `raw DifferNet score ${formatRawScore(it.score)}` : undefined}>
+                              {it.status === 'running' ? '…' : displayOf(it) !== undefined ? formatDisplayScore(displayOf(it)!) : it.score !== undefined ? `raw ${formatRawScore(it.score)}` : '—'}
                             </td>
                             <td>
                               <span className={`verdict ${v.toLowerCase()}`} title={it.error}>
                                 {v === 'ERROR' ? `error: ${it.error}` : v}
                               </span>
                             </td>
+                            {models.size > 1 || stale > 0 ? (
+                              <td className="small" data-testid="row-model">
+                                {it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : ''}
+                              </td>
+                            ) : null}
                           </tr>
                         );
                       })}
@@ -127,8 +142,8 @@ export function InspectScreen() {
                   <div className="detail card" data-testid="inspect-detail">
                     <div className="row spread wrap">
                       <h2 className="ellipsis">{selected.name}</h2>
-                      <span className={`verdict big ${verdictOf(selected, cal).toLowerCase()}`} data-testid="detail-verdict">
-                        {verdictOf(selected, cal)} {selected.score !== undefined && `· ${formatScore(selected.score)}`}
+                      <span className={`verdict big ${verdictOf(selected).toLowerCase()}`} data-testid="detail-verdict" title={selected.score !== undefined ? `raw DifferNet score ${formatRawScore(selected.score)}` : undefined}>
+                        {verdictOf(selected)} {displayOf(selected) !== undefined && `· ${formatDisplayScore(displayOf(selected)!)}`}
                       </span>
                     </div>
                     <HeatmapCanvas
@@ -137,7 +152,8 @@ export function InspectScreen() {
                       map={selected.map}
                       mapWidth={selected.mapWidth}
                       mapHeight={selected.mapHeight}
-                      scale={cal ? { low: cal.mapLow, high: cal.mapHigh } : null}
+                      scale={selected.judgedBy?.calibration ? { low: selected.judgedBy.calibration.mapLow, high: selected.judgedBy.calibration.mapHigh } : null}
+                      outline={st.outline}
                       palette={palette}
                       opacity={st.opacity}
                       sideBySide={st.sideBySide}
@@ -150,6 +166,9 @@ export function InspectScreen() {
                       </label>
                       <label>
                         <input type="checkbox" checked={st.sideBySide} onChange={(e) => st.set({ sideBySide: e.target.checked })} /> side by side
+                      </label>
+                      <label title="Traces the region above every pixel of the held-out good images">
+                        <input type="checkbox" checked={st.outline} onChange={(e) => st.set({ outline: e.target.checked })} data-testid="outline" /> outline beyond good
                       </label>
                       <button
                         type="button"

@@ -4,7 +4,7 @@ import { CameraPicker } from '../../components/CameraPicker';
 import { Legend } from '../../components/Legend';
 import { cameraStateLabel, useCamera } from '../../lib/camera';
 import { downloadBlob } from '../../lib/download';
-import { formatScore } from '../../lib/format';
+import { formatDisplayScore, judge } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
 import { useLive } from '../../stores/live';
 import { useModels } from '../../stores/models';
@@ -68,12 +68,13 @@ export function LiveScreen() {
       ctx.fillRect(0, 0, c.width, 36);
       ctx.fillStyle = '#fff';
       ctx.font = '20px system-ui, sans-serif';
-      ctx.fillText(`${verdict ?? ''} score ${formatScore(live.result.score)}${cal ? ` / threshold ${formatScore(cal.threshold)}` : ''} · ${new Date().toLocaleString()}`, 10, 25);
+      ctx.fillText(`${verdict ?? ''} ${judged ? `score ${formatDisplayScore(judged.display)} (threshold 0.5)` : ''} · ${record?.name ?? ''} v${record?.version ?? ''} · ${new Date().toLocaleString()}`, 10, 25);
     }
     downloadBlob(await c.convertToBlob({ type: 'image/png' }), `snapshot-${Date.now()}.png`);
   };
 
-  const verdict = live.result && cal ? (live.result.score >= cal.threshold ? 'DEFECT' : 'OK') : null;
+  const judged = live.result && cal ? judge(live.result.score, cal) : null;
+  const verdict = judged ? (judged.verdict === 'defect' ? 'DEFECT' : 'OK') : null;
 
   return (
     <div className="screen" data-testid="live-screen">
@@ -87,6 +88,7 @@ export function LiveScreen() {
             data-testid="live-verdict"
             data-verdict={verdict ?? ''}
             data-score={live.result?.score ?? ''}
+            data-display-score={judged?.display ?? ''}
             data-frames={live.frames}
           >
             {!cameraOn
@@ -98,7 +100,9 @@ export function LiveScreen() {
                   : live.paused
                     ? 'Paused'
                     : live.result
-                      ? `${verdict ?? 'NOT CALIBRATED'} · score ${formatScore(live.result.score)}${cal ? ` (threshold ${formatScore(cal.threshold)})` : ''}`
+                      ? judged
+                        ? `${verdict} · score ${formatDisplayScore(judged.display)} (threshold 0.5)`
+                        : 'NOT CALIBRATED'
                       : 'Scoring first frame…'}
           </div>
           <div className="stage">

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { DropZone } from '../../components/DropZone';
 import { WeightsPanel } from '../../components/WeightsPanel';
-import { BACKBONE_LABEL, formatBytes, formatScore } from '../../lib/format';
+import { formatRawScore } from '../../../core/inspection';
+import { BACKBONE_LABEL, formatBytes } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useModels } from '../../stores/models';
 import { reportError } from '../../stores/notices';
@@ -42,7 +43,7 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
       <td>{BACKBONE_LABEL[r.backbone]}</td>
       <td>{r.version === 0 ? <span className="muted">untrained</span> : `v${r.version}`}</td>
       <td className="num">{r.training ? r.training.images : '—'}</td>
-      <td className="num">{r.calibration ? formatScore(r.calibration.threshold) : '—'}</td>
+      <td className="num">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${r.calibration.method.kind === 'false-alarm-rate' ? ` (${+(r.calibration.method.rate * 100).toFixed(2)} % false alarms)` : ''}` : '—'}</td>
       <td className="num">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
       <td>
         <div className="row wrap">

@@ -1,66 +1,71 @@
 import { useState } from 'react';
-import type { ThresholdMethod } from '../../../core';
+import { describeCalibration, conformalThreshold, formatRawScore } from '../../../core/inspection';
 import { Legend } from '../../components/Legend';
-import { formatScore } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 import { useTeach } from '../../stores/teach';
 
-function describe(m: ThresholdMethod): string {
-  switch (m.kind) {
-    case 'percentile':
-      return `${m.percentile}th percentile of the good images' scores`;
-    case 'false-alarm-rate':
-      return `${(m.rate * 100).toFixed(1)} % target false-alarm rate on good images`;
-    case 'f1-max':
-      return 'best F1 on a labelled set';
-    case 'manual':
-      return 'set by hand in Evaluate';
-  }
-}
+const pct = (r: number) => `${(r * 100).toFixed(r < 0.01 ? 2 : 1)} %`;
 
 export function CalibrationPanel({ record }: { record: ModelRecord }) {
   const cal = record.calibration!;
   const palette = useEngine((s) => s.palette);
   const applyMethod = useTeach((s) => s.applyMethod);
   const busy = useTeach((s) => s.job !== null);
-  const [kind, setKind] = useState<'percentile' | 'false-alarm-rate'>(cal.method.kind === 'false-alarm-rate' ? 'false-alarm-rate' : 'percentile');
-  const [percentile, setPercentile] = useState(cal.method.kind === 'percentile' ? cal.method.percentile : 99);
-  const [rate, setRate] = useState(cal.method.kind === 'false-alarm-rate' ? cal.method.rate * 100 : 1);
-  const canRecalibrate = !!record.goodScores && record.goodScores.length > 0;
+  const [rate, setRate] = useState(cal.method.kind === 'false-alarm-rate' ? +(cal.method.rate * 100).toFixed(2) : 5);
+  const n = cal.goodScores.length;
+  const canRecalibrate = n > 0;
+  // What the typed rate would give, before it is applied.
+  const preview = canRecalibrate && rate > 0 && rate < 100 ? conformalThreshold(cal.goodScores, rate / 100) : null;
+  const heldOut = cal.source === 'held-out';
   return (
     <section className="card" aria-labelledby="cal-title" data-testid="calibration">
-      <h2 id="cal-title">3 · Calibrate</h2>
-      <p>
-        Threshold <strong data-testid="threshold">{formatScore(cal.threshold)}</strong>: {describe(cal.method)}. Good images scored {formatScore(cal.good.min)}–{formatScore(cal.good.max)} (mean{' '}
-        {formatScore(cal.good.mean)}, n = {cal.good.n}).
+      <h2 id="cal-title">3 · Threshold</h2>
+      <p data-testid="calibration-text">
+        {heldOut ? (
+          <>
+            Set on <strong data-testid="held-out-count">{cal.good.n}</strong> good images the model never trained on:{' '}
+          </>
+        ) : null}
+        {describeCalibration(cal)}.
       </p>
+      {cal.guarantee && !cal.guarantee.supported && (
+        <p className="warning-text" role="status" data-testid="calibration-warning">
+          Too few held-out images for {pct(cal.guarantee.requested)}: {cal.good.n} images support {pct(cal.guarantee.minRate)} or more. Add good images and retrain for a lower rate.
+        </p>
+      )}
+      {cal.source === 'training' && (
+        <p className="warning-text" role="status">
+          This threshold comes from the training images, which score lower than new good parts: expect more false alarms than it says. Retrain with 5 or more good images so some can be held out.
+        </p>
+      )}
       <p className="small muted">
-        The good images were also the training images, so their scores are optimistic. For a dependable threshold, set it on held-out or labelled images in Evaluate.
+        Scores shown in the app run from 0 to 1; the threshold is at 0.5. Raw DifferNet threshold {formatRawScore(cal.threshold)}; held-out good images scored {formatRawScore(cal.good.min)}–{formatRawScore(cal.good.max)} (median {formatRawScore(cal.good.median)}).
       </p>
       <form
         className="row wrap"
         onSubmit={(e) => {
           e.preventDefault();
-          void applyMethod(kind === 'percentile' ? { kind, percentile } : { kind, rate: rate / 100 });
+          void applyMethod({ kind: 'false-alarm-rate', rate: rate / 100 });
         }}
       >
         <fieldset className="row wrap" disabled={!canRecalibrate || busy}>
-          <legend className="small">Threshold from the good images</legend>
+          <legend className="small">False alarms you accept on good parts</legend>
           <label>
-            <input type="radio" name="method" checked={kind === 'percentile'} onChange={() => setKind('percentile')} /> percentile{' '}
-            <input type="number" min={50} max={100} step={0.5} value={percentile} onChange={(e) => setPercentile(Number(e.target.value))} aria-label="Percentile" className="narrow" />
-          </label>
-          <label>
-            <input type="radio" name="method" checked={kind === 'false-alarm-rate'} onChange={() => setKind('false-alarm-rate')} /> false-alarm rate{' '}
-            <input type="number" min={0.1} max={50} step={0.1} value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="False-alarm rate in percent" className="narrow" /> %
+            <input type="number" min={0.1} max={50} step={0.1} value={rate} onChange={(e) => setRate(Number(e.target.value))} aria-label="False alarms you accept, in percent" className="narrow" data-testid="false-alarm-input" /> %
           </label>
           <button type="submit">Apply</button>
+          {preview && (
+            <span className="small muted" data-testid="rate-preview">
+              {preview.guarantee.supported ? `promises at most ${pct(preview.guarantee.bound)}` : `not supported by ${n} images: at best ${pct(preview.guarantee.minRate)}`}
+            </span>
+          )}
         </fieldset>
+        {!canRecalibrate && <span className="small muted">This model was calibrated by an older version and keeps no held-out scores: retrain it to change the rate.</span>}
       </form>
       {palette && (
         <div>
-          <span className="small muted">Heatmap colour scale (fixed for this model): </span>
+          <span className="small muted">Heatmap colour scale (fixed for this model; above the good range it spreads to each image's peak): </span>
           <Legend scale={{ low: cal.mapLow, high: cal.mapHigh }} palette={palette} />
         </div>
       )}

@@ -2,6 +2,7 @@ import type { BackboneId } from '../../../core';
 import { LossChart } from '../../components/LossChart';
 import { ProgressBar } from '../../components/ProgressBar';
 import { SettingsForm } from '../../components/SettingsForm';
+import { heldOutCount } from '../../../core/inspection';
 import { formatSeconds } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
@@ -9,7 +10,7 @@ import { useModels } from '../../stores/models';
 import { reportError } from '../../stores/notices';
 import { useTeach } from '../../stores/teach';
 
-const PHASE_LABEL = { features: 'Computing features of the good images', flow: 'Training the normalizing flow', calibrate: 'Calibrating on the good images' } as const;
+const PHASE_LABEL = { features: 'Computing features of the good images', flow: 'Training the normalizing flow', calibrate: 'Setting the threshold on the held-out good images' } as const;
 
 export function TrainPanel({ record }: { record: ModelRecord }) {
   const presets = useEngine((s) => s.presets)!;
@@ -36,6 +37,13 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
         </summary>
         <SettingsForm settings={record.settings} presets={presets} onChange={(settings) => void save({ settings })} disabled={busy} />
       </details>
+      <p className="small muted" data-testid="holdout-plan">
+        {images.length > 0 && heldOutCount(images.length) > 0
+          ? `${images.length} good images: the flow trains on ${images.length - heldOutCount(images.length)}; ${heldOutCount(images.length)} chosen at random are held out and set the threshold, scored exactly as inspection will score new parts.`
+          : images.length > 0
+            ? `${images.length} good images are too few to hold any out: the threshold will come from the training images themselves and will flag more good parts than it says. Add at least 5.`
+            : null}
+      </p>
       {job ? (
         <div className="train-progress" data-testid="train-progress">
           <ProgressBar label={PHASE_LABEL[job.phase]} done={job.done} total={job.total} etaSeconds={job.etaSeconds} onCancel={cancel} />
@@ -56,11 +64,20 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
           {!hasWeights && <span className="muted small">Load the backbone weights first.</span>}
           {record.training && (
             <span className="muted small" data-testid="training-summary">
-              Last trained on {record.training.images} images in {formatSeconds(record.training.featureSeconds + record.training.flowSeconds)} ({record.training.backend}); final loss{' '}
+              Last trained on {record.training.images} images{record.training.heldOut ? ` (${record.training.heldOut} held out)` : ''} in{' '}
+              {formatSeconds(record.training.totalSeconds ?? record.training.featureSeconds + record.training.flowSeconds)} ({record.training.backend}; features{' '}
+              {formatSeconds(record.training.featureSeconds)}, flow {formatSeconds(record.training.flowSeconds)}
+              {record.training.calibrationSeconds !== undefined ? `, threshold ${formatSeconds(record.training.calibrationSeconds)}` : ''}); final loss{' '}
               {record.training.losses[record.training.losses.length - 1]?.toFixed(3)}
             </span>
           )}
         </div>
+      )}
+      {!job && record.training && record.training.losses.length > 1 && (
+        <details data-testid="loss-history">
+          <summary>Loss of the last training, per pass over the images</summary>
+          <LossChart losses={record.training.losses.map((loss, i) => ({ step: i + 1, loss }))} xLabel="pass" />
+        </details>
       )}
     </section>
   );

@@ -1,0 +1,8 @@
+// The engine's TF-free inspection policy: calibration, the verdict and displayed score, heatmap scale,
+// hold-out and evaluation. Pure arithmetic, so the UI may import it without pulling in TF.js.
+export * from './calibration';
+export * from './evaluation';
+export * from './heatScale';
+export * from './holdout';
+export * from './mvtecLayout';
+export * from './verdict';

@@ -1,0 +1,126 @@
+// Training as the app and the CLI both run it: hold out good images, train the flow on the rest, and set
+// the threshold from the held-out ones, scored exactly as inspection scores an image.
+import type { Backbone } from '../backbones/types';
+import { copyFeatures, type CopySpec } from '../features/copies';
+import { calibrate, DEFAULT_FALSE_ALARM_RATE, type Calibration } from '../inspection/calibration';
+import { mapScaleFromGood } from '../inspection/heatScale';
+import { holdoutSplit } from '../inspection/holdout';
+import { ProgressClock, throwIfAborted, type Progress } from '../progress';
+import { scoreFeatureRows } from '../score/score';
+import { bankCopySpecs, type FeatureBank, type ImageSource } from '../train/featureBank';
+import { DifferNet, type TrainCallbacks } from './differnet';
+import { bankCopies, type ModelSettings } from './settings';
+
+/**
+ * Good images whose defect maps set the heatmap's colour scale. A map costs about ten scores (it
+ * back-propagates through the CNN), and the scale is a 99th percentile and a maximum over all their
+ * pixels, which a few images already pin down.
+ */
+export const CALIBRATION_MAPS = 6;
+
+/** The CNN half of the work, which each caller runs its own way (the CLI across worker threads). */
+export interface FeatureWork {
+  /**
+   * Feature rows of the good images `indices` (positions in the caller's list), image after image, image
+   * `indices[j]` under `specsFor(j)`; `onImage` after each image.
+   */
+  rows(indices: number[], specsFor: (j: number) => CopySpec[], onImage: () => void, signal?: AbortSignal): Promise<Float32Array>;
+  /** Defect maps of these good images under the trained model. */
+  maps(model: DifferNet, indices: number[], signal?: AbortSignal): Promise<Float32Array[]>;
+}
+
+/** The in-process FeatureWork: one image at a time on the current backend (the app's worker). */
+export function localFeatureWork(backbone: Backbone, settings: ModelSettings, source: ImageSource): FeatureWork {
+  return {
+    async rows(indices, specsFor, onImage, signal) {
+      const parts: Float32Array[] = [];
+      for (let j = 0; j < indices.length; j++) {
+        throwIfAborted(signal, 'training');
+        parts.push(await copyFeatures(backbone, settings.features, await source.load(indices[j]), specsFor(j)));
+        onImage();
+      }
+      return concatRows(parts);
+    },
+    async maps(model, indices, signal) {
+      const out: Float32Array[] = [];
+      for (const i of indices) {
+        throwIfAborted(signal, 'calibration');
+        out.push((await model.defectMap(await source.load(i))).map);
+      }
+      return out;
+    },
+  };
+}
+
+export interface PipelineOptions extends TrainCallbacks {
+  /** False alarms accepted on good parts; DEFAULT_FALSE_ALARM_RATE when absent. */
+  falseAlarmRate?: number;
+}
+
+/** Trains in this thread on images loaded from `source` (the app's worker, tests). */
+export function trainModel(backbone: Backbone, source: ImageSource, settings: ModelSettings, opts: PipelineOptions = {}): Promise<DifferNet> {
+  return trainInspectionModel(backbone, source.count, settings, localFeatureWork(backbone, settings, source), opts);
+}
+
+/** Held-out split, feature bank, flow, held-out calibration: a calibrated model, or an error and nothing. */
+export async function trainInspectionModel(backbone: Backbone, count: number, settings: ModelSettings, work: FeatureWork, opts: PipelineOptions = {}): Promise<DifferNet> {
+  if (count === 0) throw new Error('no good images to train on');
+  const started = now();
+  const t = settings.train;
+  const split = holdoutSplit(count, t.seed);
+  const copies = bankCopies(settings);
+  const specs = bankCopySpecs(split.train.length, copies, t.seed, t);
+  const featureClock = new ProgressClock(split.train.length);
+  let extracted = 0;
+  const data = await work.rows(split.train, (j) => specs[j], () => opts.onProgress?.({ phase: 'features', progress: featureClock.at(++extracted) }), opts.signal);
+  const bank: FeatureBank = { dim: data.length / split.train.length / copies, count: split.train.length, copies, data };
+  const featureSeconds = (now() - started) / 1000;
+  const model = await DifferNet.trainOnBank(backbone, bank, settings, opts, featureSeconds);
+  try {
+    const c0 = now();
+    model.calibration = await heldOutCalibration(model, bank, split.heldOut, work, opts);
+    const training = model.training!;
+    Object.assign(training, { heldOut: split.heldOut.length, calibrationSeconds: (now() - c0) / 1000, totalSeconds: (now() - started) / 1000 });
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+async function heldOutCalibration(model: DifferNet, bank: FeatureBank, heldOut: number[], work: FeatureWork, opts: PipelineOptions): Promise<Calibration> {
+  const rate = opts.falseAlarmRate ?? DEFAULT_FALSE_ALARM_RATE;
+  const angles = model.scoreAngles();
+  const specs = angles.map((angle) => ({ angle }));
+  const total = heldOut.length + Math.min(CALIBRATION_MAPS, heldOut.length || bank.count);
+  const clock = new ProgressClock(total);
+  let done = 0;
+  const tick = () => opts.onProgress?.({ phase: 'calibrate', progress: clock.at(++done) as Progress });
+  if (heldOut.length === 0) {
+    // Too few images to spare any: the threshold comes from the training rows, and says so.
+    const goodScores = await scoreFeatureRows(model.flow, bank.data, bank.dim, bank.copies);
+    const mapIdx = Array.from({ length: Math.min(CALIBRATION_MAPS, bank.count) }, (_, i) => i);
+    const maps = await work.maps(model, mapIdx, opts.signal);
+    maps.forEach(tick);
+    return calibrate({ goodScores, source: 'training', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
+  }
+  const rows = await work.rows(heldOut, () => specs, tick, opts.signal);
+  const goodScores = await scoreFeatureRows(model.flow, rows, bank.dim, specs.length);
+  const maps = await work.maps(model, heldOut.slice(0, CALIBRATION_MAPS), opts.signal);
+  maps.forEach(tick);
+  return calibrate({ goodScores, source: 'held-out', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
+}
+
+export function concatRows(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function now(): number {
+  return globalThis.performance?.now() ?? Date.now();
+}
