@@ -44,7 +44,7 @@ export async function numberIn(page: Page, selector: string): Promise<number> {
 
 /** Fills the settings form with small e2e values: fast on two cores, still the real pipeline. */
 export async function fastSettings(page: Page): Promise<void> {
-  await page.click('details summary');
+  if (!(await page.locator('[data-testid="settings-details"]').evaluate((d) => (d as HTMLDetailsElement).open))) await page.click('[data-testid="settings-details"] summary');
   await page.selectOption('select[aria-label="Working size"]', '224');
   // Hand-made test parts sit at any angle, so the paper's rotations.
   if (!(await page.isChecked('[data-testid="rotate-toggle"]'))) await page.check('[data-testid="rotate-toggle"]');

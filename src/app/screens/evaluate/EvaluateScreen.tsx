@@ -216,7 +216,7 @@ export function EvaluateScreen() {
                               <option value={1}>defect{it.category !== 'good' && it.category !== 'defect' ? ` (${it.category})` : ''}</option>
                             </select>
                           </td>
-                          <td className="num" title={it.score !== undefined ? `raw ${formatRawScore(it.score)}` : undefined}>
+                          <td className="num" title={it.score !== undefined ? `raw ${formatRawScore(it.score)}` : undefined} data-raw={it.score ?? ''}>
                             {it.score === undefined ? '—' : scale ? formatDisplayScore(displayScore(it.score, scale)) : formatRawScore(it.score)}
                           </td>
                           <td>{right === null ? '' : <span className={`verdict ${right ? 'ok' : 'defect'}`}>{flagged ? 'DEFECT' : 'OK'}{right ? ' ✓' : ' ✗'}</span>}</td>

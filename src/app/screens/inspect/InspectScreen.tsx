@@ -119,7 +119,7 @@ export function InspectScreen() {
                                 {it.name}
                               </button>
                             </td>
-                            <td className="num" data-testid="row-score" title={it.score !== undefined ? `raw DifferNet score ${formatRawScore(it.score)}` : undefined}>
+                            <td className="num" data-testid="row-score" data-raw={it.score ?? ''} title={it.score !== undefined ? `raw DifferNet score ${formatRawScore(it.score)}` : undefined}>
                               {it.status === 'running' ? '…' : displayOf(it) !== undefined ? formatDisplayScore(displayOf(it)!) : it.score !== undefined ? `raw ${formatRawScore(it.score)}` : '—'}
                             </td>
                             <td>

@@ -12,17 +12,13 @@ import { RECOMMENDED_IMAGES, useTeach } from '../../stores/teach';
 import { roiPixels } from './overlay';
 
 /**
- * Camera frames of one part are nearly alike, so the 99th percentile of their scores sits right at the
- * top of a narrow range; the highest good frame is the threshold instead.
- */
-/**
  * Camera frames of one part are near copies of each other, so a rate promised from a few of them would
  * not hold on the line; 1 % puts the threshold above every held-out frame, and the panel says what the
  * frames can actually promise.
  */
 const CAMERA_FALSE_ALARMS = 0.01;
 
-const PHASE = { features: 'Features of the good frames', flow: 'Training the flow', calibrate: 'Calibrating' } as const;
+const PHASE = { features: 'Features of the good frames', flow: 'Training the flow', calibrate: 'Setting the threshold on held-out frames' } as const;
 
 async function grabFrame(v: HTMLVideoElement): Promise<Blob> {
   const roi = useLive.getState().roi;

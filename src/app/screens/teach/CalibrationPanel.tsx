@@ -40,7 +40,7 @@ export function CalibrationPanel({ record }: { record: ModelRecord }) {
         </p>
       )}
       <p className="small muted">
-        Scores shown in the app run from 0 to 1; the threshold is at 0.5. Raw DifferNet threshold {formatRawScore(cal.threshold)}; held-out good images scored {formatRawScore(cal.good.min)}–{formatRawScore(cal.good.max)} (median {formatRawScore(cal.good.median)}).
+        Scores shown in the app run from 0 to 1; the threshold is at 0.5. Raw DifferNet threshold <span data-testid="threshold">{formatRawScore(cal.threshold)}</span>; held-out good images scored {formatRawScore(cal.good.min)}–{formatRawScore(cal.good.max)} (median {formatRawScore(cal.good.median)}).
       </p>
       <form
         className="row wrap"

@@ -31,7 +31,7 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
           </select>
         </label>
       </div>
-      <details>
+      <details data-testid="settings-details">
         <summary>
           Settings: {record.settings.features.size} px, {record.settings.features.scales} scales, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
         </summary>
