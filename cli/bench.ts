@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bankCopies, DEFAULT_SETTINGS, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type ModelSettings, type ScoreStats } from '../src/core';
+import { bankCopies, DEFAULT_SETTINGS, PREPROCESS_VERSION, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type ModelSettings, type ScoreStats } from '../src/core';
 import { initNodeBackend } from '../src/core/nodeBackend';
 import { sharedPath } from '../src/core/testing/shared';
 import { concatRows } from './featureRows';
@@ -49,7 +49,7 @@ function subsetRows(rows: Float32Array, dim: number, tMax: number, t: number): F
 
 /** Cache key of a trained model: the backbone's weights and every setting that shapes the flow. */
 export function modelCacheKey(weightsHash: string, s: ModelSettings): string {
-  return `model-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
+  return `model-p${PREPROCESS_VERSION}-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
 }
 
 /** Cache key of a training feature bank: weights, feature config and the drawn transforms. */
@@ -57,7 +57,7 @@ export function bankCacheKey(weightsHash: string, s: ModelSettings): string {
   const f = s.features;
   const aug = s.train.rotate ? '' : '-norot';
   const size = f.size === 448 && f.scales === 3 ? '' : `-${f.size}x${f.scales}`;
-  return `bank-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${size}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
+  return `bank-p${PREPROCESS_VERSION}-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${size}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
 }
 
 /**
@@ -158,7 +158,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   };
   const testOf = (s: ModelSettings) => {
     const angles = scoreAngles({ transforms: s.testTransforms, rotate: s.train.rotate });
-    return cache.floats(`test-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
+    return cache.floats(`test-p${PREPROCESS_VERSION}-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
   };
   /** A trained model and the seconds its flow took (calibration included for the default). */
   const modelOf = async (s: ModelSettings, bank: FeatureBank, calibrate: boolean) => {
