@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fidelityFixtures } from '../testing/fixtures';
+import { fidelityFixtures, type FidelityManifest } from '../testing/fixtures';
 import { setupTf, tf } from '../testing/tf';
 import { Adam, PAPER_ADAM } from './adam';
 
@@ -8,7 +8,8 @@ beforeAll(setupTf);
 const fx = fidelityFixtures();
 
 describe.skipIf(!fx)('Adam parity with torch.optim.Adam', () => {
-  const ref = fx!.manifest.adam;
+  // Undefined when skipped; only read inside the tests.
+  const ref = fx?.manifest.adam as FidelityManifest['adam'];
 
   it("the paper's settings are the official train.py's (lr 2e-4, betas (0.8, 0.8), eps 1e-4, weight_decay 1e-5)", () => {
     expect(PAPER_ADAM).toEqual(ref.config);
