@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bankCopies, DEFAULT_SETTINGS, describeCalibration, DifferNet, formatRawScore, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core';
+import { bankCopies, DEFAULT_SETTINGS, describeCalibration, DifferNet, formatRawScore, PREPROCESS_VERSION, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core';
 import { initNodeBackend } from '../src/core/nodeBackend';
 import { sharedPath } from '../src/core/testing/shared';
 import { concatRows } from '../src/core';
@@ -57,7 +57,7 @@ function subsetRows(rows: Float32Array, dim: number, tMax: number, t: number): F
 
 /** Cache key of a trained model: the backbone's weights and every setting that shapes the flow. */
 export function modelCacheKey(weightsHash: string, s: ModelSettings): string {
-  return `model-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
+  return `model-p${PREPROCESS_VERSION}-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
 }
 
 /** Cache key of a training feature bank: weights, feature config and the drawn transforms. */
@@ -65,7 +65,7 @@ export function bankCacheKey(weightsHash: string, s: ModelSettings): string {
   const f = s.features;
   const aug = s.train.rotate ? '' : '-norot';
   const size = f.size === 448 && f.scales === 3 ? '' : `-${f.size}x${f.scales}`;
-  return `bank-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${size}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
+  return `bank-p${PREPROCESS_VERSION}-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${size}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
 }
 
 /**
@@ -133,12 +133,17 @@ export async function benchCommand(argv: string[]): Promise<void> {
       out: { type: 'string' },
       cache: { type: 'string' },
       seeds: { type: 'string' },
+      skip: { type: 'string' },
     },
   });
+  // `--skip rotations,study`: the default model alone (its sections are the ones a change of calibration or
+  // scoring moves); skipped sections say so in the file instead of showing numbers from another run.
+  const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+  for (const k of skip) if (!['rotations', 'study'].includes(k)) throw new UsageError(`--skip takes rotations and/or study, got "${k}"`);
   const data = values.data ?? sharedPath('datasets', 'mtd');
   const weights = values.weights ?? sharedPath('weights', 'squeezenet1_1-imagenet.pth');
   // Flow width x passes over the training images; the default model is always a row.
-  const studySpecs = (values.study ?? '64x8,128x8,512x8,2048x8,192x48').split(',').map((x) => {
+  const studySpecs = (skip.has('study') ? '' : (values.study ?? '64x8,128x8,512x8,2048x8,192x48')).split(',').filter(Boolean).map((x) => {
     const [width, passes] = x.split('x').map(Number);
     if (!(width >= 1 && passes >= 1)) throw new UsageError(`--study takes WIDTHxPASSES pairs, e.g. 128x24; got "${x}"`);
     return { width, passes };
@@ -166,7 +171,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   };
   const testOf = (s: ModelSettings) => {
     const angles = scoreAngles({ transforms: s.testTransforms, rotate: s.train.rotate });
-    return cache.floats(`test-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
+    return cache.floats(`test-p${PREPROCESS_VERSION}-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
   };
   /** A trained model and the seconds its flow took (calibration included for the default). */
   const modelOf = async (s: ModelSettings, bank: FeatureBank, calibrate: boolean) => {
@@ -205,17 +210,20 @@ export async function benchCommand(argv: string[]): Promise<void> {
     log(`default: image AUROC ${pct(main.imageAuroc)}, trained in ${formatSeconds(trainSeconds)}; at its threshold ${pct(at.falseAlarmRate)} % false alarms, ${pct(at.recall)} % recall`);
 
     // 2. The paper's augmentation with the same flow: random rotations in training, T rotations per score.
-    const r = await bankOf(rotated);
-    const rTest = await testOf(rotated);
-    const rModel = await modelOf(rotated, r.bank, false);
-    const byT: Record<number, ImageMetrics> = {};
-    for (const t of [1, 4, 8, 16]) byT[t] = imageMetrics(ds.test, await scoreFeatureRows(rModel.model.flow, subsetRows(rTest.value, dim, tMax, t), dim, t), null);
-    log(`rotations: image AUROC ${pct(byT[16].imageAuroc)} at T=16, trained in ${formatSeconds(r.seconds + rModel.seconds)}`);
+    const rot = skip.has('rotations') ? null : await (async () => {
+      const r = await bankOf(rotated);
+      const rTest = await testOf(rotated);
+      const rModel = await modelOf(rotated, r.bank, false);
+      const byT: Record<number, ImageMetrics> = {};
+      for (const t of [1, 4, 8, 16]) byT[t] = imageMetrics(ds.test, await scoreFeatureRows(rModel.model.flow, subsetRows(rTest.value, dim, tMax, t), dim, t), null);
+      log(`rotations: image AUROC ${pct(byT[16].imageAuroc)} at T=16, trained in ${formatSeconds(r.seconds + rModel.seconds)}`);
+      return { r, rTest, rModel, byT };
+    })();
 
     // 3. Latency of inspecting one image: its copies split over the threads, as a user waiting on one part.
     // Median over several images after one warm-up: single runs on this 2-core machine vary by +-20%.
     const latency: Record<string, ScoreStats> = {};
-    for (const t of [1, 16, 64]) {
+    for (const t of rot ? [1, 16, 64] : [1]) {
       const specs = (t === 1 ? [0] : scoreAngles({ transforms: t })).map((angle) => ({ angle }));
       const parts = Array.from({ length: Math.min(pool.size, specs.length) }, (_, k) => specs.filter((_, j) => j % pool.size === k));
       const runs: number[] = [];
@@ -223,7 +231,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         const l0 = Date.now();
         const res = await Promise.all(parts.map((p) => pool.run({ kind: 'copies', imagePath: img.path, specs: p })));
         const got = concatRows(res.map((x) => (x.ok && x.kind === 'copies' ? x.rows : new Float32Array())));
-        await scoreFeatureRows((t === 1 ? aModel : rModel).model.flow, got, dim, t);
+        await scoreFeatureRows((t === 1 ? aModel : rot!.rModel).model.flow, got, dim, t);
         runs.push((Date.now() - l0) / 1000);
       }
       latency[t] = scoreStats(runs.slice(1));
@@ -245,11 +253,25 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const peakMB = mem.peakNow() / 1e6;
 
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-    const cachedNote = [a, aTest, aModel, r, rTest, rModel].some((x) => x.cached) ? ' Some features or models came from `--cache`; their times are the ones recorded when they were computed.' : '';
+    const cachedNote = [a, aTest, aModel, ...(rot ? [rot.r, rot.rTest, rot.rModel] : [])].some((x) => x.cached) ? ' Some features or models came from `--cache`; their times are the ones recorded when they were computed.' : '';
     const pending = studySpecs.filter((w) => !study.some((x) => x.width === w.width && x.passes === w.passes)).map((w) => `${w.width}x${w.passes}`);
     const defaultRow = study.find(isDefault);
     const seeds = scoreStats(seedAurocs);
     const paperRow = paperRows().sort((x, y) => y.auroc - x.auroc)[0];
+    const rotationSection = (): string => {
+      if (!rot) return "## With the paper's rotations\n\nNot measured in this run (`--skip rotations`).\n\n";
+      const { r, rModel, byT } = rot;
+      return `## With the paper's rotations (\`--rotate\`: ${rotated.train.copies} random rotations per training image, T evenly spaced rotations per score)
+
+| metric | value |
+| --- | --- |
+| image AUROC at T = 1 / 4 / 8 / 16 | ${[1, 4, 8, 16].map((t) => pct(byT[t].imageAuroc)).join(' / ')} |
+| per defect type (T=16) | ${Object.entries(byT[16].perDefect).map(([d, x]) => `${d} ${pct(x.auroc)}`).join(', ')} |
+| training wall time (features + flow) | ${formatSeconds(r.seconds + rModel.seconds)} (features ${formatSeconds(r.seconds)}, ${((ds.train.length * r.bank.copies) / r.seconds).toFixed(2)} copies/s) |
+| inspection latency of one image, T=16 / T=64 (score; median, range) | ${showSpread(latency[16])} / ${showSpread(latency[64])} |
+
+`;
+    };
     const md = `# Benchmarks
 
 Made by \`npm run bench\` (\`tsx cli/main.ts bench${argv.length ? ' ' + shownArgs(argv).join(' ') : ''}\`) on ${started.toISOString().slice(0, 10)},
@@ -263,9 +285,9 @@ All AUROCs are of the **final** model (no best-of-run selection).
 
 | target | measured | met |
 | --- | --- | --- |
-| image AUROC >= 97.7 with SqueezeNet | ${pct(main.imageAuroc)} (default), ${pct(byT[16].imageAuroc)} (rotations, T=16) | ${main.imageAuroc >= 0.977 ? 'yes' : 'no'} |
+| image AUROC >= 97.7 with SqueezeNet | ${pct(main.imageAuroc)} (default)${rot ? `, ${pct(rot.byT[16].imageAuroc)} (rotations, T=16)` : ''} | ${main.imageAuroc >= 0.977 ? 'yes' : 'no'} |
 | trained model in <= 10 min | ${formatSeconds(trainSeconds)} | ${trainSeconds <= 600 ? 'yes' : 'no'} |
-| inspection with 16 transforms <= 1.6 s | median ${showSpread(latency[16])} (the default needs 1 copy: ${latency[1].median.toFixed(2)} s) | ${latency[16].median <= 1.6 ? 'yes' : 'no'} |
+| inspection with 16 transforms <= 1.6 s | ${rot ? `median ${showSpread(latency[16])} ` : 'not measured (`--skip rotations`) '}(the default needs 1 copy: ${latency[1].median.toFixed(2)} s) | ${rot ? (latency[16].median <= 1.6 ? 'yes' : 'no') : 'n/a'} |
 | default within 0.5 AUROC points of width 2048, >= 20x smaller | ${paperRow && defaultRow ? `${(100 * (seeds.mean - paperRow.auroc)).toFixed(2)} points (default: mean of ${seeds.n} seeds; width 2048: one seed), ${(paperRow.parameters / defaultRow.parameters).toFixed(0)}x smaller` : 'width 2048 not trained yet'} | ${paperRow && defaultRow ? (seeds.mean >= paperRow.auroc - 0.005 && paperRow.parameters >= 20 * defaultRow.parameters ? 'yes' : 'no') : 'n/a'} |
 
 ## Default model (parts in a fixed pose: no rotations, one copy per image)
@@ -289,16 +311,7 @@ All AUROCs are of the **final** model (no best-of-run selection).
 | flow parameters | ${(flowParamCount(aModel.model.flow.config) / 1e6).toFixed(2)}M |
 | peak memory of the whole benchmark (RSS) | ${peakMB.toFixed(0)} MB |
 
-## With the paper's rotations (\`--rotate\`: ${rotated.train.copies} random rotations per training image, T evenly spaced rotations per score)
-
-| metric | value |
-| --- | --- |
-| image AUROC at T = 1 / 4 / 8 / 16 | ${[1, 4, 8, 16].map((t) => pct(byT[t].imageAuroc)).join(' / ')} |
-| per defect type (T=16) | ${Object.entries(byT[16].perDefect).map(([d, x]) => `${d} ${pct(x.auroc)}`).join(', ')} |
-| training wall time (features + flow) | ${formatSeconds(r.seconds + rModel.seconds)} (features ${formatSeconds(r.seconds)}, ${((ds.train.length * r.bank.copies) / r.seconds).toFixed(2)} copies/s) |
-| inspection latency of one image, T=16 / T=64 (score; median, range) | ${showSpread(latency[16])} / ${showSpread(latency[64])} |
-
-## Flow width study (default features, T=1)
+${rotationSection()}## Flow width study (default features, T=1)
 
 The paper's width 2048 has ${(flowParamCount({ inputDim: dim, blocks: 8, hidden: 2048, clamp: 3 }) / 1e6).toFixed(0)}M parameters for ${dim} inputs.${
       paperRow && defaultRow
@@ -340,7 +353,7 @@ ${study.map((x) => `| ${x.width}${isDefault(x) ? ' (default)' : ''} | ${x.passes
     writeFileSync(out, render());
     log(`wrote ${path.resolve(out)}`);
     aModel.model.dispose();
-    rModel.model.dispose();
+    rot?.rModel.model.dispose();
   } finally {
     await pool.close();
     backbone.dispose();

@@ -5,7 +5,7 @@ describe('settings from flags', () => {
   it('the default has no rotations; --rotate turns on the paper augmentation and later flags still apply', () => {
     expect(settingsFromFlags({}).train.rotate).toBe(false);
     const r = settingsFromFlags({ rotate: true, 'test-transforms': '64' });
-    expect(r.train).toMatchObject({ rotate: true, copies: 4, transforms: 4 });
+    expect(r.train).toMatchObject({ rotate: true, copies: 32, transforms: 4 });
     expect(r.testTransforms).toBe(64);
   });
 

@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RgbaImage } from '../image';
+import { fidelityFixtures } from '../testing/fixtures';
+import { decodePng } from '../testing/images';
 import { maxAbsDiff, setupTf, tf } from '../testing/tf';
-import { downsampleNearest, nearestIndices } from './preprocess';
+import { downsampleNearest, nearestIndices, rotate, toUnitRgb } from './preprocess';
 
 beforeAll(setupTf);
 
@@ -40,6 +43,57 @@ describe('downsampleNearest', () => {
       const wa = await w.data();
       read.forEach((src, k) => (want[src] += wa[k]));
       expect(maxAbsDiff(g, want)).toBeLessThan(1e-6);
+    });
+  }
+});
+
+// References from torchvision on PIL images (scripts/fixtures/make_fidelity_fixtures.py).
+const fx = fidelityFixtures();
+
+/** RGB bytes of an RGBA image as floats in [0, 255]. */
+function rgbOf(img: RgbaImage): Float32Array {
+  const out = new Float32Array(img.width * img.height * 3);
+  for (let i = 0; i < img.width * img.height; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = img.data[i * 4 + c];
+  return out;
+}
+
+describe.skipIf(!fx)('parity with torchvision on PIL images', () => {
+  // PIL rounds to 8 bits after each of its two passes; we stay in float: at most 1 level apart, about
+  // 0.3 on average (two roundings).
+  for (const c of fx?.manifest.resize.cases ?? []) {
+    it(`Resize((448, 448)) of a ${c.width}x${c.height} image: max |diff| <= 1/255, mean < 0.35/255`, async () => {
+      const img = decodePng(fx!.bytes(c.source));
+      const want = fx!.bin(c.expected);
+      const got = (await toUnitRgb(img, 448).data()) as Float32Array;
+      const diff = got.map((v, i) => Math.abs(v * 255 - want[i]));
+      expect(maxAbsDiff(diff, new Float32Array(diff.length))).toBeLessThanOrEqual(1 + 1e-3);
+      expect(diff.reduce((a, b) => a + b, 0) / diff.length).toBeLessThan(0.35);
+      if (c.width > 448 && c.height > 448) {
+        // Bilinear sampling without antialiasing (what tf.image.resizeBilinear does) is far off when shrinking.
+        const plain = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgbOf(img), [img.height, img.width, 3]), [448, 448], false, true).dataSync());
+        expect(maxAbsDiff(plain, want)).toBeGreaterThan(20);
+      }
+    });
+  }
+
+  // Nearest neighbour: equal values except where a source coordinate lands within float error of a pixel
+  // border (PIL steps its coordinates incrementally); at most 0.25% of the values differ, none at quarter turns.
+  for (const c of fx?.manifest.rotate.cases ?? []) {
+    it(`rotate (NEAREST, fill 0) of a ${c.side}x${c.side} image: <= 0.25% of values differ, 0 at multiples of 90 degrees`, async () => {
+      const img = decodePng(fx!.bytes(c.source));
+      const want = fx!.bin(c.expected);
+      const s = c.side;
+      const x = tf.tensor4d(rgbOf(img), [1, s, s, 3]);
+      for (const [k, deg] of fx!.manifest.rotate.angles_degrees.entries()) {
+        const y = rotate(x, (deg * Math.PI) / 180);
+        const got = await y.data();
+        y.dispose();
+        let bad = 0;
+        for (let i = 0; i < got.length; i++) if (got[i] !== want[k * s * s * 3 + i]) bad++;
+        if (deg % 90 === 0) expect(bad, `${deg} degrees`).toBe(0);
+        else expect(bad / got.length, `${deg} degrees`).toBeLessThanOrEqual(0.0025);
+      }
+      x.dispose();
     });
   }
 });

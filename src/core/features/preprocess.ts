@@ -1,24 +1,41 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherDistinct } from '../gatherGrad';
 import type { RgbaImage } from '../image';
+import { resizeRgb } from './resize';
 
-/** RGBA image -> [size, size, 3] RGB in [0, 1], resized bilinearly to the square working size. */
+/**
+ * Bumped whenever preprocessing changes the pixels the CNN sees, so caches of features (the benchmark's)
+ * are not reused across versions. 2: antialiased resize, rotation about PIL's centre.
+ */
+export const PREPROCESS_VERSION = 2;
+
+/**
+ * RGBA image -> [size, size, 3] RGB in [0, 1] at the square working size: the one resize of every path
+ * (training, scoring, defect maps; the browser worker and the CLI). As torchvision's Resize((size, size)) on
+ * a PIL image in the official loader: PIL bilinear, antialiased when shrinking (resizeRgb).
+ */
 export function toUnitRgb(img: RgbaImage, size: number): tf.Tensor3D {
   if (img.width < 1 || img.height < 1 || img.data.length < img.width * img.height * 4) {
     throw new Error(`image data does not match its size ${img.width}x${img.height}`);
   }
+  if (img.width !== size || img.height !== size) return tf.tensor3d(resizeRgb(img, size, size), [size, size, 3]);
   return tf.tidy(() => {
     const rgba = tf.tensor3d(Uint8Array.from(img.data as Uint8Array), [img.height, img.width, 4], 'int32');
-    const rgb = tf.slice(rgba, [0, 0, 0], [img.height, img.width, 3]).toFloat().div(255) as tf.Tensor3D;
-    if (img.width === size && img.height === size) return rgb;
-    return tf.image.resizeBilinear(rgb, [size, size], false, true);
+    return tf.slice(rgba, [0, 0, 0], [img.height, img.width, 3]).toFloat().div(255) as tf.Tensor3D;
   });
 }
 
-/** Rotation about the centre; corners uncovered by the rotated image are black, as torchvision's RandomRotation does. */
+/**
+ * Rotation about the centre by `radians` counter-clockwise, nearest neighbour, corners black: torchvision's
+ * rotate on a PIL image with NEAREST, the interpolation of the official RandomRotation(180) and fixed
+ * rotations. PIL turns about the middle of the image, (n - 1) / 2 in pixel indices, which TF.js's
+ * rotateWithOffset takes as the fraction (n - 1) / (2n) (its 0.5 would turn about pixel n / 2, one half
+ * pixel off, so even a quarter turn would shift the image by a pixel).
+ */
 export function rotate(batch: tf.Tensor4D, radians: number): tf.Tensor4D {
   if (radians === 0) return batch.clone();
-  return tf.image.rotateWithOffset(batch, radians, 0, 0.5);
+  const [, h, w] = batch.shape;
+  return tf.image.rotateWithOffset(batch, radians, 0, [(w - 1) / (2 * w), (h - 1) / (2 * h)]);
 }
 
 export interface ColourJitter {

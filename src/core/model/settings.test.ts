@@ -10,7 +10,7 @@ describe('settings', () => {
 
   it('withRotations switches the paper augmentation on and off without touching the rest', () => {
     const on = withRotations(DEFAULT_SETTINGS, true);
-    expect(on.train).toMatchObject({ rotate: true, copies: 4, transforms: 4 });
+    expect(on.train).toMatchObject({ rotate: true, copies: 32, transforms: 4 });
     expect(on.testTransforms).toBe(16);
     expect(on.flow).toEqual(DEFAULT_SETTINGS.flow);
     expect(on.train.adam).toEqual(DEFAULT_SETTINGS.train.adam);

@@ -3,7 +3,9 @@ import { multiScaleFeatures } from '../features/extractor';
 import { transformCopies } from '../features/copies';
 import { rotate, toUnitRgb } from '../features/preprocess';
 import type { RgbaImage } from '../image';
-import { scoreAngles, type ScoreOptions, type Scorer } from './score';
+import { scoreAngles, type MapOrder, type ScoreOptions, type Scorer } from './score';
+
+export type { MapOrder } from './score';
 
 export interface DefectMap {
   /** The anomaly score from the same copies. */
@@ -19,14 +21,25 @@ export interface DefectMap {
 /** Gaussian blur sigma of the official code, in pixels at 448; scaled with the working size. */
 const SIGMA_AT_448 = 3;
 
+/** The order defectMap uses when none is asked for. */
+export const DEFAULT_MAP_ORDER: MapOrder = 'abs-first';
+
+/** ScoreOptions' mapOrder (see MapOrder) picks the order; the rest is as for scores. */
+export type DefectMapOptions = ScoreOptions;
+
 /**
  * The official localisation: gradient of each copy's loss w.r.t. its normalised input pixels, rotated back,
- * |.| averaged over channels and copies, Gaussian blur, squared; then resized to the input resolution.
+ * combined over channels and copies in `opts.mapOrder` (see MapOrder), Gaussian blur sigma 3 at 448,
+ * squared; then resized to the input resolution. Each copy's gradient is that of its own loss (the sum of
+ * the per-copy losses is differentiated), so a map is T^2 times one from the official code, whose loss is
+ * the mean over the T copies.
  */
-export async function defectMap(m: Scorer, img: RgbaImage, opts: ScoreOptions): Promise<DefectMap> {
+export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOptions): Promise<DefectMap> {
   const angles = scoreAngles(opts);
+  const order = opts.mapOrder ?? DEFAULT_MAP_ORDER;
   const chunk = opts.chunk ?? 4;
   const size = m.features.size;
+  const sigma = (SIGMA_AT_448 * size) / 448;
   const base = tf.tidy(() => toUnitRgb(img, size).expandDims(0) as tf.Tensor4D);
   let acc: tf.Tensor2D = tf.zeros([size, size]);
   let zsq = 0;
@@ -45,7 +58,8 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: ScoreOptions): 
         };
         const g = tf.grad(lossOf)(x).mul(tf.tensor1d(m.backbone.input.std)) as tf.Tensor4D;
         const back = tf.concat(part.map((a, k) => rotate(tf.slice(g, [k, 0, 0, 0], [1, size, size, 3]), -a)), 0);
-        const summed = tf.sum(tf.mean(tf.abs(back), 3), 0) as tf.Tensor2D;
+        // Sum over copies of the per-copy channel mean; divided by T below.
+        const summed = (order === 'official' ? tf.sum(tf.mean(tf.abs(blurChannels(back, sigma)), 3), 0) : tf.sum(tf.mean(tf.abs(back), 3), 0)) as tf.Tensor2D;
         return [tf.add(acc, summed) as tf.Tensor2D, zsqPart!];
       });
       acc.dispose();
@@ -55,8 +69,8 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: ScoreOptions): 
     }
     const mapT = tf.tidy(() => {
       const mean = tf.div(acc, angles.length) as tf.Tensor2D;
-      const blurred = gaussianBlur(mean, (SIGMA_AT_448 * size) / 448);
-      const sq = tf.square(blurred).expandDims(2) as tf.Tensor3D;
+      const combined = order === 'official' ? mean : gaussianBlur(mean, sigma);
+      const sq = tf.square(combined).expandDims(2) as tf.Tensor3D;
       return tf.image.resizeBilinear(sq, [img.height, img.width], false, true).squeeze([2]);
     });
     const map = (await mapT.data()) as Float32Array;
@@ -70,17 +84,31 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: ScoreOptions): 
   }
 }
 
+/** gaussianBlur of every channel of every image: [N, H, W, C] -> [N, H, W, C]. */
+export function blurChannels(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const maps = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n * c, h, w, 1]) as tf.Tensor4D;
+    return tf.transpose(tf.reshape(gaussianBlurMaps(maps, sigma), [n, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D;
+  });
+}
+
 /** Separable Gaussian blur truncated at 4 sigma with reflected borders, like scipy.ndimage.gaussian_filter. */
 export function gaussianBlur(x: tf.Tensor2D, sigma: number): tf.Tensor2D {
+  return tf.tidy(() => gaussianBlurMaps(x.expandDims(0).expandDims(3) as tf.Tensor4D, sigma).squeeze([0, 3]) as tf.Tensor2D);
+}
+
+/** gaussianBlur of a batch of one-channel maps [N, H, W, 1]. */
+function gaussianBlurMaps(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
   return tf.tidy(() => {
     const r = Math.max(1, Math.round(4 * sigma));
     const k = new Float32Array(2 * r + 1);
     let s = 0;
     for (let i = -r; i <= r; i++) s += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
     for (let i = 0; i < k.length; i++) k[i] /= s;
-    const img = tf.mirrorPad(x.expandDims(0).expandDims(3) as tf.Tensor4D, [[0, 0], [r, r], [r, r], [0, 0]], 'symmetric');
+    const img = tf.mirrorPad(x, [[0, 0], [r, r], [r, r], [0, 0]], 'symmetric');
     const kh = tf.tensor4d(k, [1, 2 * r + 1, 1, 1]);
     const kv = tf.tensor4d(k, [2 * r + 1, 1, 1, 1]);
-    return tf.conv2d(tf.conv2d(img, kh, 1, 'valid'), kv, 1, 'valid').squeeze([0, 3]) as tf.Tensor2D;
+    return tf.conv2d(tf.conv2d(img, kh, 1, 'valid'), kv, 1, 'valid');
   });
 }

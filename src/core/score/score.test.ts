@@ -5,7 +5,8 @@ import { DifferNet } from '../model/differnet';
 import { DEFAULT_SETTINGS, withRotations } from '../model/settings';
 import { readReference, readShared } from '../testing/shared';
 import { referenceImage, syntheticPart } from '../testing/images';
-import { leakedTensors, setupTf } from '../testing/tf';
+import { copyFeatures } from '../features/copies';
+import { leakedTensors, maxAbsDiff, setupTf, tf } from '../testing/tf';
 import { readPth } from '../torch';
 
 beforeAll(setupTf);
@@ -19,10 +20,22 @@ function referenceModel(rotate = true): DifferNet {
 }
 
 describe('scoring', () => {
-  it('the image score matches the official code within 1e-3', async () => {
+  it('the image score matches the official code within 1e-5 relative (measured 3e-7; a 0.1% error fails)', async () => {
     const m = referenceModel();
     const score = await m.score(referenceImage(), { transforms: 1 });
-    expect(Math.abs(score - ref.alexnet_image_anomaly_score)).toBeLessThan(1e-3);
+    expect(Math.abs(score / ref.alexnet_image_anomaly_score - 1)).toBeLessThan(1e-5);
+    m.dispose();
+  });
+
+  it('the whole z of the reference image matches the official code within 1e-5 absolute, the log-det within 1e-5 relative (measured 3e-7, 8e-7)', async () => {
+    const m = referenceModel();
+    const rows = await copyFeatures(m.backbone, m.features, referenceImage(), [{ angle: 0 }]);
+    const { z, logDet } = m.flow.forward(tf.tensor2d(rows, [1, rows.length]));
+    const zs = await z.data();
+    expect(zs.length).toBe(ref.alexnet_image_z[0].length);
+    expect(maxAbsDiff(zs, ref.alexnet_image_z[0])).toBeLessThan(1e-5);
+    expect(Math.abs((await logDet.data())[0] / ref.alexnet_image_log_jac_det[0] - 1)).toBeLessThan(1e-5);
+    tf.dispose([z, logDet]);
     m.dispose();
   });
 

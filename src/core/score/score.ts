@@ -6,6 +6,16 @@ import type { Flow } from '../flow/flow';
 import type { RgbaImage } from '../image';
 import { evenAngles, randomAngles } from '../transforms';
 
+/**
+ * Order of the steps that turn the copies' signed input gradients into a map.
+ * - 'official': localization.py's: each copy's gradient rotated back, each channel blurred, then |.|,
+ *   averaged over copies and channels, squared. Signed noise partly cancels in the blur.
+ * - 'abs-first': rotated back, |.| averaged over copies and channels, one blur, squared.
+ * Both keep the model's fixed colour scale (no per-image normalisation); the values differ between the
+ * orders, so a map scale calibrated with one order does not fit maps made with the other.
+ */
+export type MapOrder = 'official' | 'abs-first';
+
 export interface ScoreOptions {
   /** Transformed copies averaged into the score (T). */
   transforms: number;
@@ -18,6 +28,8 @@ export interface ScoreOptions {
   rotate?: boolean;
   /** Copies run through the CNN at once; bounds memory. */
   chunk?: number;
+  /** Defect maps only: how copies' gradients are combined (see MapOrder); default DEFAULT_MAP_ORDER. */
+  mapOrder?: MapOrder;
 }
 
 export interface Scorer {

@@ -65,3 +65,16 @@ export async function extractFeatureBank(backbone: Backbone, cfg: FeatureConfig,
   }
   return { dim, count: source.count, copies: opts.copies, data };
 }
+
+/**
+ * Transformed copies per second through the backbone on this engine, from `copies` random rotations of
+ * `img` after one untimed warm-up copy: the rate featureBankCost turns into an extraction time.
+ */
+export async function measureCopyRate(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, copies = 4): Promise<number> {
+  const specs = bankCopySpecs(1, copies + 1, 1, { rotate: true, jitter: 0 })[0];
+  await copyFeatures(backbone, cfg, img, specs.slice(0, 1));
+  const start = globalThis.performance?.now() ?? Date.now();
+  await copyFeatures(backbone, cfg, img, specs.slice(1));
+  const seconds = ((globalThis.performance?.now() ?? Date.now()) - start) / 1000;
+  return copies / Math.max(seconds, 1e-9);
+}

@@ -38,12 +38,47 @@ export interface FlowTrainReport {
   seconds: number;
 }
 
+/** The bank rows one training step reads, and where in the run it is. */
+export interface ScheduledStep {
+  epoch: number;
+  subEpoch: number;
+  /** Step within the pass. */
+  step: number;
+  /** Bank rows (image * copies + copy), `transforms` consecutive ones per image of the batch. */
+  rows: number[];
+}
+
+export type RowScheduleOptions = Pick<FlowTrainOptions, 'epochs' | 'subEpochs' | 'batchSize' | 'transforms' | 'seed'>;
+
+/**
+ * Which bank rows every step trains on: each pass shuffles the images into batches; each image of a batch
+ * contributes `transforms` of its `copies` rows, all of them when copies <= transforms (the bank of the old
+ * copies = transforms models, read the same every step), otherwise a fresh random subset each step, as the
+ * official loader draws fresh random rotations each time it returns an image. Reproducible from the seed.
+ */
+export function* rowSchedule(count: number, copies: number, opts: RowScheduleOptions): Generator<ScheduledStep> {
+  const rand = seededRandom(opts.seed);
+  const t = Math.min(opts.transforms, copies);
+  const stepsPerPass = Math.ceil(count / opts.batchSize);
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let subEpoch = 0; subEpoch < opts.subEpochs; subEpoch++) {
+      const order = shuffled(count, rand);
+      for (let step = 0; step < stepsPerPass; step++) {
+        const rows: number[] = [];
+        for (const i of order.slice(step * opts.batchSize, (step + 1) * opts.batchSize)) {
+          for (const j of pickCopies(copies, t, rand)) rows.push(i * copies + j);
+        }
+        yield { epoch, subEpoch, step, rows };
+      }
+    }
+  }
+}
+
 /** Maximum-likelihood training of the flow on a feature bank, as the official train loop. */
 export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
   if (bank.count === 0) throw new Error('no training images');
   const vars = flow.trainableVariables();
   const adam = new Adam(vars, opts.adam);
-  const rand = seededRandom(opts.seed);
   const t = Math.min(opts.transforms, bank.copies);
   const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
   const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
@@ -51,38 +86,28 @@ export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOp
   const losses: number[] = [];
   const rowBuf = new Float32Array(opts.batchSize * t * bank.dim);
   let step = 0;
+  let passLoss = 0;
   try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      for (let sub = 0; sub < opts.subEpochs; sub++) {
-        const order = shuffled(bank.count, rand);
-        let passLoss = 0;
-        for (let s = 0; s < stepsPerPass; s++) {
-          await pauseForEvents();
-          throwIfAborted(opts.signal, 'training');
-          const idx = order.slice(s * opts.batchSize, (s + 1) * opts.batchSize);
-          let rows = 0;
-          for (const i of idx) {
-            for (const j of pickCopies(bank.copies, t, rand)) {
-              const src = (i * bank.copies + j) * bank.dim;
-              rowBuf.set(bank.data.subarray(src, src + bank.dim), rows * bank.dim);
-              rows++;
-            }
-          }
-          const lossValue = tf.tidy(() => {
-            const x = tf.tensor2d(rowBuf.subarray(0, rows * bank.dim), [rows, bank.dim]);
-            const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
-            adam.step(grads);
-            return value;
-          });
-          const loss = (await lossValue.data())[0];
-          lossValue.dispose();
-          if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step + 1}`);
-          passLoss += loss;
-          step++;
-          const p = clock.at(step);
-          opts.onProgress?.({ epoch, subEpoch: sub, step, totalSteps, loss, rowsPerSecond: (p.rate * opts.batchSize * t), etaSeconds: p.etaSeconds });
-        }
+    for (const s of rowSchedule(bank.count, bank.copies, opts)) {
+      await pauseForEvents();
+      throwIfAborted(opts.signal, 'training');
+      s.rows.forEach((r, k) => rowBuf.set(bank.data.subarray(r * bank.dim, (r + 1) * bank.dim), k * bank.dim));
+      const lossValue = tf.tidy(() => {
+        const x = tf.tensor2d(rowBuf.subarray(0, s.rows.length * bank.dim), [s.rows.length, bank.dim]);
+        const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
+        adam.step(grads);
+        return value;
+      });
+      const loss = (await lossValue.data())[0];
+      lossValue.dispose();
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step + 1}`);
+      passLoss += loss;
+      step++;
+      const p = clock.at(step);
+      opts.onProgress?.({ epoch: s.epoch, subEpoch: s.subEpoch, step, totalSteps, loss, rowsPerSecond: p.rate * opts.batchSize * t, etaSeconds: p.etaSeconds });
+      if (s.step === stepsPerPass - 1) {
         losses.push(passLoss / stepsPerPass);
+        passLoss = 0;
       }
     }
   } finally {

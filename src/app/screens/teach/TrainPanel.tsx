@@ -3,7 +3,8 @@ import { LossChart } from '../../components/LossChart';
 import { ProgressBar } from '../../components/ProgressBar';
 import { SettingsForm } from '../../components/SettingsForm';
 import { heldOutCount } from '../../../core/inspection';
-import { formatSeconds } from '../../lib/format';
+import { featureBankCost } from '../../../core/train/bankCost';
+import { formatBytes, formatSeconds } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
@@ -18,6 +19,12 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
   const update = useModels((s) => s.update);
   const { images, job, train, cancel } = useTeach();
   const busy = job !== null;
+  const held = heldOutCount(images.length);
+  const t = record.training;
+  // The last run's rate of copies through the CNN on this machine, for a time estimate.
+  const rate = t && t.featureSeconds > 0 ? (t.images * Math.max(record.settings.train.copies, record.settings.train.transforms)) / t.featureSeconds : undefined;
+  const bank = featureBankCost(record.settings, images.length - held, record.backbone, rate);
+  const calibrationCopies = held * (record.settings.train.rotate ? record.settings.testTransforms : 1);
   const save = (patch: Parameters<typeof update>[1]) => update(record.id, patch).catch((e) => reportError(e, 'Settings not saved'));
   return (
     <section className="card" aria-labelledby="train-title">
@@ -44,6 +51,13 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
             ? `${images.length} good images are too few to hold any out: the threshold will come from the training images themselves and will flag more good parts than it says. Add at least 5.`
             : null}
       </p>
+      {images.length > 0 && !job && (
+        <p className="small muted" data-testid="train-cost">
+          Before training: {bank.rows.toLocaleString()} image copies through the CNN ({record.settings.train.rotate ? `${Math.max(record.settings.train.copies, record.settings.train.transforms)} angles per image, ${record.settings.train.transforms} drawn afresh each step` : 'one per image'}), a feature bank of {formatBytes(bank.bytes)}, plus{' '}
+          {calibrationCopies.toLocaleString()} for the threshold
+          {bank.seconds !== null && rate ? `; about ${formatSeconds(bank.seconds + calibrationCopies / rate)} of features at the last run's speed, then the flow` : ''}.
+        </p>
+      )}
       {job ? (
         <div className="train-progress" data-testid="train-progress">
           <ProgressBar label={PHASE_LABEL[job.phase]} done={job.done} total={job.total} etaSeconds={job.etaSeconds} onCancel={cancel} />
