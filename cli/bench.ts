@@ -240,7 +240,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
 
     // 4. Pixel AUROC from the default model's defect maps (gradients), which needs the model in the workers.
     const mapPool = await EnginePool.create({ kind: 'model', modelBytes: aModel.bytes }, pool.size);
-    const pixel = await pixelMetrics(mapPool, ds.test, 1, intFlag(values, 'pixel-limit', 40), false).finally(() => mapPool.close());
+    const pixelLimit = intFlag(values, 'pixel-limit', 40);
+    // Both orders of combining the copies' gradients (issue 10): the project's and localization.py's.
+    const pixel = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'abs-first');
+    const pixelOfficial = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'official').finally(() => mapPool.close());
 
     const study: StudyRow[] = [];
     const seedAurocs = [main.imageAuroc];
@@ -298,6 +301,8 @@ All AUROCs are of the **final** model (no best-of-run selection).
 | image AUROC over seeds 0-${seeds.n - 1} | ${pct(seeds.mean)} +- ${pct(seeds.std)} (${seedAurocs.map(pct).join(', ')}) |
 | per defect type | ${Object.entries(main.perDefect).map(([d, x]) => `${d} ${pct(x.auroc)}`).join(', ')} |
 | pixel AUROC | ${pixel ? `${pct(pixel.pixelAuroc)} (${pixel.images} test images spread over all types, ${formatSeconds(pixel.seconds)})` : 'n/a'} |
+| pixel AUROC by defect-map order (same images) | abs-first (default): ${pixel ? pct(pixel.pixelAuroc) : 'n/a'}; official (localization.py: blur the signed gradient, then abs): ${pixelOfficial ? pct(pixelOfficial.pixelAuroc) : 'n/a'} |
+| heatmap pixels at full colour (median per image) | ${pixel?.fullColour ? `good ${pct(pixel.fullColour.good)} %, defective ${pct(pixel.fullColour.defective)} % (the linear scale used before: good ${pct(pixel.fullColour.goodLinear)} %, defective ${pct(pixel.fullColour.defectiveLinear)} %)` : 'n/a'} |
 | threshold | ${describeCalibration(cal)}: raw ${formatRawScore(cal.threshold)} |
 | at the model's own threshold, MTD test/good | **${pct(at.falseAlarmRate)} % false alarms** (${at.fp} of ${at.fp + at.tn}; calibrated for ${pct(cal.guarantee?.requested ?? NaN)} %) |
 | at the model's own threshold, MTD defects | **${pct(at.recall)} % recall** (${at.tp} of ${at.tp + at.fn}); ${Object.entries(main.perDefect).map(([d, x]) => `${d} ${pct(x.recall)}`).join(', ')} |

@@ -4,7 +4,9 @@ import {
   bankCopySpecs,
   concatRows,
   evaluationReport,
+  fullColourShare,
   pixelAuroc,
+  scoreStats,
   scoreFeatureRows,
   trainInspectionModel,
   type Backbone,
@@ -12,6 +14,7 @@ import {
   type EvaluationReport,
   type FeatureBank,
   type FeatureWork,
+  type MapOrder,
   type ModelSettings,
 } from '../src/core';
 import { featureRowsOf } from './featureRows';
@@ -95,25 +98,40 @@ export interface PixelReport {
   images: number;
   transforms: number;
   seconds: number;
+  /**
+   * Median share of each image's pixels at full colour (position >= 0.95) on the model's heat scale, for
+   * good and defective images, and on the linear scale used before (full colour from twice the good
+   * maximum), for comparison; null without a calibration.
+   */
+  fullColour: { good: number; defective: number; goodLinear: number; defectiveLinear: number } | null;
+}
+
+function median(xs: number[]): number {
+  return xs.length ? scoreStats(xs).median : NaN;
 }
 
 /** Pixel AUROC over good images (all-zero masks) and defective ones with masks; defect maps via the pool. */
-export async function pixelMetrics(pool: EnginePool, test: LabelledImage[], transforms: number, limit: number, quiet: boolean): Promise<PixelReport | null> {
+export async function pixelMetrics(pool: EnginePool, test: LabelledImage[], transforms: number, limit: number, quiet: boolean, scale?: { mapLow: number; mapHigh: number } | null, mapOrder?: MapOrder): Promise<PixelReport | null> {
   const withMask = test.filter((t) => t.label === 0 || t.maskPath);
   if (!withMask.some((t) => t.maskPath)) return null;
   const chosen = evenlySpaced(withMask, limit);
-  const bar = new ProgressBar(`defect maps T=${transforms}`, chosen.length, 'img', quiet);
+  const bar = new ProgressBar(`defect maps T=${transforms}${mapOrder ? ` (${mapOrder})` : ''}`, chosen.length, 'img', quiet);
   const t0 = Date.now();
   let done = 0;
   const results = await mapLimit(chosen, pool.size, async (t) => {
-    const r = await pool.run({ kind: 'map', imagePath: t.path, transforms });
+    const r = await pool.run({ kind: 'map', imagePath: t.path, transforms, mapOrder });
     if (!r.ok || r.kind !== 'map') throw new Error(`${t.path}: ${r.ok ? 'unexpected result' : r.error}`);
     const mask = t.maskPath ? loadMask(t.maskPath, r.width, r.height) : new Uint8Array(r.width * r.height);
     bar.update(++done);
-    return { map: r.map, mask };
+    const share = scale ? fullColourShare(r.map, { low: scale.mapLow, high: scale.mapHigh }) : NaN;
+    let linear = 0;
+    if (scale) for (let i = 0; i < r.map.length; i++) if (r.map[i] >= 2 * scale.mapHigh) linear++;
+    return { map: r.map, mask, label: t.label, share, linear: linear / r.map.length };
   });
   bar.done(formatSeconds((Date.now() - t0) / 1000));
+  const of = (label: 0 | 1, k: 'share' | 'linear') => median(results.filter((r) => r.label === label).map((r) => r[k]));
   return {
+    fullColour: scale ? { good: of(0, 'share'), defective: of(1, 'share'), goodLinear: of(0, 'linear'), defectiveLinear: of(1, 'linear') } : null,
     pixelAuroc: pixelAuroc(results.map((r) => r.map), results.map((r) => r.mask)),
     images: chosen.length,
     transforms,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { describeCalibration, formatRawScore, judge, loadModel, type Calibration } from '../../src/core';
+import { describeCalibration, formatRawScore, judge, loadModel, type Calibration, type MapOrder } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { readMvtecFolder } from '../io/mvtec';
 import { readModelArg, scoringAngles } from '../modelArg';
@@ -7,7 +7,7 @@ import { intFlag, UsageError } from '../options';
 import { describeDataset, imageMetrics, pixelMetrics, scoreRows, testRows } from '../pipeline';
 import { defaultThreads, EnginePool } from '../pool/pool';
 
-export const EVAL_HELP = `differnet eval --model MODEL --data DIR [--transforms T] [--pixel-transforms 4] [--pixel-limit 60] [--no-pixel] [--threads N] [--json]
+export const EVAL_HELP = `differnet eval --model MODEL --data DIR [--transforms T] [--pixel-transforms 4] [--pixel-limit 60] [--no-pixel] [--map-order abs-first|official] [--threads N] [--json]
   Scores DIR/test (MVTec AD layout): image AUROC (overall and per defect type), F1-max threshold, at the
   model's own threshold the confusion counts, false-alarm rate and recall, score statistics, pixel AUROC
   where ground_truth masks exist, timings. --transforms and --pixel-transforms apply to rotating models only.`;
@@ -37,11 +37,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
       'pixel-transforms': { type: 'string' },
       'pixel-limit': { type: 'string' },
       'no-pixel': { type: 'boolean' },
+      'map-order': { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (!values.model || !values.data) throw new UsageError('eval needs --model and --data');
+  const mapOrder = values['map-order'] as MapOrder | undefined;
+  if (mapOrder !== undefined && mapOrder !== 'official' && mapOrder !== 'abs-first') throw new UsageError(`--map-order takes official or abs-first, got "${mapOrder}"`);
   const modelBytes = readModelArg(values.model);
   const quiet = values.json === true && !process.stderr.isTTY;
   const ds = readMvtecFolder(values.data, { requireTrain: false, requireTest: true });
@@ -59,7 +62,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       const scores = await scoreRows(model, rows, transforms);
       const cal = model.calibration;
       const metrics = imageMetrics(ds.test, scores, cal?.threshold ?? null);
-      const pixel = values['no-pixel'] ? null : await pixelMetrics(pool, ds.test, pixelAngles.length, intFlag(values, 'pixel-limit', 60), quiet);
+      const pixel = values['no-pixel'] ? null : await pixelMetrics(pool, ds.test, pixelAngles.length, intFlag(values, 'pixel-limit', 60), quiet, cal, mapOrder);
       const report = {
         command: 'eval',
         model: values.model,
@@ -86,6 +89,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       console.log(`image AUROC ${pct(metrics.imageAuroc)}`);
       for (const [d, r] of Object.entries(metrics.perDefect)) console.log(`  ${d.padEnd(12)} n=${String(r.n).padStart(4)}  AUROC ${pct(r.auroc)}  recall ${pct(r.recall)}`);
       if (pixel) console.log(`pixel AUROC ${pct(pixel.pixelAuroc)} (${pixel.images} images, T=${pixel.transforms})`);
+      if (pixel?.fullColour) console.log(`heatmap pixels at full colour (median): good ${pct(pixel.fullColour.good)} %, defective ${pct(pixel.fullColour.defective)} %`);
       const c = metrics.atThreshold;
       if (c && cal) {
         console.log(`at the model's threshold (${describeCalibration(cal)}):`);

@@ -1,4 +1,4 @@
-import type { BackboneId, CopySpec, FeatureConfig } from '../../src/core';
+import type { BackboneId, CopySpec, FeatureConfig, MapOrder } from '../../src/core';
 
 /** What a worker thread runs on: the backbone weights, or a whole model file (for defect maps). */
 export type WorkerInit =
@@ -7,7 +7,7 @@ export type WorkerInit =
 
 export type Job =
   | { id: number; kind: 'copies'; imagePath: string; specs: CopySpec[] }
-  | { id: number; kind: 'map'; imagePath: string; transforms: number };
+  | { id: number; kind: 'map'; imagePath: string; transforms: number; mapOrder?: MapOrder };
 
 /**
  * `width` x `height` is the image file's size (after EXIF orientation), and a map covers it pixel for pixel.

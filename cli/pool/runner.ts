@@ -32,7 +32,7 @@ export class JobRunner {
         return { id: job.id, ok: true, kind: 'copies', rows, width, height, ...downscaled };
       }
       if (!this.model) throw new Error('defect maps need a model');
-      const d = await this.model.defectMap(img, { transforms: job.transforms });
+      const d = await this.model.defectMap(img, { transforms: job.transforms, mapOrder: job.mapOrder });
       const map = img.downscaledFrom ? upsampleMap(d.map, d.width, d.height, width, height) : d.map;
       return { id: job.id, ok: true, kind: 'map', score: d.score, map, width, height, ...downscaled };
     } catch (e) {
