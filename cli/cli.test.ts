@@ -5,7 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../src/core/nodeBackend';
 import { sharedPath } from '../src/core/testing/shared';
+import { JobRunner } from './pool/runner';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -42,6 +44,32 @@ function miniDataset(): string {
   return dir;
 }
 
+/**
+ * AUROC as the Mann-Whitney statistic from mid-ranks (ties count one half), written independently of
+ * src/core/metrics: rank the pooled values, sum the positives' ranks.
+ */
+function rankAuroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number {
+  const all = new Float64Array(pos.length + neg.length);
+  all.set(Array.from(pos));
+  all.set(Array.from(neg), pos.length);
+  const order = Array.from(all.keys()).sort((a, b) => all[a] - all[b]);
+  let rankSumPos = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && all[order[j + 1]] === all[order[i]]) j++;
+    const midRank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (order[k] < pos.length) rankSumPos += midRank;
+    i = j + 1;
+  }
+  return (rankSumPos - (pos.length * (pos.length + 1)) / 2) / (pos.length * neg.length);
+}
+
+/** A 0/1 mask from a ground-truth PNG (defective where the first channel is above 127, as MVTec's tools read it). */
+function readMask(file: string): Uint8Array {
+  const png = PNG.sync.read(readFileSync(file));
+  return Uint8Array.from({ length: png.width * png.height }, (_, i) => (png.data[i * 4] > 127 ? 1 : 0));
+}
+
 const SMALL = ['--rotate', '--size', '128', '--scales', '3', '--width', '32', '--blocks', '4', '--epochs', '1', '--sub-epochs', '3', '--copies', '2', '--train-transforms', '2', '--test-transforms', '2', '--batch', '4'];
 
 describe('differnet CLI end to end', () => {
@@ -73,11 +101,32 @@ describe('differnet CLI end to end', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.images).toBe(4);
-    expect(report.imageAuroc).toBeGreaterThanOrEqual(0);
-    expect(report.imageAuroc).toBeLessThanOrEqual(1);
+    // The AUROC is the one of the scores it reports: recomputed here by ranks from the per-image scores and labels.
+    const scores = report.scores as { path: string; label: number; score: number }[];
+    expect(scores.map((t) => t.label).sort()).toEqual([0, 0, 1, 1]);
+    const auroc = rankAuroc(scores.filter((t) => t.label === 1).map((t) => t.score), scores.filter((t) => t.label === 0).map((t) => t.score));
+    expect(report.imageAuroc).toBeCloseTo(auroc, 12);
     expect(Object.keys(report.perDefect)).toEqual(['blowhole']);
+    // Only one defect type, so its AUROC is the overall one.
+    expect(report.perDefect.blowhole).toEqual({ n: 2, auroc: expect.closeTo(auroc, 12) });
     expect(report.pixel.images).toBe(4);
-    expect(report.pixel.pixelAuroc).toBeGreaterThan(0);
+    expect(report.pixel.transforms).toBe(1);
+    // The pixel AUROC is that of the model's defect maps against the masks: maps recomputed in this
+    // process for the same 4 images, masks read here, AUROC by ranks over all pixels pooled.
+    await initNodeBackend();
+    const runner = JobRunner.create({ kind: 'model', modelBytes: new Uint8Array(readFileSync(model)) });
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (const [i, t] of scores.entries()) {
+      const r = await runner.run({ id: i, kind: 'map', imagePath: t.path, transforms: 1 });
+      if (!r.ok || r.kind !== 'map') throw new Error(r.ok ? 'not a map' : r.error);
+      const mask = t.label ? readMask(path.join(data, 'ground_truth', 'blowhole', path.basename(t.path).replace(/\.jpg$/, '_mask.png'))) : new Uint8Array(r.map.length);
+      expect(mask.length).toBe(r.width * r.height);
+      r.map.forEach((v, k) => (mask[k] ? pos : neg).push(v));
+    }
+    runner.dispose();
+    expect(pos.length).toBeGreaterThan(0);
+    expect(report.pixel.pixelAuroc).toBeCloseTo(rankAuroc(pos, neg), 6);
     expect(report.f1Max).toHaveProperty('threshold');
     const at = report.atThreshold;
     expect(at.tp + at.fn).toBe(2);

@@ -70,3 +70,20 @@ export async function canvasPixels(page: Page, selector: string): Promise<{ widt
     return { width: d.width, height: d.height, data: Array.from(d.data) };
   });
 }
+
+/**
+ * Waits until the page has rendered `n` more animation frames: for checks that something does NOT happen
+ * (a retry loop, a frame scored while paused), the app then had that many turns of its event loop to do
+ * it, however loaded the machine is; a fixed sleep on a busy machine can pass with the page never run.
+ */
+export async function animationFrames(page: Page, n: number): Promise<void> {
+  await page.evaluate(
+    (count) =>
+      new Promise<void>((resolve) => {
+        let left = count;
+        const step = () => (--left <= 0 ? resolve() : requestAnimationFrame(step));
+        requestAnimationFrame(step);
+      }),
+    n,
+  );
+}

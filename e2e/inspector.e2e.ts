@@ -141,7 +141,10 @@ describe('inspector workflow (MTD, SqueezeNet)', () => {
     for (const r of rows) scores.set(r.name.replace(/ · mask$/, ''), r.score);
     console.log('evaluate', { auroc: shown, rows });
     const pixel = await numberIn(page, '[data-testid="pixel-auroc"]');
-    expect(pixel).toBeGreaterThan(0);
+    console.log('evaluate pixel AUROC', pixel);
+    // Chance is 0.5; on these visibly damaged parts the maps find the damage (0.87 measured), so a map that
+    // lights up the wrong places, or masks matched to the wrong pixels, falls below this.
+    expect(pixel).toBeGreaterThan(0.7);
     expect(pixel).toBeLessThanOrEqual(1);
     await page.waitForSelector('[data-testid="roc-chart"] svg');
     await page.waitForSelector('[data-testid="histogram"] svg');
@@ -186,19 +189,26 @@ describe('inspector workflow (MTD, SqueezeNet)', () => {
     expect(Number(await row.locator('[data-testid="row-score"]').textContent()) || 1).toBeGreaterThanOrEqual(0.5);
     await row.locator('button').click();
     await page.waitForSelector('[data-testid="inspect-detail"] canvas');
-    await page.waitForTimeout(300);
-    const withHeat = await canvasPixels(page, '[data-testid="heatmap-canvas"]');
+    const spread = (d: number[], i: number) => Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]);
+    // MTD tiles are grey: any hue on the canvas comes from the heatmap.
+    const hued = async () => {
+      const c = await canvasPixels(page, '[data-testid="heatmap-canvas"]');
+      let n = 0;
+      for (let i = 0; i < c.data.length; i += 4) if (spread(c.data, i) > 30) n++;
+      return { pixels: c, fraction: n / Math.max(1, c.data.length / 4) };
+    };
+    // Drawn once the image and its map are in: wait for the overlay's colour, then for its absence at opacity 0.
+    await expect.poll(async () => (await hued()).fraction, { timeout: 30_000 }).toBeGreaterThan(0.01);
+    const withHeat = (await hued()).pixels;
     await page.locator('[data-testid="opacity"]').fill('0');
-    await page.waitForTimeout(300);
-    const plain = await canvasPixels(page, '[data-testid="heatmap-canvas"]');
+    await expect.poll(async () => (await hued()).fraction, { timeout: 30_000 }).toBe(0);
+    const plain = (await hued()).pixels;
     expect(withHeat.width).toBe(plain.width);
     let changed = 0;
     let coloured = 0;
-    const spread = (d: number[], i: number) => Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]);
     for (let i = 0; i < plain.data.length; i += 4) {
       const d = Math.abs(withHeat.data[i] - plain.data[i]) + Math.abs(withHeat.data[i + 1] - plain.data[i + 1]) + Math.abs(withHeat.data[i + 2] - plain.data[i + 2]);
       if (d > 24) changed++;
-      // MTD tiles are grey: any hue on them comes from the heatmap.
       if (spread(plain.data, i) < 8 && spread(withHeat.data, i) > 30) coloured++;
     }
     const n = plain.data.length / 4;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launch, type Session } from './browser';
-import { go, loadWeights, open, shot, text } from './app';
+import { animationFrames, go, loadWeights, open, shot, text } from './app';
 import { mtd, SQUEEZENET } from './data';
 import { writeFakeCameraClip } from './fakeCamera';
 
@@ -18,6 +18,40 @@ async function frames(page: Page): Promise<{ frames: number; score: number; verd
     score: Number(await el.getAttribute('data-score')),
     verdict: (await el.getAttribute('data-verdict')) ?? '',
   };
+}
+
+/** Camera frames the video shows while `scored` more frames get scored, counted in the page (no clock). */
+async function cameraFramesPerScoring(page: Page, scored: number): Promise<number> {
+  return page.evaluate(
+    (n) =>
+      new Promise<number>((resolve) => {
+        const v = document.querySelector('.stage video') as HTMLVideoElement;
+        const count = () => Number(document.querySelector('[data-testid="live-verdict"]')!.getAttribute('data-frames'));
+        const start = count();
+        let shown = 0;
+        const step = () => {
+          shown++;
+          if (count() >= start + n) resolve(shown);
+          else v.requestVideoFrameCallback(step);
+        };
+        v.requestVideoFrameCallback(step);
+      }),
+    scored,
+  );
+}
+
+/** Waits until the camera video has shown `n` more frames. */
+async function cameraFrames(page: Page, n: number): Promise<void> {
+  await page.evaluate(
+    (count) =>
+      new Promise<void>((resolve) => {
+        const v = document.querySelector('.stage video') as HTMLVideoElement;
+        let left = count;
+        const step = () => (--left <= 0 ? resolve() : v.requestVideoFrameCallback(step));
+        v.requestVideoFrameCallback(step);
+      }),
+    n,
+  );
 }
 
 /** Drags a region of interest on the video, in fractions of its size. */
@@ -86,11 +120,13 @@ describe('live inspection on a fake camera', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="live-snapshot"]')]);
     const png = readFileSync((await download.path())!);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
-    // Pause stops scoring.
+    // Pause stops scoring: while the camera shows frames enough for several scorings (at the rate just
+    // measured), none is scored. The loop ends with the render that says Paused; a frame in flight is dropped.
+    const perTwo = await cameraFramesPerScoring(page, 2);
     await page.click('[data-testid="live-pause"]');
-    await page.waitForTimeout(500);
+    await expect.poll(() => text(page, '[data-testid="live-verdict"]')).toBe('Paused');
     const paused = (await frames(page)).frames;
-    await page.waitForTimeout(3000);
+    await cameraFrames(page, 2 * perTwo);
     expect((await frames(page)).frames).toBe(paused);
     expect(await text(page, '[data-testid="live-verdict"]')).toBe('Paused');
     expect(s.foreignRequests).toEqual([]);
@@ -103,12 +139,21 @@ describe('camera failures', () => {
     const s = await launch(origin, { args: ['--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
     try {
       await open(s.page, baseUrl, 'live');
+      // Counts the app's camera requests: a retry loop would make more than one.
+      await s.page.evaluate(() => {
+        const md = navigator.mediaDevices;
+        const ask = md.getUserMedia.bind(md);
+        const w = window as unknown as { cameraRequests: number };
+        w.cameraRequests = 0;
+        md.getUserMedia = (c) => (w.cameraRequests++, ask(c));
+      });
       await s.page.click('button:has-text("Start camera")');
       await expect.poll(() => text(s.page, '[data-testid="camera-error"]'), { timeout: 30_000 }).toMatch(/denied/);
       const errorsBefore = s.problems.length;
-      await s.page.waitForTimeout(2000);
+      await expect.poll(() => text(s.page, 'button:has-text("Start camera")')).toBe('Start camera');
+      await animationFrames(s.page, 120);
+      expect(await s.page.evaluate(() => (window as unknown as { cameraRequests: number }).cameraRequests)).toBe(1);
       expect(s.problems.length).toBe(errorsBefore);
-      expect(await text(s.page, 'button:has-text("Start camera")')).toBe('Start camera');
       await shot(s.page, '13-live-denied');
     } finally {
       await s.close();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launch, type Session } from './browser';
-import { go, loadWeights, open, shot, text, waitReady } from './app';
+import { animationFrames, go, loadWeights, open, shot, text, waitReady } from './app';
 import { goodTrainImages, mtd, SQUEEZENET, tempDir } from './data';
 
 const baseUrl = inject('baseUrl');
@@ -79,6 +79,11 @@ async function loseGpuDevice(page: Page): Promise<string> {
     device.destroy();
     return 'destroyed';
   });
+}
+
+/** Tensors alive in the engine worker's TF.js engine: more than when idle while an image or a training is being worked on. */
+async function engineTensors(page: Page): Promise<number> {
+  return engineWorker(page).evaluate(() => (globalThis as unknown as { _tfengine?: { state: { numTensors: number } } })._tfengine?.state.numTensors ?? 0);
 }
 
 /** Whether the WebGPU backend's device is the one destroyed before, and whether it still answers a read. */
@@ -317,9 +322,9 @@ describe('robustness', () => {
     expect(await text(page, '[data-testid="live-verdict"]')).toBe('Camera disconnected');
     expect(await page.locator('[data-testid="live-error"]').count()).toBe(0);
     await shot(page, '32-camera-disconnected');
-    // Nothing keeps trying: no frames scored, no errors piling up.
+    // Nothing keeps trying: no frames scored, no errors piling up, while the page renders on.
     const frozen = await liveFrames(page);
-    await page.waitForTimeout(2500);
+    await animationFrames(page, 150);
     expect(await liveFrames(page)).toBe(frozen);
     expect(s.problems.slice(problems)).toEqual([]);
 
@@ -336,13 +341,17 @@ describe('robustness', () => {
     await page.click('button:has-text("Stop camera")');
     await page.evaluate(() => {
       const md = navigator.mediaDevices;
-      md.getUserMedia = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
+      const w = window as unknown as { cameraRequests: number };
+      w.cameraRequests = 0;
+      md.getUserMedia = () => (w.cameraRequests++, Promise.reject(new DOMException('Requested device not found', 'NotFoundError')));
       md.enumerateDevices = () => Promise.resolve([]);
     });
     await page.click('button:has-text("Start camera")');
     await expect.poll(() => text(page, '[data-testid="camera-error"]')).toBe('No camera was found. Plug one in, then press Start camera.');
     expect(await text(page, '[data-testid="camera-state"]')).toBe('No camera found');
-    await page.waitForTimeout(1500);
+    // Asked once, not again and again.
+    await animationFrames(page, 90);
+    expect(await page.evaluate(() => (window as unknown as { cameraRequests: number }).cameraRequests)).toBe(1);
     expect(await text(page, 'button:has-text("Start camera")')).toBe('Start camera');
     expect(s.problems.slice(problems)).toEqual([]);
     await shot(page, '33-no-camera');
@@ -357,10 +366,11 @@ describe('robustness', () => {
     await chooseWebGpu(page);
     await go(page, 'inspect');
     if (await page.locator('[data-testid="results-table"]').count()) await page.click('button:has-text("Clear")');
+    const idle = await engineTensors(page);
     await page.setInputFiles('[data-testid="inspect-drop-files"]', [probe]);
     await expect.poll(async () => (await inspectRows(page))[0]?.score).toBe('…');
-    // On the software adapter an inspection takes tens of seconds: a second in, it is surely mid-way.
-    await page.waitForTimeout(1000);
+    // Mid-way: the engine holds the image's tensors (an inspection takes tens of seconds on the software adapter).
+    await expect.poll(() => engineTensors(page), { interval: 50 }).toBeGreaterThan(idle);
     expect((await inspectRows(page))[0].verdict, 'still scoring on WebGPU when the device goes').toBe('PENDING');
     expect(await loseGpuDevice(page)).toBe('destroyed');
     await expect.poll(() => page.locator('[data-testid="notice-warning"]').allTextContents(), { timeout: 60_000 }).toContainEqual(expect.stringMatching(/The GPU was lost \(.+\); the engine switched to WASM/));
@@ -384,9 +394,11 @@ describe('robustness', () => {
     expect(await gpuDeviceState(page)).toBe('a new device, alive');
     // A training cut by a lost device is not redone unasked, but said, and the model stays as it was.
     await go(page, 'teach');
+    const idleTraining = await engineTensors(page);
     await page.click('[data-testid="train-button"]');
     await page.waitForSelector('[data-testid="train-progress"]');
-    await page.waitForTimeout(1000);
+    // Under way on the GPU: the engine holds the training's tensors.
+    await expect.poll(() => engineTensors(page), { interval: 50 }).toBeGreaterThan(idleTraining);
     expect(await page.locator('[data-testid="train-progress"]').count(), 'still training on WebGPU when the device goes').toBe(1);
     expect(await loseGpuDevice(page)).toBe('destroyed');
     await expect.poll(() => page.locator('[data-testid="notice-error"]').allTextContents(), { timeout: 60_000 }).toContainEqual(

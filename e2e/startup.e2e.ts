@@ -40,12 +40,19 @@ describe('start-up with prepared weights', () => {
   it('blocks connections to other origins (Content-Security-Policy)', async () => {
     const outcome = await s.page.evaluate(async () => {
       const violations: string[] = [];
-      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      // The report event follows the refused fetch: waited for (bounded), not slept on.
+      const reported = new Promise<void>((resolve) =>
+        document.addEventListener('securitypolicyviolation', (e) => {
+          violations.push(e.violatedDirective);
+          resolve();
+        }),
+      );
+      const bounded = () => Promise.race([reported, new Promise<void>((r) => setTimeout(r, 10_000))]);
       try {
         await fetch('https://example.com/collect');
         return { fetched: true, violations };
       } catch {
-        await new Promise((r) => setTimeout(r, 100));
+        await bounded();
         return { fetched: false, violations };
       }
     });

@@ -1,12 +1,15 @@
-// A tiny static server for the built app with the headers it needs (cross-origin isolation, CSP), used by
-// `npm start` and the end-to-end tests. Usage: tsx scripts/serve.ts [--port N] [--host H] [dir]
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+// The static server of the built app with the headers it needs (cross-origin isolation, CSP), used by
+// `npm start` and the end-to-end tests: sirv does the file serving (it keeps every request inside its
+// folder), this module adds the headers, the cache policy and the extra mounts.
+// Usage: tsx scripts/serve.ts [--port N] [--host H] [dir]
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
 import { SECURITY_HEADERS } from './headers';
 
+/** The app's file types; any other extension goes out as octet-stream (and, with nosniff, is not run). */
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -25,7 +28,7 @@ export interface ServeOptions {
   root: string;
   port?: number;
   host?: string;
-  /** URL prefix -> folder served under it, tried before `root` (e.g. freshly prepared weights). */
+  /** URL prefix (starting and ending with '/') -> folder served under it, tried before `root` (e.g. freshly prepared weights). */
   mounts?: Record<string, string>;
   log?: boolean;
 }
@@ -36,48 +39,62 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function resolveFile(opts: ServeOptions, urlPath: string): string | null {
-  const candidates: string[] = [];
-  for (const [prefix, dir] of Object.entries(opts.mounts ?? {})) {
-    if (urlPath.startsWith(prefix)) candidates.push(path.join(dir, urlPath.slice(prefix.length)));
-  }
-  candidates.push(path.join(opts.root, urlPath));
-  for (const c of candidates) {
-    const base = path.resolve(c);
-    const allowed = [opts.root, ...Object.values(opts.mounts ?? {})].some((d) => base.startsWith(path.resolve(d)));
-    if (!allowed) continue;
-    if (existsSync(base) && statSync(base).isFile()) return base;
-    const index = path.join(base, 'index.html');
-    if (existsSync(index)) return index;
-  }
-  return null;
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+function folder(dir: string): Handler {
+  return sirv(path.resolve(dir), {
+    // Files are looked up on every request (weights may be prepared while the server runs) and
+    // `dir + path.sep` bounds every look-up, so `..` in any spelling stays inside.
+    dev: true,
+    dotfiles: false,
+    // No single-page fallback: an unknown path is a 404, as the service worker expects.
+    single: false,
+    setHeaders(res, pathname) {
+      // `pathname` is the URL's; one without an extension was answered with an index.html (sirv says text/html).
+      const ext = path.extname(pathname);
+      if (ext) res.setHeader('Content-Type', MIME[ext] ?? 'application/octet-stream');
+      // Hashed assets never change; index.html, sw.js and the precache list must always be fresh.
+      res.setHeader('Cache-Control', pathname.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+}
+
+/** Serves `dir` for URLs under `prefix`, as if they were at the root of `dir`. */
+function mounted(prefix: string, dir: string): Handler {
+  const inner = folder(dir);
+  return (req, res, next) => {
+    const url = req.url ?? '/';
+    if (!url.startsWith(prefix)) return next();
+    req.url = url.slice(prefix.length - 1);
+    inner(req, res, () => {
+      req.url = url;
+      next();
+    });
+  };
 }
 
 export function serve(opts: ServeOptions): Promise<RunningServer> {
+  const handlers: Handler[] = [...Object.entries(opts.mounts ?? {}).map(([prefix, dir]) => mounted(prefix, dir)), folder(opts.root)];
   const server = createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
       return;
     }
-    const file = resolveFile(opts, urlPath);
-    if (!file) {
+    const notFound = () => {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      if (opts.log) console.log(`404 ${urlPath}`);
-      return;
+      if (opts.log) console.log(`404 ${req.url}`);
+    };
+    const run = (i: number): void => {
+      if (i === handlers.length) return notFound();
+      handlers[i](req, res, () => run(i + 1));
+    };
+    try {
+      run(0);
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('server error');
+      if (opts.log) console.error(e);
     }
-    const ext = path.extname(file);
-    const size = statSync(file).size;
-    // Hashed assets never change; index.html, sw.js and the precache list must always be fresh.
-    const immutable = urlPath.includes('/assets/');
-    res.writeHead(200, {
-      'Content-Type': MIME[ext] ?? 'application/octet-stream',
-      'Content-Length': size,
-      'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,11 +1,14 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { requestPersistence } from './persistence/db';
+import { onDatabaseNotice, requestPersistence } from './persistence/db';
 import { useEngine } from './stores/engine';
 import { useModels } from './stores/models';
+import { useNotices } from './stores/notices';
 import './styles.css';
 
+// Another tab holding the database during an upgrade, or upgrading it: said in a banner.
+onDatabaseNotice((message) => useNotices.getState().push('warning', message));
 void useModels.getState().init();
 void useEngine.getState().start();
 void requestPersistence();

@@ -1,5 +1,5 @@
 // Mutation fuzzing of the two file formats a user can drop: PyTorch weights and model files. Every case
-// must end in success or a clean, typed error, within a bounded time.
+// must end in success or a clean, typed error (a case that hangs runs into the test's timeout).
 import { describe, expect, it } from 'vitest';
 import { DifferNet } from './model/differnet';
 import { loadModel, ModelFileError, saveModel } from './model/modelFile';
@@ -47,10 +47,20 @@ function mutate(src: Uint8Array, rand: () => number): Uint8Array {
   }
 }
 
-const MAX_MS_PER_CASE = 2000;
+/**
+ * A parsed state_dict must be consistent with itself and with the file: each tensor holds exactly the
+ * elements its shape says, and no more than the file could carry (deflate expands at most 1032:1), so
+ * no size was taken from a header on trust.
+ */
+function checkStateDict(sd: ReturnType<typeof readPth>, input: Uint8Array, what: string): void {
+  for (const [name, t] of sd) {
+    expect(t.data.length, `${what}: ${name}`).toBe(t.shape.reduce((a, d) => a * d, 1));
+    expect(t.data.byteLength, `${what}: ${name}`).toBeLessThanOrEqual(1032 * input.length);
+  }
+}
 
 describe('fuzzing', () => {
-  it('mutated .pth files (zip and legacy) give a state_dict or a PthError, quickly', () => {
+  it('mutated .pth files (zip and legacy) give a consistent state_dict or a PthError', () => {
     const specs: TensorSpec[] = [
       { name: 'features.0.weight', storage: '0', numel: 12, shape: [2, 2, 3] },
       { name: 'features.0.bias', storage: '1', numel: 2, shape: [2] },
@@ -60,22 +70,23 @@ describe('fuzzing', () => {
     const rand = seededRandom(20261129);
     let ok = 0;
     let refused = 0;
-    let slowest = 0;
     for (let i = 0; i < 4000; i++) {
       const input = mutate(seeds[i % 2], rand);
-      const t0 = performance.now();
+      let sd: ReturnType<typeof readPth>;
       try {
-        readPth(input);
-        ok++;
+        sd = readPth(input);
       } catch (e) {
         expect(e, `case ${i}`).toBeInstanceOf(PthError);
         refused++;
+        continue;
       }
-      slowest = Math.max(slowest, performance.now() - t0);
+      checkStateDict(sd, input, `case ${i}`);
+      ok++;
     }
     expect(ok + refused).toBe(4000);
     expect(refused).toBeGreaterThan(1000);
-    expect(slowest).toBeLessThan(MAX_MS_PER_CASE);
+    // Some mutations leave a readable file (a flipped bit in a float, say): the parser is not just refusing everything.
+    expect(ok).toBeGreaterThan(0);
   });
 
   it('mutated real weights give a backbone or a clean error', () => {
@@ -91,7 +102,7 @@ describe('fuzzing', () => {
     }
   });
 
-  it('mutated model files load or give a ModelFileError, quickly, without leaking tensors', async () => {
+  it('mutated model files load or give a ModelFileError, without leaking tensors', async () => {
     const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
     const settings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 1 }, flow: { blocks: 2, hidden: 8, clamp: 3 } };
     const model = new DifferNet(bb, Flow.random({ inputDim: 512, ...settings.flow }, 1), settings);
@@ -99,10 +110,8 @@ describe('fuzzing', () => {
     const before = tf.memory().numTensors;
     const rand = seededRandom(99);
     let loaded = 0;
-    let slowest = 0;
     for (let i = 0; i < 1500; i++) {
       const input = mutate(file, rand);
-      const t0 = performance.now();
       try {
         const { model: m } = loadModel(input, bb);
         m.dispose();
@@ -110,10 +119,8 @@ describe('fuzzing', () => {
       } catch (e) {
         expect(e, `case ${i}: ${(e as Error).message}`).toBeInstanceOf(ModelFileError);
       }
-      slowest = Math.max(slowest, performance.now() - t0);
     }
     expect(loaded).toBeLessThan(1500);
-    expect(slowest).toBeLessThan(MAX_MS_PER_CASE);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
     bb.dispose();

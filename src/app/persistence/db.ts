@@ -1,34 +1,125 @@
-// A small promise layer over IndexedDB. Every write that must be all-or-nothing (a model's metadata and
-// file, say) goes through one transaction.
+// The app's IndexedDB database, opened through `idb`: versioned migrations, an open that is retried after
+// a failure, upgrades that wait for other tabs, and a connection that steps aside for a newer tab. Every
+// write that must be all-or-nothing (a model's metadata and file, say) goes through one transaction.
+import { openDB, unwrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 
 const DB_NAME = 'differnet-inspector';
-const DB_VERSION = 1;
 
 export type StoreName = 'models' | 'modelFiles' | 'images' | 'weights';
+
+export type Migration = (db: IDBPDatabase, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => void | Promise<void>;
+
+/**
+ * MIGRATIONS[i] takes the database from version i to version i + 1; the database's version is their count.
+ * Only append: a released migration never changes, since browsers hold data at every version so far.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  // 1: the first schema.
+  (db) => {
+    db.createObjectStore('models', { keyPath: 'id' });
+    db.createObjectStore('modelFiles');
+    const images = db.createObjectStore('images', { keyPath: 'id' });
+    images.createIndex('byModel', 'modelId');
+    db.createObjectStore('weights', { keyPath: 'id' });
+  },
+];
+
+export const DB_VERSION = MIGRATIONS.length;
 
 /** The browser refused to store more data. */
 export class StorageFullError extends Error {
   override name = 'StorageFullError';
 }
 
-let opening: Promise<IDBDatabase> | null = null;
+type NoticeListener = (message: string) => void;
+const noticeListeners = new Set<NoticeListener>();
 
-export function openDb(): Promise<IDBDatabase> {
-  opening ??= new Promise<IDBDatabase>((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      db.createObjectStore('models', { keyPath: 'id' });
-      db.createObjectStore('modelFiles');
-      const images = db.createObjectStore('images', { keyPath: 'id' });
-      images.createIndex('byModel', 'modelId');
-      db.createObjectStore('weights', { keyPath: 'id' });
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(new Error(`the browser's database cannot be opened: ${req.error?.message ?? 'unknown error'} (private mode or storage disabled?)`));
-    req.onblocked = () => reject(new Error('the database is in use by an older version of this app in another tab; close it and reload'));
-  });
-  return opening;
+/** Messages for the user about the database (another tab holding it, say); logged when nobody listens. */
+export function onDatabaseNotice(listener: NoticeListener): () => void {
+  noticeListeners.add(listener);
+  return () => noticeListeners.delete(listener);
+}
+
+function notice(message: string): void {
+  if (noticeListeners.size) for (const l of noticeListeners) l(message);
+  else console.warn(message);
+}
+
+let opening: Promise<IDBPDatabase> | null = null;
+
+function forget(db: Promise<IDBPDatabase>): void {
+  if (opening === db) opening = null;
+}
+
+/**
+ * Opens `name` at version `migrations.length`, running the migrations above the stored version in the
+ * upgrade transaction (all land or none). Exported for tests, which pass later migrations than today's.
+ */
+export async function connect(name: string, migrations: readonly Migration[], onClosed: () => void = () => undefined): Promise<IDBPDatabase> {
+  let db: IDBPDatabase | null = null;
+  let migrationError: Error | null = null;
+  try {
+    db = await openDB(name, migrations.length, {
+      upgrade(upgrading, oldVersion, _newVersion, tx) {
+        const run = async () => {
+          for (let v = oldVersion; v < migrations.length; v++) {
+            // Synchronous migrations run in the upgrade event itself; async ones chain their requests.
+            const pending = migrations[v](upgrading, tx);
+            if (pending) await pending;
+          }
+        };
+        // openDB reports how the upgrade ends; this promise would only repeat it.
+        tx.done.catch(() => undefined);
+        run().catch((e: Error) => {
+          // A failed migration rolls the whole upgrade back: the stored data stays at its old version.
+          migrationError = e;
+          tx.abort();
+        });
+      },
+      // Another tab holds an older version open: the open waits until that tab closes or reloads.
+      blocked() {
+        notice('The app was updated: close or reload its other tabs to finish updating the saved models (this tab waits for them).');
+      },
+      // A newer version of the app wants to upgrade: step aside, and let the next use here reopen.
+      blocking() {
+        db?.close();
+        onClosed();
+        notice('The app was updated in another tab: reload this tab to keep using the saved models.');
+      },
+      // The browser closed the connection (storage cleared, say): the next use reopens.
+      terminated() {
+        onClosed();
+      },
+    });
+    return db;
+  } catch (e) {
+    const err = (migrationError ?? e) as Error;
+    if (err?.name === 'VersionError') {
+      throw new Error("the browser's database was saved by a newer version of this app: reload the page to get it", { cause: e });
+    }
+    throw new Error(`the browser's database cannot be opened: ${err?.message ?? 'unknown error'} (private mode or storage disabled?)`, { cause: e });
+  }
+}
+
+function openIdb(): Promise<IDBPDatabase> {
+  if (opening) return opening;
+  const p: Promise<IDBPDatabase> = connect(DB_NAME, MIGRATIONS, () => forget(p));
+  opening = p;
+  // A failed open is not kept: the next call tries again.
+  p.catch(() => forget(p));
+  return p;
+}
+
+/** The database connection (the raw IndexedDB object, for code that runs its own requests). */
+export async function openDb(): Promise<IDBDatabase> {
+  return unwrap(await openIdb());
+}
+
+/** Closes the connection, if open; the next use reopens it. */
+export async function closeDb(): Promise<void> {
+  const p = opening;
+  opening = null;
+  if (p) (await p.catch(() => null))?.close();
 }
 
 function translate(e: DOMException | Error | null, what: string): Error {
@@ -72,13 +163,11 @@ export function request<T>(req: IDBRequest<T>): Promise<T> {
 }
 
 export async function getAll<T>(store: StoreName): Promise<T[]> {
-  const db = await openDb();
-  return request(db.transaction(store, 'readonly').objectStore(store).getAll() as IDBRequest<T[]>);
+  return (await openIdb()).getAll(store) as Promise<T[]>;
 }
 
 export async function get<T>(store: StoreName, key: IDBValidKey): Promise<T | undefined> {
-  const db = await openDb();
-  return request(db.transaction(store, 'readonly').objectStore(store).get(key) as IDBRequest<T | undefined>);
+  return (await openIdb()).get(store, key) as Promise<T | undefined>;
 }
 
 /** Asks the browser not to evict our data under storage pressure; harmless when refused. */

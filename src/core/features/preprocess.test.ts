@@ -7,9 +7,21 @@ import { downsampleNearest, nearestIndices, rotate, toUnitRgb } from './preproce
 
 beforeAll(setupTf);
 
-/** PyTorch's F.interpolate(mode='nearest') on NHWC, written out. */
+/**
+ * The rows (and columns) PyTorch's F.interpolate(mode='nearest') reads, worked out by hand from its rule
+ * src = min(floor(dst * in / out), in - 1): e.g. 10 -> 4 reads floor(0, 2.5, 5, 7.5) = 0, 2, 5, 7.
+ */
+const PYTORCH_ROWS: Record<string, number[]> = {
+  '16->8': [0, 2, 4, 6, 8, 10, 12, 14],
+  '16->4': [0, 4, 8, 12],
+  '12->3': [0, 4, 8],
+  '10->4': [0, 2, 5, 7],
+  '9->5': [0, 1, 3, 5, 7],
+};
+
+/** F.interpolate(mode='nearest') on NHWC, written out over the hand-made index tables. */
 function nearestRef(x: Float32Array, [n, h, w, c]: number[], size: number): Float32Array {
-  const [ri, ci] = [nearestIndices(h, size), nearestIndices(w, size)];
+  const [ri, ci] = [PYTORCH_ROWS[`${h}->${size}`], PYTORCH_ROWS[`${w}->${size}`]];
   const out = new Float32Array(n * size * size * c);
   for (let b = 0; b < n; b++)
     for (let i = 0; i < size; i++)
@@ -28,6 +40,7 @@ describe('downsampleNearest', () => {
     [9, 5],
   ]) {
     it(`${side} -> ${size} reads PyTorch's pixels and sends gradients back to them`, async () => {
+      expect(Array.from(nearestIndices(side, size))).toEqual(PYTORCH_ROWS[`${side}->${size}`]);
       const shape: [number, number, number, number] = [2, side, side, 3];
       const x = tf.randomNormal(shape) as tf.Tensor4D;
       const xs = (await x.data()) as Float32Array;
