@@ -102,13 +102,13 @@ describe('differnet CLI end to end', () => {
     const report = JSON.parse(r.stdout);
     expect(report.images).toBe(4);
     // The AUROC is the one of the scores it reports: recomputed here by ranks from the per-image scores and labels.
-    const scores = report.scores as { path: string; label: number; score: number }[];
+    const scores = report.scores as { path: string; label: number; rawScore: number }[];
     expect(scores.map((t) => t.label).sort()).toEqual([0, 0, 1, 1]);
-    const auroc = rankAuroc(scores.filter((t) => t.label === 1).map((t) => t.score), scores.filter((t) => t.label === 0).map((t) => t.score));
+    const auroc = rankAuroc(scores.filter((t) => t.label === 1).map((t) => t.rawScore), scores.filter((t) => t.label === 0).map((t) => t.rawScore));
     expect(report.imageAuroc).toBeCloseTo(auroc, 12);
     expect(Object.keys(report.perDefect)).toEqual(['blowhole']);
     // Only one defect type, so its AUROC is the overall one.
-    expect(report.perDefect.blowhole).toEqual({ n: 2, auroc: expect.closeTo(auroc, 12) });
+    expect(report.perDefect.blowhole).toEqual({ n: 2, auroc: expect.closeTo(auroc, 12), recall: report.atThreshold.recall });
     expect(report.pixel.images).toBe(4);
     expect(report.pixel.transforms).toBe(1);
     // The pixel AUROC is that of the model's defect maps against the masks: maps recomputed in this

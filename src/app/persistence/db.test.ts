@@ -66,7 +66,8 @@ describe('persistence/db', () => {
   it('reads and extends what version 1 of the app saved', async () => {
     await createVersion1WithData();
     const { models, images, weights } = await freshApp();
-    expect(await models.listModels()).toEqual([{ id: 'm1', name: 'screws', version: 3, calibration: { threshold: 1.5 } }]);
+    // Version-1 calibrations come back with the fields held-out calibration added, filled as "from training".
+    expect(await models.listModels()).toEqual([{ id: 'm1', name: 'screws', version: 3, calibration: expect.objectContaining({ threshold: 1.5, source: 'training', goodScores: [], guarantee: null }) }]);
     expect(new Uint8Array((await models.readModelFile('m1'))!)).toEqual(new Uint8Array([1, 2, 3, 4]));
     expect((await images.listImages('m1')).map((i) => i.name)).toEqual(['a.png', 'b.png']);
     expect((await weights.listWeights()).map((w) => w.id)).toEqual(['alexnet']);

@@ -150,7 +150,8 @@ export function normaliseCalibration(c: Calibration | (Omit<Calibration, 'source
     source: c.source ?? 'training',
     goodScores: c.goodScores ?? [],
     guarantee: c.guarantee ?? null,
-    good: { ...c.good, median: c.good.median ?? c.good.mean },
+    // A record damaged or cut short keeps what it has; the statistics then read as unknown.
+    good: c.good ? { ...c.good, median: c.good.median ?? c.good.mean } : { n: 0, mean: NaN, std: NaN, min: NaN, max: NaN, median: NaN },
   };
 }
 
