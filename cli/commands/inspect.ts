@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readModelArg, scoringAngles } from '../modelArg';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatDisplayScore, formatRawScore, judge, loadModel, overlayHeatmap, mapPeak } from '../../src/core';
+import { formatDisplayScore, formatRawScore, judge, loadModel, overlayHeatmap } from '../../src/core';
 import { initNodeBackend } from '../../src/core/nodeBackend';
 import { decodeImage, encodePng } from '../io/decode';
 import { intFlag, UsageError } from '../options';
@@ -58,7 +58,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
       bar.update(++done);
       if (!r.ok || r.kind !== 'map') return { image, error: r.ok ? 'unexpected result' : r.error };
       const img = decodeImage(new Uint8Array(readFileSync(image)), image);
-      const scale = calibration ? { low: calibration.mapLow, high: calibration.mapHigh } : { low: 0, high: mapPeak(r.map) || 1 };
+      const scale = calibration ? { low: calibration.mapLow, high: calibration.mapHigh } : { low: 0, high: r.map.reduce((m, v) => Math.max(m, v), 0) || 1 };
       const stem = path.basename(image).replace(/\.[^.]+$/, '');
       const overlay = path.join(outDir ?? path.dirname(image), `${stem}.defects.png`);
       writeFileSync(overlay, encodePng(overlayHeatmap(img, r.map, scale)));

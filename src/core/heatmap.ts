@@ -1,5 +1,5 @@
 import type { RgbaImage } from './image';
-import { heatAlpha, heatPosition, mapPeak, type HeatScale } from './inspection/heatScale';
+import { heatAlpha, heatPosition, mapSpan, type HeatScale } from './inspection/heatScale';
 
 export type { HeatScale } from './inspection/heatScale';
 
@@ -33,14 +33,14 @@ export function heatPalette(): Uint8Array {
 
 /**
  * Blends a defect map over its image on the model's scale (heatScale.ts): a good part stays clear, and the
- * colours above the good range are spread up to this map's own peak.
+ * colours above the good range are spread over this map's own range (heatScale.ts).
  */
 export function overlayHeatmap(img: RgbaImage, map: Float32Array, scale: HeatScale, opacity = 0.6): RgbaImage {
   if (map.length !== img.width * img.height) throw new Error('defect map and image sizes differ');
   const out = new Uint8ClampedArray(img.data.length);
-  const peak = mapPeak(map);
+  const span = mapSpan(map, scale);
   for (let p = 0; p < map.length; p++) {
-    const t = heatPosition(map[p], scale, peak);
+    const t = heatPosition(map[p], scale, span);
     const a = heatAlpha(t, opacity);
     const [r, g, b] = heatColour(t);
     const i = p * 4;

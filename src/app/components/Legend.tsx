@@ -23,11 +23,11 @@ export function Legend({ scale, palette }: Props) {
   }, [palette]);
   return (
     <figure className="legend" aria-label={`Defect heatmap colour scale from ${formatScore(scale.low)} to ${formatScore(scale.high)}`}>
-      <canvas ref={ref} width={200} height={12} />
+      <canvas ref={ref} width={300} height={12} />
       <figcaption className="small muted">
-        <span>≤ {formatScore(scale.low)} clear</span>
-        <span>{formatScore(scale.high)} top of good parts</span>
-        <span>image peak</span>
+        <span title="At or below: no colour (99th percentile of the held-out good images' pixels)">≤ {formatScore(scale.low)}</span>
+        <span title="The largest pixel of the held-out good images">good top {formatScore(scale.high)}</span>
+        <span title="Above the good range, colours spread up to each image's own peak">image peak</span>
       </figcaption>
     </figure>
   );

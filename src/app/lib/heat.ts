@@ -1,16 +1,16 @@
-import { aboveGood, heatAlpha, heatPosition, mapPeak, outline, type HeatScale } from '../../core/inspection';
+import { aboveGood, heatAlpha, heatPosition, mapSpan, outline, type HeatScale } from '../../core/inspection';
 
 /**
  * Colours a defect map on the model's scale, as the engine's overlayHeatmap does (heatScale.ts): clear up
  * to the good pixels' 99th percentile, the good range in the lower half of the colours, and above it a
- * log scale up to this map's own peak. With `withOutline`, the region above every good pixel is traced.
+ * log scale over this map's own range (heatScale.ts). With `withOutline`, the region above every good pixel is traced.
  */
 export function heatLayer(map: Float32Array, width: number, height: number, scale: HeatScale, palette: Uint8Array, withOutline = false): ImageData {
   const img = new ImageData(width, height);
-  const peak = mapPeak(map);
+  const span = mapSpan(map, scale);
   const px = img.data;
   for (let p = 0; p < map.length; p++) {
-    const t = heatPosition(map[p], scale, peak);
+    const t = heatPosition(map[p], scale, span);
     if (!(t > 0)) continue;
     const c = Math.min(255, Math.round(t * 255)) * 3;
     const i = p * 4;

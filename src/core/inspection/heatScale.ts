@@ -10,29 +10,45 @@ export interface HeatScale {
 
 /** The lower half of the colours is the good range; the upper half is what no good image reached. */
 export const GOOD_TOP = 0.5;
-/**
- * Above the good range the scale is logarithmic up to the image's own peak (at least this many times
- * the good top), so a strongly anomalous part still shows where it is most anomalous instead of turning
- * uniformly yellow; a good part never reaches past the middle colour.
- */
+/** The upper half spans at least this many decades, so a map barely above the good range stays dim. */
 export const MIN_DECADES = 1;
 
-/** The per-image part of the scale: the largest value of this map. */
-export function mapPeak(map: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < map.length; i++) if (map[i] > m) m = map[i];
-  return m;
+/**
+ * The per-image part of the scale. Above the good range the colours are logarithmic from `floor` to
+ * `peak`: the floor is the good top or, when most of the image is beyond it, the image's median. On
+ * MTD a strongly anomalous break has every pixel 1e15 to 1e20 times the good top: a ramp from the good
+ * top would put all of it in the last tenth of the colours (a uniformly yellow image), while from the
+ * median up it still shows where the part is most anomalous. A good part never passes the middle colour.
+ */
+export interface MapSpan {
+  floor: number;
+  peak: number;
+}
+
+export function mapSpan(map: ArrayLike<number>, scale: HeatScale): MapSpan {
+  let peak = 0;
+  for (let i = 0; i < map.length; i++) if (map[i] > peak) peak = map[i];
+  // The median of a strided sample: a few thousand values pin it down, and live frames need this per frame.
+  const stride = Math.max(1, Math.floor(map.length / 4096));
+  const sample: number[] = [];
+  for (let i = 0; i < map.length; i += stride) sample.push(map[i]);
+  sample.sort((a, b) => a - b);
+  const median = sample.length ? sample[Math.floor((sample.length - 1) / 2)] : 0;
+  return { floor: Math.max(scale.high, median), peak };
 }
 
 /**
  * Colour position in [0, 1] of value `v` (<= 0 means transparent): linear from `low` to `high` over the
- * lower half, then log(v / high) over log(peak / high) in the upper half.
+ * lower half; then the middle colour up to the span's floor, and log(v / floor) over log(peak / floor)
+ * in the upper half.
  */
-export function heatPosition(v: number, scale: HeatScale, peak: number): number {
+export function heatPosition(v: number, scale: HeatScale, span: MapSpan): number {
   if (!(v > scale.low)) return 0;
   if (v <= scale.high) return (GOOD_TOP * (v - scale.low)) / Math.max(scale.high - scale.low, 1e-30);
-  const span = Math.max(Math.log(Math.max(peak, scale.high) / scale.high), MIN_DECADES * Math.LN10);
-  return Math.min(1, GOOD_TOP + ((1 - GOOD_TOP) * Math.log(v / scale.high)) / span);
+  const floor = Math.max(span.floor, scale.high);
+  if (v <= floor) return GOOD_TOP;
+  const decades = Math.max(Math.log(Math.max(span.peak, floor) / floor), MIN_DECADES * Math.LN10);
+  return Math.min(1, GOOD_TOP + ((1 - GOOD_TOP) * Math.log(v / floor)) / decades);
 }
 
 /** Opacity of a pixel at colour position t: clear where nothing is above the good pixels. */
@@ -81,9 +97,9 @@ export function outline(region: Uint8Array, width: number, height: number): Uint
 }
 
 /** Share of a map's pixels at full colour (position >= 0.95): the "washed out" measure of BENCHMARKS.md. */
-export function fullColourShare(map: ArrayLike<number>, scale: HeatScale, peak = mapPeak(map)): number {
+export function fullColourShare(map: ArrayLike<number>, scale: HeatScale, span = mapSpan(map, scale)): number {
   if (map.length === 0) return 0;
   let n = 0;
-  for (let i = 0; i < map.length; i++) if (heatPosition(map[i], scale, peak) >= 0.95) n++;
+  for (let i = 0; i < map.length; i++) if (heatPosition(map[i], scale, span) >= 0.95) n++;
   return n / map.length;
 }

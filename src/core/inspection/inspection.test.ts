@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../random';
 import { calibrate, CalibrationError, conformalThreshold, normaliseCalibration, recalibrate, type Calibration } from './calibration';
 import { atThreshold, evaluationReport, logHistogram, nearestCut, thresholdCuts } from './evaluation';
-import { aboveGood, fullColourShare, heatPosition, mapScaleFromGood, outline } from './heatScale';
+import { aboveGood, fullColourShare, heatPosition, mapScaleFromGood, mapSpan, outline } from './heatScale';
 import { heldOutCount, holdoutSplit } from './holdout';
 import { displayScale, displayScore, formatDisplayScore, formatRawScore, judge, verdictOf } from './verdict';
 
@@ -139,19 +139,34 @@ describe('holdoutSplit', () => {
 describe('heat scale', () => {
   const sc = { low: 1, high: 2 };
   it('keeps good values in the lower half and log-compresses above', () => {
-    expect(heatPosition(1, sc, 2)).toBe(0);
-    expect(heatPosition(2, sc, 2)).toBe(0.5);
-    expect(heatPosition(1.5, sc, 2)).toBe(0.25);
+    const span = { floor: 2, peak: 2e6 };
+    expect(heatPosition(1, sc, span)).toBe(0);
+    expect(heatPosition(2, sc, span)).toBe(0.5);
+    expect(heatPosition(1.5, sc, span)).toBe(0.25);
     // Peak 2e6 (six decades above): the peak is full colour, one decade above the good top is 1/12 up the upper half.
-    expect(heatPosition(2e6, sc, 2e6)).toBeCloseTo(1, 12);
-    expect(heatPosition(20, sc, 2e6)).toBeCloseTo(0.5 + 0.5 / 6, 12);
+    expect(heatPosition(2e6, sc, span)).toBeCloseTo(1, 12);
+    expect(heatPosition(20, sc, span)).toBeCloseTo(0.5 + 0.5 / 6, 12);
+    // A map barely above the good range stays dim: the upper half spans at least a decade.
+    expect(heatPosition(4, sc, { floor: 2, peak: 4 })).toBeCloseTo(0.5 + (0.5 * Math.log10(2)) / 1, 12);
   });
-  it('does not wash a strongly anomalous map out: only the hot spot is at full colour', () => {
-    // A map everywhere 1e4x above the good top, with a 1 % spot at 1e8x.
-    const map = new Float32Array(10_000).fill(2e4);
-    for (let i = 0; i < 100; i++) map[i] = 2e8;
-    expect(fullColourShare(map, sc)).toBe(0.01);
-    // The old linear scale (full colour at twice the good maximum) would colour all of it.
+  it('a good map keeps its floor at the good top; one mostly beyond it starts the ramp at its median', () => {
+    const good = Float32Array.from({ length: 1000 }, (_, i) => (2 * i) / 1000);
+    expect(mapSpan(good, sc)).toEqual({ floor: 2, peak: Math.fround(1.998) });
+    const hot = Float32Array.from({ length: 1000 }, (_, i) => 1e15 * (1 + i));
+    expect(mapSpan(hot, sc).floor).toBe(Math.fround(1e15 * 500));
+  });
+  it('does not wash a strongly anomalous map out, as MTD\'s strongest break did', () => {
+    // Like the break: every pixel 1e15-1e18 times the good top, a 2 % region at 1e20.
+    const rand = seededRandom(1);
+    const map = Float32Array.from({ length: 10_000 }, () => 2 * 10 ** (15 + 3 * rand()));
+    for (let i = 0; i < 200; i++) map[i] = 2e20;
+    const share = fullColourShare(map, sc);
+    expect(share).toBeGreaterThanOrEqual(0.02);
+    expect(share).toBeLessThan(0.04);
+    // A ramp from the good top instead would put every pixel in the top fifth of the colours.
+    const fromGoodTop = Array.from(map).filter((v) => heatPosition(v, sc, { floor: 2, peak: 2e20 }) >= 0.85).length / map.length;
+    expect(fromGoodTop).toBe(1);
+    // And the old linear scale (full colour at twice the good maximum) colours all of it.
     expect(map.filter((v) => v >= 2 * 2).length / map.length).toBe(1);
   });
   it('sets the scale from good maps and outlines the region above every good pixel', () => {
