@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadModel, pixelAuroc, type MapOrder } from '../src/core';
-import { initNodeBackend } from '../src/core/nodeBackend';
+import { initNodeBackend } from '../src/core/node/backend';
 import { decodeForInspection } from '../cli/io/decode';
 import { loadMask, readMvtecFolder } from '../cli/io/mvtec';
 import { evenlySpaced } from '../cli/pipeline';
