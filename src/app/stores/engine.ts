@@ -1,8 +1,10 @@
 import { create } from 'zustand';
 import type { BackboneId, ModelSettings } from '../../core';
-import type { BackendChoice, BackendInfo, ImportedFlow, ProgressEvent, WeightsInfo } from '../../worker/protocol';
+import type { BackendChoice, BackendInfo, ProgressEvent, WeightsInfo } from '../../worker/protocol';
 import { engine, wasmPaths } from '../engine';
 import { deleteWeights, listWeights, saveWeights } from '../persistence/weights';
+// models.ts imports this store too; each uses the other only inside actions, never while modules load.
+import { useModels } from './models';
 import { reportError, useNotices } from './notices';
 
 const CHOICE_KEY = 'differnet.backend';
@@ -33,11 +35,6 @@ interface EngineState {
 }
 
 let weightsAbort: AbortController | null = null;
-/** Set by the models store: a DifferNet checkpoint's flow becomes a model. */
-let onImportedFlow: ((flow: ImportedFlow, source: string) => Promise<void>) | null = null;
-export function setImportedFlowHandler(h: typeof onImportedFlow): void {
-  onImportedFlow = h;
-}
 
 function savedChoice(): BackendChoice {
   const v = localStorage.getItem(CHOICE_KEY);
@@ -65,7 +62,15 @@ export const useEngine = create<EngineState>((set, get) => {
         reportError(e, 'The weights work now but will be asked for again after a reload');
       }
     }
-    if (r.flow && onImportedFlow) await onImportedFlow(r.flow, name);
+    // An official DifferNet checkpoint also carries its flow: that becomes a model to calibrate.
+    // The weights are in use either way; a flow that cannot be imported is reported on its own.
+    if (r.checkpoint) {
+      try {
+        await useModels.getState().importCheckpoint(r.checkpoint.id, name);
+      } catch (e) {
+        reportError(e, `${name}: the checkpoint's flow was not imported`);
+      }
+    }
     return r.weights;
   }
 
