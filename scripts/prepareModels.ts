@@ -4,7 +4,7 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core';
+import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
 import { encodeWeightsFile } from '../src/core/model/weightsFile';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackbone, DEFAULT_SETTINGS, DifferNet, Flow, isBackboneKey, readPth, saveModel } from '../../src/core';
+import { createBackbone, DEFAULT_SETTINGS, DifferNet, Flow, isBackboneKey, readPth, saveModel } from '../../src/core/internal';
 import { initNodeBackend } from '../../src/core/node/backend';
 import { readShared, sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
