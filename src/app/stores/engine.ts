@@ -26,6 +26,8 @@ interface EngineState {
   weights: Partial<Record<BackboneId, WeightsInfo>>;
   weightsJob: WeightsJob | null;
   weightsError: string | null;
+  /** Cancels the weights being loaded; null when none are. */
+  weightsAbort: AbortController | null;
   start(): Promise<void>;
   setChoice(choice: BackendChoice): Promise<void>;
   loadWeightsFile(file: File): Promise<WeightsInfo | null>;
@@ -33,8 +35,6 @@ interface EngineState {
   cancelWeights(): void;
   forgetWeights(id: BackboneId): Promise<void>;
 }
-
-let weightsAbort: AbortController | null = null;
 
 function savedChoice(): BackendChoice {
   const v = localStorage.getItem(CHOICE_KEY);
@@ -75,10 +75,9 @@ export const useEngine = create<EngineState>((set, get) => {
   }
 
   async function guarded(name: string, job: (signal: AbortSignal) => Promise<WeightsInfo>): Promise<WeightsInfo | null> {
-    weightsAbort?.abort();
+    get().weightsAbort?.abort();
     const ac = new AbortController();
-    weightsAbort = ac;
-    set({ weightsJob: { name, phase: 'read', done: 0, total: 1 }, weightsError: null });
+    set({ weightsAbort: ac, weightsJob: { name, phase: 'read', done: 0, total: 1 }, weightsError: null });
     try {
       const info = await job(ac.signal);
       useNotices.getState().push('info', `${name}: ${info.id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1'} weights loaded (${(info.params / 1e6).toFixed(2)} M parameters kept).`);
@@ -88,7 +87,7 @@ export const useEngine = create<EngineState>((set, get) => {
       set({ weightsError: msg });
       return null;
     } finally {
-      if (weightsAbort === ac) set({ weightsJob: null });
+      if (get().weightsAbort === ac) set({ weightsJob: null, weightsAbort: null });
     }
   }
 
@@ -102,6 +101,7 @@ export const useEngine = create<EngineState>((set, get) => {
     weights: {},
     weightsJob: null,
     weightsError: null,
+    weightsAbort: null,
 
     async start() {
       const client = engine();
@@ -163,7 +163,7 @@ export const useEngine = create<EngineState>((set, get) => {
     },
 
     cancelWeights() {
-      weightsAbort?.abort();
+      get().weightsAbort?.abort();
     },
 
     async forgetWeights(id) {
