@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../src/core/nodeBackend';
-import { sharedPath } from '../src/core/testing/shared';
+import { initNodeBackend } from '../src/core/node/backend';
+import { sharedPath } from '../test/support/shared';
 import { JobRunner } from './pool/runner';
 
 const run = promisify(execFile);

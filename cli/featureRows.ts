@@ -1,4 +1,4 @@
-import type { CopySpec } from '../src/core';
+import type { CopySpec } from '../src/core/internal';
 import { mapLimit } from './parallel';
 import type { EnginePool } from './pool/pool';
 import { ProgressBar } from './progressBar';

@@ -16,7 +16,7 @@ import {
   type FeatureWork,
   type MapOrder,
   type ModelSettings,
-} from '../src/core';
+} from '../src/core/internal';
 import { featureRowsOf } from './featureRows';
 import { loadMask, type LabelledImage, type MvtecDataset } from './io/mvtec';
 import { decodeForInspection } from './io/decode';

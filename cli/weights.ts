@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createBackbone, isBackboneKey, readPth, type Backbone, type BackboneId } from '../src/core';
+import { createBackbone, isBackboneKey, readPth, type Backbone, type BackboneId } from '../src/core/internal';
 
 /** Reads a PyTorch weights file (torchvision or official DifferNet checkpoint) into a backbone. */
 export function loadBackboneFile(file: string, id?: BackboneId): Backbone {

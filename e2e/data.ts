@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { strToU8, zipSync } from 'fflate';
-import { sharedDir, sharedPath } from '../src/core/testing/shared';
+import { sharedDir, sharedPath } from '../test/support/shared';
 
 export const SQUEEZENET = () => sharedPath('weights', 'squeezenet1_1-imagenet.pth');
 

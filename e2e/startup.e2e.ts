@@ -7,7 +7,7 @@ import { serve, type RunningServer } from '../scripts/serve';
 import { launch, type Session } from './browser';
 import { open, text } from './app';
 import { SQUEEZENET, tempDir } from './data';
-import { sharedPath } from '../src/core/testing/shared';
+import { sharedPath } from '../test/support/shared';
 
 describe('start-up with prepared weights', () => {
   let server: RunningServer;

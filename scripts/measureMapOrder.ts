@@ -3,8 +3,8 @@
 //   npx tsx scripts/measureMapOrder.ts --model MODEL --data DIR [--limit 40] [--transforms 4]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModel, pixelAuroc, type MapOrder } from '../src/core';
-import { initNodeBackend } from '../src/core/nodeBackend';
+import { loadModel, pixelAuroc, type MapOrder } from '../src/core/internal';
+import { initNodeBackend } from '../src/core/node/backend';
 import { decodeForInspection } from '../cli/io/decode';
 import { loadMask, readMvtecFolder } from '../cli/io/mvtec';
 import { evenlySpaced } from '../cli/pipeline';

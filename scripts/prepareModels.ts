@@ -4,8 +4,8 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core';
-import { initNodeBackend } from '../src/core/nodeBackend';
+import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core/internal';
+import { initNodeBackend } from '../src/core/node/backend';
 import { encodeWeightsFile } from '../src/core/model/weightsFile';
 
 export const ALEXNET_URL = 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth';

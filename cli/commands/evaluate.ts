@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { describeCalibration, formatRawScore, judge, loadModel, type Calibration, type MapOrder } from '../../src/core';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { initNodeBackend } from '../../src/core/node/backend';
 import { readMvtecFolder } from '../io/mvtec';
 import { readModelArg, scoringAngles } from '../modelArg';
 import { intFlag, UsageError } from '../options';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { copyFeatures, currentBackend, type BackboneId } from '../../src/core';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { copyFeatures, currentBackend, type BackboneId } from '../../src/core/internal';
+import { initNodeBackend } from '../../src/core/node/backend';
 import { decodeImage } from '../io/decode';
 import { intFlag, UsageError } from '../options';
 import { loadBackboneFile } from '../weights';

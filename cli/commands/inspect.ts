@@ -3,7 +3,7 @@ import { readModelArg, scoringAngles } from '../modelArg';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDisplayScore, formatRawScore, judge, loadModel, overlayHeatmap } from '../../src/core';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { initNodeBackend } from '../../src/core/node/backend';
 import { decodeImage, encodePng } from '../io/decode';
 import { intFlag, UsageError } from '../options';
 import { mapLimit } from '../parallel';

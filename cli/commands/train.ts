@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core/internal';
+import { initNodeBackend } from '../../src/core/node/backend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
 import { describeDataset, trainCalibrated } from '../pipeline';

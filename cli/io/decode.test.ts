@@ -4,9 +4,9 @@ import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sharedPath } from '../../src/core/testing/shared';
+import { sharedPath } from '../../test/support/shared';
 import { decodeImage, encodePng, ImageDecodeError, MAX_PIXELS, readImageFile, type RgbaImage } from './decode';
-import { bytesOf, handBmp, handPng, pngChunk } from './testImages';
+import { bytesOf, handBmp, handPng, pngChunk } from '../../test/support/testImages';
 
 afterEach(() => {
   vi.restoreAllMocks();

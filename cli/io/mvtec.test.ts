@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sharedPath } from '../../src/core/testing/shared';
+import { sharedPath } from '../../test/support/shared';
 import { decodeImage, encodePng, ImageDecodeError } from './decode';
 import { DatasetError, loadMask, readMvtecFolder } from './mvtec';
 

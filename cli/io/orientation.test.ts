@@ -2,7 +2,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it, vi } from 'vitest';
 import { applyOrientation, decodeForInspection, decodeImage, downscaleToFit, exifOrientation, fitSize, ImageDecodeError, INSPECTION_MAX_SIDE, type Orientation, type RgbaImage } from './decode';
-import { bytesOf, concat, handPng } from './testImages';
+import { bytesOf, concat, handPng } from '../../test/support/testImages';
 
 const W = 32;
 const H = 16;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../../src/core/testing/shared';
+import { sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
 import { EnginePool } from './pool';
 import type { JobResult } from './protocol';

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { initNodeBackend } from '../../src/core/node/backend';
 import type { Job, JobResult, WorkerInit, WorkerMessage } from './protocol';
 import { JobRunner } from './runner';
 

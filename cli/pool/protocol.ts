@@ -1,4 +1,4 @@
-import type { BackboneId, CopySpec, FeatureConfig, MapOrder } from '../../src/core';
+import type { BackboneId, CopySpec, FeatureConfig, MapOrder } from '../../src/core/internal';
 
 /** What a worker thread runs on: the backbone weights, or a whole model file (for defect maps). */
 export type WorkerInit =

@@ -6,11 +6,11 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackbone, DEFAULT_SETTINGS, DifferNet, Flow, isBackboneKey, readPth, saveModel } from '../../src/core';
-import { initNodeBackend } from '../../src/core/nodeBackend';
-import { readShared, sharedPath } from '../../src/core/testing/shared';
+import { createBackbone, DEFAULT_SETTINGS, DifferNet, Flow, isBackboneKey, readPth, saveModel } from '../../src/core/internal';
+import { initNodeBackend } from '../../src/core/node/backend';
+import { readShared, sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
-import { bytesOf, concat, handBmp, handPng } from '../io/testImages';
+import { bytesOf, concat, handBmp, handPng } from '../../test/support/testImages';
 import type { JobResult } from './protocol';
 import { JobRunner, upsampleMap } from './runner';
 

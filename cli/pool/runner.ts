@@ -1,4 +1,4 @@
-import { copyFeatures, loadModel, type Backbone, type DifferNet, type FeatureConfig } from '../../src/core';
+import { copyFeatures, loadModel, type Backbone, type DifferNet, type FeatureConfig } from '../../src/core/internal';
 import { decodeForInspection, readImageBytes } from '../io/decode';
 import { loadBackboneFile } from '../weights';
 import type { Job, JobResult, WorkerInit } from './protocol';

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { initNodeBackend } from '../../src/core/nodeBackend';
+import { initNodeBackend } from '../../src/core/node/backend';
 import type { Job, WorkerInit, WorkerMessage } from './protocol';
 import { JobRunner } from './runner';
 

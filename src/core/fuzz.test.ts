@@ -7,10 +7,10 @@ import { DEFAULT_SETTINGS } from './model/settings';
 import { Flow } from './flow/flow';
 import { createBackbone, isBackboneKey, WeightsError } from './backbones';
 import { seededRandom } from './random';
-import { readShared } from './testing/shared';
-import { setupTf, tf } from './testing/tf';
+import { readShared } from '../../test/support/shared';
+import { setupTf, tf } from '../../test/support/tf';
 import { PthError, readPth } from './torch';
-import { concat, f32, legacyPth, stateDictPickle, zipPth, type TensorSpec } from './torch/testBuilders';
+import { concat, f32, legacyPth, stateDictPickle, zipPth, type TensorSpec } from '../../test/support/torchBuilders';
 import { beforeAll } from 'vitest';
 
 beforeAll(setupTf);

@@ -1,25 +1,51 @@
-// The engine's public API: everything the worker, the CLI and tests need, nothing about UI.
+// The engine's public API, small on purpose (in the manner of tfjs-models' createDetector): pick a backend,
+// load a backbone, train a model or load one, score images and make defect maps with it (`model.score`,
+// `model.defectMap`), save it, dispose of it; plus the types and the TF-free inspection policy.
+// The pipeline's parts (features, flow, training steps, scoring rows) are deep imports, or
+// src/core/internal.ts for the CLI and the benchmark.
+import { createBackbone, isBackboneKey, type Backbone, type BackboneId } from './backbones';
+import type { RgbaImage } from './image';
+import type { DifferNet } from './model/differnet';
+import { trainModel, type PipelineOptions } from './model/trainPipeline';
+import { DEFAULT_SETTINGS, type ModelSettings } from './model/settings';
+import { decodeWeightsFile, isWeightsFile } from './model/weightsFile';
+import { readPth } from './torch';
+import { arraySource, type ImageSource } from './train/featureBank';
+
 export { useBackend, currentBackend, BackendError, type BackendName, type BackendOptions } from './backend';
 export type { RgbaImage } from './image';
-export { readPth, PthError, type ReadPthOptions, type StateDict, type TensorData } from './torch';
-export { createBackbone, detectBackbone, isBackboneKey, WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
-export { multiScaleFeatures, featureDim, PAPER_FEATURES, type FeatureConfig } from './features/extractor';
-export { toUnitRgb, rotate, PREPROCESS_VERSION } from './features/preprocess';
-export { resizeRgb } from './features/resize';
-export { copyFeatures, transformCopies, type CopySpec } from './features/copies';
-export { Flow, flowParamCount, type FlowConfig } from './flow';
-export { PAPER_ADAM, type AdamConfig } from './train/adam';
-export { extractFeatureBank, bankCopySpecs, arraySource, measureCopyRate, type FeatureBank, type ImageSource } from './train/featureBank';
-export { featureBankCost, FEATURE_WIDTH, type BankCost } from './train/bankCost';
-export { trainFlow, rowSchedule, type FlowTrainProgress, type FlowTrainReport, type ScheduledStep } from './train/trainFlow';
-export { anomalyScore, scoreFeatureRows, scoreAngles, type ScoreOptions } from './score/score';
-export { defectMap, gaussianBlur, DEFAULT_MAP_ORDER, type DefectMap, type MapOrder } from './score/defectMap';
-export { evenAngles, randomAngles } from './transforms';
-export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
-export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, withRotations, ROTATION_BANK_COPIES, type ModelSettings, type TrainSettings } from './model/settings';
-export * from './inspection';
-export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './model/trainPipeline';
-export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';
+export { PthError } from './torch';
+export { WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
+export type { FlowConfig } from './flow';
+export type { ImageSource } from './train/featureBank';
+export type { DefectMap, MapOrder } from './score/defectMap';
+export type { ScoreOptions } from './score/score';
+export type { DifferNet, TrainEvent, TrainingRecord } from './model/differnet';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, withRotations, type ModelSettings, type TrainSettings } from './model/settings';
+export { saveModel, loadModel, ModelFileError, type ModelManifest, type SaveOptions } from './model/modelFile';
 export { CancelledError, type Progress } from './progress';
-export * from './metrics';
 export { overlayHeatmap, heatColour, heatPalette } from './heatmap';
+export * from './inspection';
+
+/**
+ * A backbone from PyTorch weights (a torchvision .pth or an official DifferNet checkpoint; only the
+ * backbone's tensors are read) or from this engine's own weights file. The architecture is detected
+ * unless `id` is given.
+ */
+export function loadBackbone(bytes: Uint8Array, id?: BackboneId): Backbone {
+  if (isWeightsFile(bytes)) {
+    const { manifest, stateDict } = decodeWeightsFile(bytes);
+    return createBackbone(stateDict, id ?? manifest.id);
+  }
+  return createBackbone(readPth(bytes, { include: isBackboneKey }), id);
+}
+
+export type TrainOptions = PipelineOptions;
+
+/**
+ * Trains a model on images of good parts and calibrates its threshold on a held-out share of them.
+ * The model uses `backbone` without owning it: dispose of the model, then of the backbone.
+ */
+export function train(backbone: Backbone, images: RgbaImage[] | ImageSource, settings: ModelSettings = DEFAULT_SETTINGS, opts: TrainOptions = {}): Promise<DifferNet> {
+  return trainModel(backbone, Array.isArray(images) ? arraySource(images) : images, settings, opts);
+}

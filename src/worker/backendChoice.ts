@@ -2,7 +2,7 @@
 // convolutions, so WebGPU only wins with a real GPU; otherwise WASM and WebGL race on a small probe.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { useBackend, type BackendName, type BackendOptions } from '../core';
+import { useBackend, type BackendName, type BackendOptions } from '../core/backend';
 import type { BackendMeasurement, GpuAdapterInfo } from './protocol';
 
 export async function probeWebGpu(): Promise<GpuAdapterInfo | null> {

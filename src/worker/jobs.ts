@@ -1,4 +1,4 @@
-import { CancelledError } from '../core';
+import { CancelledError } from '../core/progress';
 
 /**
  * One TF.js job at a time: interleaving a training run with live frames at their awaits would make both
@@ -41,4 +41,9 @@ export async function readBlob(blob: Blob, onProgress: (done: number, total: num
   }
   if (done !== total) throw new Error(`the file changed while it was read (${done} of ${total} bytes)`);
   return out;
+}
+
+/** A standalone ArrayBuffer holding exactly these bytes, safe to transfer. */
+export function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
 }

@@ -65,7 +65,17 @@ export interface ModelSummary {
   fileBytes: number;
 }
 
-/** A model found inside a weights file (an official DifferNet checkpoint carries its flow). */
+/**
+ * An official DifferNet checkpoint's flow, found beside the backbone in a weights file: the worker holds it
+ * (the last one only) until `importCheckpoint` turns it into a model.
+ */
+export interface CheckpointFlow {
+  id: string;
+  /** Flow tensors found. */
+  tensors: number;
+}
+
+/** A checkpoint's flow as a model file (no calibration yet). */
 export interface ImportedFlow {
   bytes: ArrayBuffer;
   summary: ModelSummary;
@@ -147,8 +157,10 @@ export interface EngineApi {
   setBackend: [{ choice: BackendChoice }, BackendInfo];
   loadWeights: [
     { source: { kind: 'blob'; blob: Blob } | { kind: 'bytes'; bytes: ArrayBuffer }; name: string },
-    { weights: WeightsInfo; cache: ArrayBuffer | null; flow: ImportedFlow | null },
+    { weights: WeightsInfo; cache: ArrayBuffer | null; checkpoint: CheckpointFlow | null },
   ];
+  /** Turns the flow of a checkpoint just loaded by `loadWeights` into a model file on its backbone. */
+  importCheckpoint: [{ checkpoint: string }, ImportedFlow];
   loadModel: [{ modelId: string; bytes: ArrayBuffer; calibration: Calibration | null }, ModelSummary];
   unloadModel: [{ modelId: string }, void];
   train: [

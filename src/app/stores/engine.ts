@@ -1,8 +1,10 @@
 import { create } from 'zustand';
 import type { BackboneId, ModelSettings } from '../../core';
-import type { BackendChoice, BackendInfo, ImportedFlow, ProgressEvent, WeightsInfo } from '../../worker/protocol';
+import type { BackendChoice, BackendInfo, ProgressEvent, WeightsInfo } from '../../worker/protocol';
 import { engine, wasmPaths } from '../engine';
 import { deleteWeights, listWeights, saveWeights } from '../persistence/weights';
+// models.ts imports this store too; each uses the other only inside actions, never while modules load.
+import { useModels } from './models';
 import { reportError, useNotices } from './notices';
 
 const CHOICE_KEY = 'differnet.backend';
@@ -24,19 +26,14 @@ interface EngineState {
   weights: Partial<Record<BackboneId, WeightsInfo>>;
   weightsJob: WeightsJob | null;
   weightsError: string | null;
+  /** Cancels the weights being loaded; null when none are. */
+  weightsAbort: AbortController | null;
   start(): Promise<void>;
   setChoice(choice: BackendChoice): Promise<void>;
   loadWeightsFile(file: File): Promise<WeightsInfo | null>;
   loadWeightsUrl(url: string): Promise<WeightsInfo | null>;
   cancelWeights(): void;
   forgetWeights(id: BackboneId): Promise<void>;
-}
-
-let weightsAbort: AbortController | null = null;
-/** Set by the models store: a DifferNet checkpoint's flow becomes a model. */
-let onImportedFlow: ((flow: ImportedFlow, source: string) => Promise<void>) | null = null;
-export function setImportedFlowHandler(h: typeof onImportedFlow): void {
-  onImportedFlow = h;
 }
 
 function savedChoice(): BackendChoice {
@@ -65,15 +62,22 @@ export const useEngine = create<EngineState>((set, get) => {
         reportError(e, 'The weights work now but will be asked for again after a reload');
       }
     }
-    if (r.flow && onImportedFlow) await onImportedFlow(r.flow, name);
+    // An official DifferNet checkpoint also carries its flow: that becomes a model to calibrate.
+    // The weights are in use either way; a flow that cannot be imported is reported on its own.
+    if (r.checkpoint) {
+      try {
+        await useModels.getState().importCheckpoint(r.checkpoint.id, name);
+      } catch (e) {
+        reportError(e, `${name}: the checkpoint's flow was not imported`);
+      }
+    }
     return r.weights;
   }
 
   async function guarded(name: string, job: (signal: AbortSignal) => Promise<WeightsInfo>): Promise<WeightsInfo | null> {
-    weightsAbort?.abort();
+    get().weightsAbort?.abort();
     const ac = new AbortController();
-    weightsAbort = ac;
-    set({ weightsJob: { name, phase: 'read', done: 0, total: 1 }, weightsError: null });
+    set({ weightsAbort: ac, weightsJob: { name, phase: 'read', done: 0, total: 1 }, weightsError: null });
     try {
       const info = await job(ac.signal);
       useNotices.getState().push('info', `${name}: ${info.id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1'} weights loaded (${(info.params / 1e6).toFixed(2)} M parameters kept).`);
@@ -83,7 +87,7 @@ export const useEngine = create<EngineState>((set, get) => {
       set({ weightsError: msg });
       return null;
     } finally {
-      if (weightsAbort === ac) set({ weightsJob: null });
+      if (get().weightsAbort === ac) set({ weightsJob: null, weightsAbort: null });
     }
   }
 
@@ -97,6 +101,7 @@ export const useEngine = create<EngineState>((set, get) => {
     weights: {},
     weightsJob: null,
     weightsError: null,
+    weightsAbort: null,
 
     async start() {
       const client = engine();
@@ -158,7 +163,7 @@ export const useEngine = create<EngineState>((set, get) => {
     },
 
     cancelWeights() {
-      weightsAbort?.abort();
+      get().weightsAbort?.abort();
     },
 
     async forgetWeights(id) {

@@ -48,6 +48,8 @@ interface EvaluateState {
   modelId: string | null;
   /** The slider's threshold; null follows the model's calibration. */
   threshold: number | null;
+  /** Cancels the running evaluation; null when none runs. */
+  abort: AbortController | null;
   addFolder(files: PickedFile[]): void;
   addTagged(files: PickedFile[], label: 0 | 1): void;
   setLabel(id: string, label: 0 | 1): Promise<void>;
@@ -59,8 +61,6 @@ interface EvaluateState {
   adopt(kind: 'slider' | 'f1'): Promise<void>;
 }
 
-let abort: AbortController | null = null;
-
 export const useEvaluate = create<EvaluateState>((set, get) => {
   const append = (items: EvalItem[]) => set((s) => ({ items: [...s.items, ...items], metrics: null }));
 
@@ -71,6 +71,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
     metrics: null,
     modelId: null,
     threshold: null,
+    abort: null,
 
     addFolder(files) {
       const { items, ignored } = parseMvtec(files);
@@ -98,7 +99,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
     },
 
     clear() {
-      abort?.abort();
+      get().abort?.abort();
       set({ items: [], metrics: null, threshold: null, progress: null });
     },
 
@@ -108,8 +109,8 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
       if (!record || get().running) return;
       const items = get().items;
       if (items.length === 0) return;
-      abort = new AbortController();
-      set({ running: true, progress: { done: 0, total: items.length }, modelId: record.id, items: items.map((i) => ({ ...i, score: undefined, error: undefined })) });
+      const abort = new AbortController();
+      set({ abort, running: true, progress: { done: 0, total: items.length }, modelId: record.id, items: items.map((i) => ({ ...i, score: undefined, error: undefined })) });
       try {
         if (!(await models.ensureLoaded(record.id))) throw new Error(`"${record.name}" has not been trained yet`);
         const r = await engine().call(
@@ -141,13 +142,12 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
       } catch (e) {
         if (!isCancelled(e)) reportError(e, 'Evaluation failed');
       } finally {
-        abort = null;
-        set({ running: false, progress: null });
+        set({ abort: null, running: false, progress: null });
       }
     },
 
     cancel() {
-      abort?.abort();
+      get().abort?.abort();
     },
 
     setThreshold(t) {

@@ -44,6 +44,8 @@ interface InspectState {
   opacity: number;
   sideBySide: boolean;
   outline: boolean;
+  /** Cancels the running batch; null when none runs. */
+  abort: AbortController | null;
   add(files: PickedFile[]): void;
   run(): Promise<void>;
   /** Queues every row scored by another model (or another version or threshold) for the active one. */
@@ -53,8 +55,6 @@ interface InspectState {
   select(id: string | null): void;
   set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide' | 'outline'>>): void;
 }
-
-let abort: AbortController | null = null;
 
 export const useInspect = create<InspectState>((set, get) => ({
   items: [],
@@ -67,6 +67,7 @@ export const useInspect = create<InspectState>((set, get) => ({
   opacity: 0.6,
   sideBySide: false,
   outline: true,
+  abort: null,
 
   add(files) {
     const items: InspectItem[] = files.map((f) => {
@@ -89,9 +90,9 @@ export const useInspect = create<InspectState>((set, get) => ({
     const models = useModels.getState();
     const start = models.active();
     if (!start) return;
-    abort = new AbortController();
+    const abort = new AbortController();
     const signal = abort.signal;
-    set({ running: true, modelId: start.id });
+    set({ abort, running: true, modelId: start.id });
     try {
       if (!(await models.ensureLoaded(start.id))) {
         useNotices.getState().push('error', `"${start.name}" has not been trained yet: teach it first.`);
@@ -122,8 +123,7 @@ export const useInspect = create<InspectState>((set, get) => ({
     } catch (e) {
       reportError(e, 'Inspection stopped');
     } finally {
-      abort = null;
-      set({ running: false });
+      set({ abort: null, running: false });
     }
   },
 
@@ -139,11 +139,11 @@ export const useInspect = create<InspectState>((set, get) => ({
   },
 
   cancel() {
-    abort?.abort();
+    get().abort?.abort();
   },
 
   clear() {
-    abort?.abort();
+    get().abort?.abort();
     for (const i of get().items) URL.revokeObjectURL(i.url);
     set({ items: [], selectedId: null });
   },

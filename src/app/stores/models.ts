@@ -1,12 +1,12 @@
 import { create } from 'zustand';
 import type { BackboneId, Calibration } from '../../core';
-import type { ImportedFlow, ModelSummary } from '../../worker/protocol';
+import type { ModelSummary } from '../../worker/protocol';
 import { engine } from '../engine';
 import { downloadBlob, safeFileName } from '../lib/download';
 import { newId } from '../lib/format';
 import { deleteModelRecord, listModels, readModelFile, saveModelRecord, type ModelRecord } from '../persistence/models';
 import { saveWeights } from '../persistence/weights';
-import { setImportedFlowHandler, useEngine } from './engine';
+import { useEngine } from './engine';
 import { reportError, useNotices } from './notices';
 
 const ACTIVE_KEY = 'differnet.activeModel';
@@ -29,6 +29,8 @@ interface ModelsState {
   setCalibration(id: string, calibration: Calibration): Promise<void>;
   exportModel(id: string): Promise<void>;
   importFile(file: File): Promise<void>;
+  /** Makes the flow of the DifferNet checkpoint `source` the engine just loaded (`checkpoint`) a model. */
+  importCheckpoint(checkpoint: string, source: string): Promise<void>;
 }
 
 function byDate(a: ModelRecord, b: ModelRecord): number {
@@ -69,12 +71,6 @@ export const useModels = create<ModelsState>((set, get) => {
     get().setActive(record.id);
     return record;
   }
-
-  setImportedFlowHandler(async (flow: ImportedFlow, source: string) => {
-    const name = source.split('/').pop()!.replace(/\.pth?$/i, '');
-    const r = await addFromFile(flow.bytes, flow.summary, `DifferNet ${name}`, `checkpoint ${source}`);
-    useNotices.getState().push('info', `The checkpoint's flow was imported as model "${r.name}". Calibrate it (Teach or Evaluate) before inspecting.`);
-  });
 
   return {
     records: [],
@@ -226,6 +222,13 @@ export const useModels = create<ModelsState>((set, get) => {
       } catch (e) {
         reportError(e, `${file.name} was not imported`);
       }
+    },
+
+    async importCheckpoint(checkpoint, source) {
+      const flow = await engine().call('importCheckpoint', { checkpoint });
+      const name = source.split('/').pop()!.replace(/\.pth?$/i, '');
+      const r = await addFromFile(flow.bytes, flow.summary, `DifferNet ${name}`, `checkpoint ${source}`);
+      useNotices.getState().push('info', `The checkpoint's flow was imported as model "${r.name}". Calibrate it (Teach or Evaluate) before inspecting.`);
     },
   };
 });

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { DEFAULT_FALSE_ALARM_RATE, recalibrate, type ThresholdMethod } from '../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, recalibrate, type Calibration, type ThresholdMethod } from '../../core/inspection';
 import type { TrainPhase } from '../../worker/protocol';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
@@ -35,6 +35,8 @@ interface TeachState {
   rejected: string[];
   adding: boolean;
   job: TrainJob | null;
+  /** Cancels the running training; null when none runs. */
+  trainAbort: AbortController | null;
   load(modelId: string | null): Promise<void>;
   addFiles(files: PickedFile[]): Promise<void>;
   addBlobs(items: { blob: Blob; name: string }[]): Promise<void>;
@@ -46,7 +48,15 @@ interface TeachState {
   applyMethod(method: ThresholdMethod): Promise<void>;
 }
 
-let trainAbort: AbortController | null = null;
+/**
+ * The false-alarm rate a training calibrates for: `override` if given (e.g. a stricter one for camera
+ * frames), else the rate the model was last calibrated with, else the default. A threshold set another way
+ * (best F1, by hand) does not carry over to a retrained flow, whose scores differ.
+ */
+export function trainingFalseAlarmRate(calibration: Calibration | null, override?: number): number {
+  const m = calibration?.method;
+  return override ?? (m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE);
+}
 
 /** Checks that the browser can decode it, without keeping the pixels. */
 async function validate(file: Blob, name: string): Promise<string | null> {
@@ -67,6 +77,7 @@ export const useTeach = create<TeachState>((set, get) => ({
   rejected: [],
   adding: false,
   job: null,
+  trainAbort: null,
 
   async load(modelId) {
     if (get().modelId === modelId) return;
@@ -147,10 +158,9 @@ export const useTeach = create<TeachState>((set, get) => ({
       useNotices.getState().push('error', 'Add some images of good parts first.');
       return false;
     }
-    trainAbort = new AbortController();
-    const m = record.calibration?.method;
-    const falseAlarmRate = override ?? (m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE);
-    set({ job: { modelId: record.id, phase: 'features', done: 0, total: images.length, losses: [] } });
+    const trainAbort = new AbortController();
+    const falseAlarmRate = trainingFalseAlarmRate(record.calibration, override);
+    set({ trainAbort, job: { modelId: record.id, phase: 'features', done: 0, total: images.length, losses: [] } });
     try {
       const r = await engine().call(
         'train',
@@ -174,13 +184,12 @@ export const useTeach = create<TeachState>((set, get) => ({
       else reportError(e, 'Training failed (the previous version of the model is unchanged)');
       return false;
     } finally {
-      trainAbort = null;
-      set({ job: null });
+      set({ job: null, trainAbort: null });
     }
   },
 
   cancel() {
-    trainAbort?.abort();
+    get().trainAbort?.abort();
   },
 
   async applyMethod(method) {

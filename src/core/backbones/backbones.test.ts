@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey, WeightsError } from '.';
 import { multiScaleFeatures } from '../features/extractor';
 import { toUnitRgb } from '../features/preprocess';
-import { readReference, readShared } from '../testing/shared';
-import { referenceImage } from '../testing/images';
-import { leakedTensors, maxAbsDiff, setupTf, tf } from '../testing/tf';
+import { readReference, readShared } from '../../../test/support/shared';
+import { referenceImage } from '../../../test/support/images';
+import { leakedTensors, maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import { readPth } from '../torch';
 import type { Backbone } from './types';
 

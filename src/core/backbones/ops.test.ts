@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maxAbsDiff, setupTf, tf } from '../testing/tf';
+import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import { FrozenConv, maxPool3s2 } from './ops';
 
 beforeAll(setupTf);

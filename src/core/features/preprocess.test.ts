@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../image';
-import { fidelityFixtures } from '../testing/fixtures';
-import { decodePng } from '../testing/images';
-import { maxAbsDiff, setupTf, tf } from '../testing/tf';
+import { fidelityFixtures } from '../../../test/support/fixtures';
+import { decodePng } from '../../../test/support/images';
+import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import { downsampleNearest, nearestIndices, rotate, toUnitRgb } from './preprocess';
 
 beforeAll(setupTf);

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Flow } from './flow';
 import { flowParamCount } from './config';
 import { numpyPermutation } from '../random';
-import { readReference, readShared } from '../testing/shared';
-import { leakedTensors, maxAbsDiff, setupTf, tf } from '../testing/tf';
+import { readReference, readShared } from '../../../test/support/shared';
+import { leakedTensors, maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import { readPth } from '../torch';
 
 beforeAll(setupTf);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readReference } from '../testing/shared';
+import { readReference } from '../../../test/support/shared';
 import { inversePermutation, MT19937, numpyPermutation, RandomState, randomInterval, seededNormal, seededRandom } from '.';
 
 // Expected values below come from numpy 2.4.6 (legacy RandomState), e.g.

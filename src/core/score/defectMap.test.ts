@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone } from '../backbones';
 import { Flow } from '../flow/flow';
-import { fidelityFixtures, type FidelityManifest } from '../testing/fixtures';
-import { referenceImage, syntheticPart } from '../testing/images';
-import { readShared } from '../testing/shared';
-import { leakedTensors, setupTf } from '../testing/tf';
+import { fidelityFixtures, type FidelityManifest } from '../../../test/support/fixtures';
+import { referenceImage, syntheticPart } from '../../../test/support/images';
+import { readShared } from '../../../test/support/shared';
+import { leakedTensors, setupTf } from '../../../test/support/tf';
 import { readPth } from '../torch';
 import { defectMap } from './defectMap';
 import type { Scorer } from './score';

@@ -3,10 +3,10 @@ import { createBackbone } from '../backbones';
 import { Flow } from '../flow/flow';
 import { DifferNet } from '../model/differnet';
 import { DEFAULT_SETTINGS, withRotations } from '../model/settings';
-import { readReference, readShared } from '../testing/shared';
-import { referenceImage, syntheticPart } from '../testing/images';
+import { readReference, readShared } from '../../../test/support/shared';
+import { referenceImage, syntheticPart } from '../../../test/support/images';
 import { copyFeatures } from '../features/copies';
-import { leakedTensors, maxAbsDiff, setupTf, tf } from '../testing/tf';
+import { leakedTensors, maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import { readPth } from '../torch';
 
 beforeAll(setupTf);

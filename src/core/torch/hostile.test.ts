@@ -1,9 +1,9 @@
 // Hostile, corrupt and truncated inputs: every one must end in a PthError that says what is wrong,
 // never in another exception, a hang, or a huge allocation.
 import { describe, expect, it } from 'vitest';
-import { readShared } from '../testing/shared';
+import { readShared } from '../../../test/support/shared';
 import { PthError, readPth } from './index';
-import { f32, legacyPth, LEGACY_MAGIC_PICKLE, PickleWriter, stateDictPickle, zipPth, concat, type TensorSpec } from './testBuilders';
+import { f32, legacyPth, LEGACY_MAGIC_PICKLE, PickleWriter, stateDictPickle, zipPth, concat, type TensorSpec } from '../../../test/support/torchBuilders';
 
 function pthError(f: () => unknown, ...patterns: RegExp[]): string {
   let err: unknown;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PthError } from './errors';
 import { PLAIN_DATA_ONLY, PyDict, PyTuple, unpickle, type PyValue } from './pickle';
-import { fromHex, PickleWriter } from './testBuilders';
+import { fromHex, PickleWriter } from '../../../test/support/torchBuilders';
 import { findGlobal, torchHooks } from './torchPickle';
 
 /** Plain JS view of a PyValue for comparisons. */

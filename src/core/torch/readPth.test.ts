@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readShared } from '../testing/shared';
+import { readShared } from '../../../test/support/shared';
 import { readPth, type StateDict } from './index';
-import { f32, legacyPth, stateDictPickle } from './testBuilders';
+import { f32, legacyPth, stateDictPickle } from '../../../test/support/torchBuilders';
 
 const ALEXNET_SHAPES: Record<string, number[]> = {
   'features.0.weight': [64, 3, 11, 11],

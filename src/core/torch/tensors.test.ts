@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PthError, readPth } from './index';
-import { concat, f32, f64, i64, legacyPth, PickleWriter, stateDictPickle, u16, zipPth, type TensorSpec } from './testBuilders';
+import { concat, f32, f64, i64, legacyPth, PickleWriter, stateDictPickle, u16, zipPth, type TensorSpec } from '../../../test/support/torchBuilders';
 
 const zipOf = (tensors: TensorSpec[], storages: Record<string, Uint8Array>, opts: Parameters<typeof zipPth>[2] = {}) =>
   zipPth(stateDictPickle(tensors), storages, opts);

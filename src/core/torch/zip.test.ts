@@ -1,9 +1,9 @@
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { readShared } from '../testing/shared';
+import { readShared } from '../../../test/support/shared';
 import { PthError } from './errors';
 import { readPth } from './index';
-import { f32, stateDictPickle, toZip64, zipPth } from './testBuilders';
+import { f32, stateDictPickle, toZip64, zipPth } from '../../../test/support/torchBuilders';
 import { openZip } from './zip';
 
 const W = [{ name: 'w', storage: '0', numel: 4, shape: [2, 2] }];

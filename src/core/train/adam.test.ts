@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fidelityFixtures, type FidelityManifest } from '../testing/fixtures';
-import { setupTf, tf } from '../testing/tf';
+import { fidelityFixtures, type FidelityManifest } from '../../../test/support/fixtures';
+import { setupTf, tf } from '../../../test/support/tf';
 import { Adam, PAPER_ADAM } from './adam';
 
 beforeAll(setupTf);

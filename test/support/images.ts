@@ -1,6 +1,6 @@
 // Node-only helpers for tests: PNG decoding and synthetic images.
 import { PNG } from 'pngjs';
-import type { RgbaImage } from '../image';
+import type { RgbaImage } from '../../src/core/image';
 import { readShared } from './shared';
 
 export function decodePng(bytes: Uint8Array): RgbaImage {

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend, type BackendName } from './backend';
+import { useBackend, type BackendName } from '../backend';
 
 const require = createRequire(import.meta.url);
 

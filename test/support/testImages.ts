@@ -2,7 +2,7 @@
 // layouts) that no installed encoder writes, and let tests corrupt exact fields.
 import { deflateSync } from 'node:zlib';
 import { crc32Value } from '../../src/core/model/crc32';
-import { concat } from '../../src/core/torch/testBuilders';
+import { concat } from './torchBuilders';
 
 export { concat };
 

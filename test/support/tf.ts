@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initNodeBackend } from '../nodeBackend';
+import { initNodeBackend } from '../../src/core/node/backend';
 
 export { tf };
 

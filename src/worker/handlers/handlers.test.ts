@@ -1,0 +1,139 @@
+// The worker's request handlers in Node, through the session as the worker builds it, on TF.js's WASM
+// backend, with a tiny model trained on synthetic parts.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, type ModelSettings } from '../../core/model/settings';
+import { PAPER_ADAM } from '../../core/train/adamConfig';
+import { syntheticPart } from '../../../test/support/images';
+import { readShared } from '../../../test/support/shared';
+import { setupTf } from '../../../test/support/tf';
+import { ctx, nodeSession, pngBlob } from '../../../test/support/worker';
+import type { ModelSummary } from '../protocol';
+
+beforeAll(setupTf);
+
+const SIZE = 64;
+const settings: ModelSettings = {
+  ...DEFAULT_SETTINGS,
+  features: { size: SIZE, scales: 2 },
+  flow: { blocks: 2, hidden: 32, clamp: 3 },
+  train: { ...DEFAULT_SETTINGS.train, epochs: 2, subEpochs: 2, batchSize: 4, adam: { ...PAPER_ADAM, lr: 1e-3 } },
+};
+const bytesOf = (u8: Uint8Array): ArrayBuffer => u8.slice().buffer;
+
+describe('engine request handlers (Node, WASM)', () => {
+  const { session } = nodeSession();
+  const h = session.handlers;
+  let summary: ModelSummary;
+
+  it('init starts the chosen backend and hands over the palette and presets', async () => {
+    const r = await h.init({ wasmPaths: '', choice: 'wasm' }, ctx());
+    expect(r.result.backend).toMatchObject({ name: 'wasm', choice: 'wasm', reason: 'chosen by you', webgpu: null });
+    expect(r.result.palette.length).toBe(256 * 3);
+    expect(r.result.presets.default).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('loadWeights adopts torchvision weights and returns a cache file, with no checkpoint', async () => {
+    const c = ctx();
+    const r = await h.loadWeights({ source: { kind: 'bytes', bytes: bytesOf(readShared('weights', 'squeezenet1_1-imagenet.pth')) }, name: 'sq.pth' }, c);
+    expect(r.result.weights).toMatchObject({ id: 'squeezenet1_1', source: 'sq.pth' });
+    expect(r.result.checkpoint).toBeNull();
+    expect(r.result.cache!.byteLength).toBeGreaterThan(1e6);
+    expect(c.seen.some((p) => p.phase === 'parse')).toBe(true);
+    // The cache file loads back as the same weights.
+    const again = await h.loadWeights({ source: { kind: 'bytes', bytes: r.result.cache! }, name: 'cache' }, ctx());
+    expect(again.result).toMatchObject({ weights: { hash: r.result.weights.hash, source: 'sq.pth' }, cache: null, checkpoint: null });
+  });
+
+  it('train fits a model, calibrates it on held-out images and keeps it loaded', async () => {
+    const images = Array.from({ length: 8 }, (_, i) => pngBlob(syntheticPart(SIZE, i)));
+    const c = ctx();
+    const r = await h.train({ modelId: 'm', backbone: 'squeezenet1_1', settings, images, names: images.map((_, i) => `g${i}.png`), falseAlarmRate: 0.05 }, c);
+    summary = r.result.summary;
+    expect(summary).toMatchObject({ backbone: 'squeezenet1_1', settings, fileBytes: r.result.bytes.byteLength });
+    expect(summary.training).toMatchObject({ images: 6, heldOut: 2, backend: 'wasm' });
+    expect(summary.calibration!.threshold).toBeGreaterThan(0);
+    expect(new Set(c.seen.map((p) => p.phase))).toEqual(new Set(['features', 'flow', 'calibrate']));
+    expect(c.seen.filter((p) => p.phase === 'flow').every((p) => Number.isFinite(p.loss))).toBe(true);
+  });
+
+  it('train without the backbone weights fails with a message saying what to load', async () => {
+    await expect(h.train({ modelId: 'x', backbone: 'alexnet', settings, images: [], names: [], falseAlarmRate: 0.05 }, ctx())).rejects.toThrow(/no AlexNet weights are loaded/);
+  });
+
+  it('analyze scores an image, with a defect map when asked, and a defect scores higher', async () => {
+    const plain = await h.analyze({ modelId: 'm', image: pngBlob(syntheticPart(SIZE, 50)), map: false }, ctx());
+    expect(plain.result).toMatchObject({ mapWidth: 0, mapHeight: 0, width: SIZE, height: SIZE });
+    expect(plain.result.map).toBeUndefined();
+    const withMap = await h.analyze({ modelId: 'm', image: pngBlob(syntheticPart(SIZE, 50)), map: true }, ctx());
+    expect(withMap.result.score).toBeCloseTo(plain.result.score, 3);
+    expect(withMap.result.map!.length).toBe(withMap.result.mapWidth * withMap.result.mapHeight);
+    expect(withMap.transfer).toEqual([withMap.result.map!.buffer]);
+    await expect(h.analyze({ modelId: 'nope', image: pngBlob(syntheticPart(SIZE, 1)), map: false }, ctx())).rejects.toThrow(/not loaded in the engine/);
+  });
+
+  it('evaluate scores a labelled set, reports undecodable items per item, and calibrates when asked', async () => {
+    const items = [
+      ...[60, 61, 62].map((s) => ({ image: pngBlob(syntheticPart(SIZE, s)), name: `good${s}.png`, label: 0 as const })),
+      ...[60, 61].map((s) => ({ image: pngBlob(syntheticPart(SIZE, s, true)), name: `bad${s}.png`, label: 1 as const, defect: 'scratch' })),
+      { image: new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }), name: 'broken.png', label: 1 as const, defect: 'scratch' },
+    ];
+    const c = ctx();
+    const r = await h.evaluate({ modelId: 'm', items, maps: false, calibrate: { kind: 'f1-max' } }, c);
+    const { scores, errors, report, calibration, pixelAuroc } = r.result;
+    expect(scores.slice(0, 5).every(Number.isFinite)).toBe(true);
+    expect(scores[5]).toBeNaN();
+    expect(errors.slice(0, 5)).toEqual([null, null, null, null, null]);
+    expect(errors[5]).toMatch(/broken\.png: not a readable image/);
+    expect(report).toBeTruthy();
+    expect(pixelAuroc).toBeNull();
+    expect(calibration).not.toBeNull();
+    expect(calibration!.threshold).toBeGreaterThan(0);
+    expect(c.seen.map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('evaluate stops when cancelled', async () => {
+    const ac = new AbortController();
+    const items = Array.from({ length: 4 }, (_, i) => ({ image: pngBlob(syntheticPart(SIZE, 70 + i)), name: `g${i}`, label: 0 as const }));
+    const c = ctx(ac.signal);
+    const run = h.evaluate({ modelId: 'm', items, maps: false }, { ...c, progress: () => ac.abort() });
+    await expect(run).rejects.toMatchObject({ name: 'CancelledError' });
+  });
+
+  it('setCalibration, exportModel and importModel round-trip the model', async () => {
+    await h.setCalibration({ modelId: 'm', calibration: { ...summary.calibration!, threshold: 123 } }, ctx());
+    const exported = await h.exportModel({ modelId: 'm', name: 'exported', includeBackbone: true }, ctx());
+    const imported = await h.importModel({ bytes: exported.result }, ctx());
+    expect(imported.result.name).toBe('exported');
+    expect(imported.result.weights).toBeNull(); // the engine has these weights already
+    expect(imported.result.summary.calibration!.threshold).toBe(123);
+    await h.loadModel({ modelId: 'copy', bytes: imported.result.bytes, calibration: imported.result.summary.calibration }, ctx());
+    const a = await h.analyze({ modelId: 'm', image: pngBlob(syntheticPart(SIZE, 80)), map: false }, ctx());
+    const b = await h.analyze({ modelId: 'copy', image: pngBlob(syntheticPart(SIZE, 80)), map: false }, ctx());
+    expect(b.result.score).toBeCloseTo(a.result.score, 5);
+    await h.unloadModel({ modelId: 'copy' }, ctx());
+    await expect(h.analyze({ modelId: 'copy', image: pngBlob(syntheticPart(SIZE, 80)), map: false }, ctx())).rejects.toThrow(/not loaded/);
+  });
+
+  it('compareBackends runs the same features on two backends and goes back to the first', async () => {
+    const r = await h.compareBackends({ modelId: null, backbone: 'squeezenet1_1', size: SIZE, backends: ['wasm', 'cpu'] }, ctx());
+    expect(r.result.rows.map((row) => row.backend)).toEqual(['wasm', 'cpu']);
+    expect(r.result.featureRelDiff).toBeLessThan(1e-3);
+    expect(session.engine.backends.info!.name).toBe('wasm');
+    // Models rebuild on the backend they are back on.
+    expect(Number.isFinite((await h.analyze({ modelId: 'm', image: pngBlob(syntheticPart(SIZE, 3)), map: false }, ctx())).result.score)).toBe(true);
+  });
+
+  it('an official DifferNet checkpoint gives its backbone, then, asked explicitly, its flow as a model', async () => {
+    const r = await h.loadWeights({ source: { kind: 'bytes', bytes: bytesOf(readShared('reference', 'differnet-reference-small.pth')) }, name: 'ref.pth' }, ctx());
+    expect(r.result.weights.id).toBe('alexnet');
+    expect(r.result.checkpoint).toMatchObject({ id: expect.any(String) });
+    expect(r.result.checkpoint!.tensors).toBeGreaterThan(0);
+    const flow = await h.importCheckpoint({ checkpoint: r.result.checkpoint!.id }, ctx());
+    expect(flow.result.summary).toMatchObject({ backbone: 'alexnet', weightsHash: r.result.weights.hash, calibration: null });
+    expect(flow.transfer).toEqual([flow.result.bytes]);
+    // Held once: a second import (or a stale id) is refused with a message.
+    await expect(h.importCheckpoint({ checkpoint: r.result.checkpoint!.id }, ctx())).rejects.toThrow(/no longer held/);
+    const loaded = await h.loadModel({ modelId: 'ck', bytes: flow.result.bytes, calibration: null }, ctx());
+    expect(loaded.result.flow.inputDim).toBe(flow.result.summary.flow.inputDim);
+  });
+});

@@ -1,0 +1,37 @@
+import { currentBackend } from '../../core/backend';
+import type { TrainEvent } from '../../core/model/differnet';
+import { saveModel } from '../../core/model/modelFile';
+import { trainModel } from '../../core/model/trainPipeline';
+import type { ImageSource } from '../../core/train/featureBank';
+import type { Engine, Handlers } from './types';
+
+export function trainHandler({ backends, weights, models, decoder }: Engine): Handlers['train'] {
+  // A training interrupted by a lost GPU is reported, not restarted: redoing minutes of work unasked,
+  // with a loss curve starting over, would surprise more than a message saying to press Train again.
+  return async (args, ctx) =>
+    backends.compute('training', ctx.signal, false, async (signal) => {
+      const backbone = weights.backbone(args.backbone);
+      const source: ImageSource = { count: args.images.length, load: (i) => decoder.image(args.images[i], args.names[i]) };
+      const model = await trainModel(backbone, source, args.settings, {
+        signal,
+        backend: currentBackend(),
+        falseAlarmRate: args.falseAlarmRate,
+        onProgress: (e: TrainEvent) => {
+          if (e.phase === 'flow') ctx.progress({ phase: 'flow', done: e.progress.step, total: e.progress.totalSteps, etaSeconds: e.progress.etaSeconds, loss: e.progress.loss });
+          else ctx.progress({ phase: e.phase, done: e.progress.done, total: e.progress.total, etaSeconds: e.progress.etaSeconds });
+        },
+      });
+      let summary;
+      let bytes: Uint8Array;
+      try {
+        bytes = await saveModel(model, { name: args.modelId, includeBackbone: false });
+        // Only now, with everything done, does the new version replace the old one.
+        summary = models.put(args.modelId, bytes, model.calibration, model);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      const copy = bytes.slice();
+      return { result: { bytes: copy.buffer, summary }, transfer: [copy.buffer] };
+    });
+}
