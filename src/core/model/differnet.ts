@@ -8,7 +8,6 @@ import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
 import type { FeatureBank } from '../train/featureBank';
 import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
 import type { Calibration } from '../inspection/calibration';
-import { judge, type Judgement } from '../inspection/verdict';
 import type { ModelSettings } from './settings';
 
 export interface TrainingRecord {
@@ -102,11 +101,6 @@ export class DifferNet {
 
   defectMap(img: RgbaImage, opts?: Partial<ScoreOptions>): Promise<DefectMap> {
     return defectMap(this, img, this.scoreOptions(opts));
-  }
-
-  /** Verdict and displayed score of a raw score; null before calibration. */
-  judge(score: number): Judgement | null {
-    return this.calibration ? judge(score, this.calibration) : null;
   }
 
   dispose(): void {
