@@ -16,7 +16,7 @@ export const TRAIN_HELP = `differnet train --data DIR --weights FILE.pth --out M
   Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included). A fifth of the
   good images is held out of training; the threshold flags --false-alarms percent of good parts like them.
   The default expects parts in a fixed pose (no rotations); --rotate adds the paper's random rotations
-  (4 copies per training image, 16 per score) for parts that appear at any angle; --preset paper has them.`;
+  (a bank of 32 random angles per training image, 4 drawn afresh each step; 16 per score) for parts that appear at any angle; --preset paper has them.`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
