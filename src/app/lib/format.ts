@@ -7,9 +7,14 @@ export function formatBytes(n: number): string {
 
 export function formatSeconds(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '…';
-  if (s < 60) return `${Math.ceil(s)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  if (s <= 59) return `${Math.max(0, Math.ceil(s))} s`;
+  // Round to whole seconds first, so 4 min 59.6 s reads "5 min 0 s", never "4 min 60 s".
+  const total = Math.max(60, Math.round(s));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h} h ${m} min`;
+  return `${m} min ${sec} s`;
 }
 
 export function formatScore(s: number | undefined | null): string {
