@@ -13,7 +13,8 @@ export interface A11yViolation {
 
 function axeSource(): string | null {
   try {
-    const file = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+    // AXE_CORE_PATH: an axe.min.js outside node_modules (an unpacked `npm pack axe-core`).
+    const file = process.env.AXE_CORE_PATH ?? createRequire(import.meta.url).resolve('axe-core/axe.min.js');
     return existsSync(file) ? readFileSync(file, 'utf8') : null;
   } catch {
     return null;
