@@ -64,16 +64,16 @@ export function EvalDetail({ item, order, record, threshold, scale }: Props) {
             {item.name}
           </h2>
           <div className="row">
-            <button type="button" className="secondary" onClick={() => open(neighbour(order, item.id, -1))} aria-label="Previous image (K)" data-testid="eval-detail-prev">
+            <button type="button" className="secondary" onClick={() => open(neighbour(order, item.id, -1))} title="Previous image (K or ←)" data-testid="eval-detail-prev">
               ‹ Prev
             </button>
             <span className="small muted">
               {position + 1} / {order.length}
             </span>
-            <button type="button" className="secondary" onClick={() => open(neighbour(order, item.id, 1))} aria-label="Next image (J)" data-testid="eval-detail-next">
+            <button type="button" className="secondary" onClick={() => open(neighbour(order, item.id, 1))} title="Next image (J or →)" data-testid="eval-detail-next">
               Next ›
             </button>
-            <button type="button" onClick={() => open(null)} aria-label="Close (Escape)" data-testid="eval-detail-close">
+            <button type="button" onClick={() => open(null)} title="Close (Escape)" data-testid="eval-detail-close">
               Close
             </button>
           </div>

@@ -39,7 +39,7 @@ function Gallery({ title, items, empty, scale, testId }: { title: string; items:
         <ul className="gallery">
           {items.map((it) => (
             <li key={it.id}>
-              <button type="button" className="gallery-item" onClick={() => open(it.id)} aria-label={`Open ${it.name}`}>
+              <button type="button" className="gallery-item" onClick={() => open(it.id)} title={`Open ${it.name}`}>
                 <img src={it.url} alt="" />
                 <span className="small ellipsis">{it.name.split('/').pop()}</span>
                 <span className="small muted">{it.category} · {scale ? formatDisplayScore(displayScore(it.score!, scale)) : formatRawScore(it.score!)}</span>

@@ -243,7 +243,7 @@ export function InspectScreen() {
                     const v = verdictOf(it);
                     return (
                       <li key={it.id}>
-                        <button type="button" className={`gallery-item${it.id === st.selectedId ? ' selected' : ''}`} onClick={() => st.select(it.id)} aria-label={`Show ${it.name}: ${v}`}>
+                        <button type="button" className={`gallery-item${it.id === st.selectedId ? ' selected' : ''}`} onClick={() => st.select(it.id)} title={it.name} aria-pressed={it.id === st.selectedId}>
                           <HeatThumb item={it} palette={palette} />
                           <span className="small ellipsis">{it.name.split('/').pop()}</span>
                           <span className={`verdict ${v.toLowerCase()}`}>

@@ -47,7 +47,7 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
       <td className="num" data-label="Size">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
       <td data-label="Actions">
         <div className="row wrap">
-          <button type="button" onClick={() => setActive(r.id)} disabled={active} aria-label={`Use ${r.name}`}>
+          <button type="button" onClick={() => setActive(r.id)} disabled={active} aria-label={active ? `In use: ${r.name}` : `Use ${r.name}`}>
             {active ? 'In use' : 'Use'}
           </button>
           <button type="button" className="secondary" onClick={() => setEditing(true)} aria-label={`Rename ${r.name}`}>

@@ -119,7 +119,7 @@ function ImagesAdvice({ n, record }: { n: number; record: ModelRecord }) {
     <p className="warning-text" data-testid="few-images-warning">
       Only {n} good image{n === 1 ? '' : 's'}:{' '}
       {held > 0 ? `${held} will be held out to set the threshold, and ${held} held-out images support false-alarm rates down to ${pct(minRate)}.` : 'too few to hold any out, so the threshold will come from the training images and promise nothing.'}{' '}
-      {measured && `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `}
+      {measured && measured.good.n !== held && `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `}
       For {pct(rate)} about {imagesFor(rate)} good images are needed. You can still train.
     </p>
   );
