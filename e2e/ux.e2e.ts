@@ -175,7 +175,7 @@ describe('review and keep (issue 13)', () => {
     await expect.poll(() => page.locator('[data-testid="model-row"]').count()).toBe(1);
   });
 
-  it('has no serious or critical accessibility violations and no sideways scrolling on any screen, at 1440 and 390 px', async () => {
+  it('has no serious or critical accessibility violations and no sideways scrolling on any screen, at 1440, 820 (tablet) and 390 px', async () => {
     const page = s.page;
     const found: Record<string, A11yViolation[]> = {};
     const overflows: string[] = [];
@@ -187,6 +187,7 @@ describe('review and keep (issue 13)', () => {
     await page.waitForSelector('[data-testid="auroc"]', { timeout: 600_000 });
     for (const [w, h] of [
       [1440, 900],
+      [820, 1180],
       [390, 844],
     ] as const) {
       await page.setViewportSize({ width: w, height: h });
