@@ -40,3 +40,10 @@ describe('formatSeconds', () => {
     expect(formatSeconds(undefined)).toBe('…');
   });
 });
+
+describe('formatBytes', () => {
+  it('uses one rule for every size: binary units, three significant digits', async () => {
+    const { formatBytes } = await import('./format');
+    expect([512, 1536, 128 * 1024, 7.04 * 1024 ** 2, 250 * 1024 ** 2, 2.5 * 1024 ** 3].map(formatBytes)).toEqual(['512 B', '1.5 KB', '128 KB', '7.04 MB', '250 MB', '2.5 GB']);
+  });
+});
