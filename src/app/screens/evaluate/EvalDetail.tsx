@@ -45,6 +45,21 @@ export function EvalDetail({ item, order, record, threshold, scale }: Props) {
         if (id) open(id);
         e.preventDefault();
       };
+      if (e.key === 'Tab' && dialog.current) {
+        // Keep focus inside the dialog while it is open.
+        const focusable = [...dialog.current.querySelectorAll<HTMLElement>('button:not(:disabled), [href], input, select, [tabindex]:not([tabindex="-1"])')];
+        if (focusable.length === 0) return;
+        const first = focusable[0];
+        const last = focusable[focusable.length - 1];
+        if (e.shiftKey && (document.activeElement === first || document.activeElement === dialog.current)) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+          e.preventDefault();
+          first.focus();
+        }
+        return;
+      }
       if (e.key === 'Escape') {
         e.preventDefault();
         open(null);
