@@ -1,13 +1,13 @@
 // The review flows of issue 13: an Evaluate row opened into a diagnosis, an Inspect batch exported as one
 // zip and found again after a reload, a model imported twice, and every screen checked for accessibility
 // and overflow at desktop and phone width (screenshots to E2E_SCREENSHOTS, /tmp/ux-shots in the report).
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seriousViolations, type A11yViolation } from './a11y';
 import { launch, type Session } from './browser';
-import { fastSettings, go, loadWeights, open, shot, text, waitReady } from './app';
+import { fastSettings, go, loadWeights, open, shot, SHOTS, text, waitReady } from './app';
 import { badFiles, goodTrainImages, labelledSet, mtd, SQUEEZENET, tempDir, type LabelledSet } from './data';
 
 const baseUrl = inject('baseUrl');
@@ -133,6 +133,9 @@ describe('review and keep (issue 13)', () => {
     const pngs = Object.keys(entries).filter((n) => n.endsWith('.png'));
     expect(pngs).toHaveLength(3);
     for (const n of pngs) expect(Array.from(entries[n].subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+    // One overlay beside the screenshots, to look at.
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(path.join(SHOTS, 'ux-zip-overlay.png'), entries[pngs.find((n) => n.includes('136254')) ?? pngs[0]]);
     expect(pngs.some((n) => /exp1_num_136254-(DEFECT|OK)\.png$/.test(n))).toBe(true);
     const csv = strFromU8(entries['results.csv']).trim().split(/\r\n/);
     expect(csv[0]).toBe('file,score,rawScore,verdict,threshold,model,modelId,modelVersion,seconds,error');
