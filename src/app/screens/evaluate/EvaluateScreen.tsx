@@ -266,7 +266,27 @@ export function EvaluateScreen() {
 
           {st.items.length > 0 && (
             <section className="card">
-              <h2>Images</h2>
+              <div className="row spread wrap">
+                <h2>Images</h2>
+                {/* The column headers sort on wide screens; a phone stacks the cells and hides them. */}
+                <label className="phone-only">
+                  Sort{' '}
+                  <select
+                    value={`${st.sort.key}:${st.sort.desc ? 'desc' : 'asc'}`}
+                    onChange={(e) => {
+                      const [key, dir] = e.target.value.split(':');
+                      st.setSort({ key: key as EvalSortKey, desc: dir === 'desc' });
+                    }}
+                    aria-label="Sort the images"
+                  >
+                    <option value="order:asc">as added</option>
+                    <option value="score:desc">score, highest first</option>
+                    <option value="score:asc">score, lowest first</option>
+                    <option value="label:asc">label</option>
+                    <option value="name:asc">name</option>
+                  </select>
+                </label>
+              </div>
               <div className="table-wrap">
                 <table className="results stack" data-testid="eval-table">
                   <thead>
