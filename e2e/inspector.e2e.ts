@@ -269,10 +269,11 @@ describe('inspector workflow (MTD, SqueezeNet)', () => {
     expect(await row.textContent()).toMatch(/SqueezeNet 1\.1.*v1.*13/);
     expect(await text(page, '[data-testid="weights-squeezenet1_1"]')).toMatch(/loaded from squeezenet1_1-imagenet\.pth/);
     await shot(page, '07-models');
-    // And it still inspects, without asking for anything.
+    // The inspection batch is still there, and it still inspects, without asking for anything.
     await go(page, 'inspect');
+    await expect.poll(async () => page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').count()).toBe(2);
     await page.setInputFiles('[data-testid="inspect-drop-files"]', mtd('test', 'good', set.good[1]));
-    await expect.poll(async () => page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').count(), { timeout: 120_000 }).toBe(1);
+    await expect.poll(async () => page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').count(), { timeout: 120_000 }).toBe(3);
   });
 
   it('works offline once loaded (service worker)', async () => {
@@ -284,7 +285,7 @@ describe('inspector workflow (MTD, SqueezeNet)', () => {
       await waitReady(page);
       await go(page, 'inspect');
       await page.setInputFiles('[data-testid="inspect-drop-files"]', mtd('test', 'good', set.good[2]));
-      await expect.poll(async () => page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').count(), { timeout: 120_000 }).toBe(1);
+      await expect.poll(async () => page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').count(), { timeout: 120_000 }).toBe(4);
     } finally {
       await s.context.setOffline(false);
     }
@@ -306,6 +307,9 @@ describe('inspector workflow (MTD, SqueezeNet)', () => {
     const before = await verdicts();
     await go(page, 'models');
     await page.setInputFiles('[data-testid="model-import-files"]', file);
+    // The same model is already here: the app says so, and a copy is one click away.
+    await page.waitForSelector('[data-testid="import-duplicate"]');
+    await page.click('[data-testid="import-copy"]');
     await page.locator('[data-testid="model-row"][data-model-name="MTD tiles (2)"]').waitFor();
     await go(page, 'inspect');
     await page.waitForSelector('[data-testid="stale-results"]');

@@ -237,6 +237,8 @@ describe('robustness', () => {
     await fillStorage(page, 'throw');
     await go(page, 'models');
     await page.setInputFiles('[data-testid="model-import-files"]', exported);
+    // "Base" is already here: import it as a copy, whose write then fails.
+    await page.click('[data-testid="import-copy"]');
     await expect.poll(() => page.locator('[data-testid="notice-error"]').allTextContents(), { timeout: 60_000 }).toContainEqual(
       expect.stringMatching(/Base\.differnet was not imported: The browser's storage is full, so model "Base \(2\)" could not be saved\./),
     );

@@ -8,6 +8,7 @@ import { LiveScreen } from './screens/live/LiveScreen';
 import { ModelsScreen } from './screens/models/ModelsScreen';
 import { TeachScreen } from './screens/teach/TeachScreen';
 import { useEngine } from './stores/engine';
+import { useInspect } from './stores/inspect';
 import { useModels } from './stores/models';
 import { useTeach } from './stores/teach';
 
@@ -31,6 +32,12 @@ export function App() {
   useEffect(() => {
     void loadTeach(activeId);
   }, [activeId, loadTeach]);
+
+  // The Inspect batch kept in IndexedDB comes back after a reload, until the user clears it.
+  const restoreInspect = useInspect((s) => s.restore);
+  useEffect(() => {
+    if (modelsReady) void restoreInspect();
+  }, [modelsReady, restoreInspect]);
 
   useEffect(() => {
     const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', models: 'Models' }[screen];

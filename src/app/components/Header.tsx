@@ -1,4 +1,4 @@
-import type { BackendChoice } from '../../worker/protocol';
+import type { BackendChoice, BackendInfo } from '../../worker/protocol';
 import { BACKBONE_LABEL } from '../lib/format';
 import { useEngine } from '../stores/engine';
 import { useModels } from '../stores/models';
@@ -12,6 +12,20 @@ const CHOICES: { value: BackendChoice; label: string }[] = [
   { value: 'cpu', label: 'CPU (slow)' },
 ];
 
+/** Why a backend cannot be chosen here, or a caution; from what start-up found. */
+function availability(c: BackendChoice, backend: BackendInfo | null): { disabled: boolean; note: string } {
+  if (!backend || c === 'auto' || c === 'cpu' || c === 'wasm') return { disabled: false, note: '' };
+  if (c === 'webgpu') {
+    if (!backend.webgpu) return { disabled: true, note: ' (unavailable: no adapter)' };
+    if (backend.webgpu.software) return { disabled: false, note: ' (software adapter: slow)' };
+    return { disabled: false, note: '' };
+  }
+  const m = backend.measurements.find((x) => x.backend === c);
+  // A probe that timed out still runs, only slowly; one that threw would fail again.
+  if (m && m.ms === null && !/^slower than/.test(m.note)) return { disabled: true, note: ' (unavailable)' };
+  return { disabled: false, note: '' };
+}
+
 export function Header({ screen }: { screen: ScreenId }) {
   const { backend, status, switching, setChoice } = useEngine();
   const { records, activeId, setActive } = useModels();
@@ -21,7 +35,8 @@ export function Header({ screen }: { screen: ScreenId }) {
         <span className="logo" aria-hidden>
           ◎
         </span>
-        DifferNet Inspector
+        <span className="brand-name">DifferNet</span>
+        <span className="brand-rest"> Inspector</span>
       </div>
       <nav aria-label="Screens">
         {SCREENS.map((s) => (
@@ -32,7 +47,7 @@ export function Header({ screen }: { screen: ScreenId }) {
       </nav>
       <div className="header-right">
         <label className="compact">
-          <span className="muted small">Model</span>
+          <span className="muted small header-label">Model</span>
           <select value={activeId ?? ''} onChange={(e) => setActive(e.target.value || null)} aria-label="Active model" data-testid="active-model">
             {records.length === 0 && <option value="">No models yet</option>}
             {records.map((r) => (
@@ -52,16 +67,20 @@ export function Header({ screen }: { screen: ScreenId }) {
               : undefined
           }
         >
-          <span className="muted small">Backend</span>
-          <span className="backend-badge" data-testid="backend-badge" data-backend={backend?.name ?? ''}>
+          <span className="muted small header-label">Backend</span>
+          <span className={`backend-badge${backend?.name === 'webgpu' && backend.webgpu?.software ? ' warn' : ''}`} data-testid="backend-badge" data-backend={backend?.name ?? ''} title={backend ? `${backend.name.toUpperCase()} · ${backend.adapter}` : undefined}>
             {status === 'starting' && !backend ? 'measuring…' : backend ? `${backend.name.toUpperCase()} · ${backend.adapter}` : 'none'}
           </span>
           <select value={backend?.choice ?? 'auto'} disabled={!backend || switching} onChange={(e) => void setChoice(e.target.value as BackendChoice)} aria-label="Backend choice" data-testid="backend-choice">
-            {CHOICES.map((c) => (
-              <option key={c.value} value={c.value}>
-                {c.label}
-              </option>
-            ))}
+            {CHOICES.map((c) => {
+              const a = availability(c.value, backend);
+              return (
+                <option key={c.value} value={c.value} disabled={a.disabled}>
+                  {c.label}
+                  {a.note}
+                </option>
+              );
+            })}
           </select>
         </label>
       </div>

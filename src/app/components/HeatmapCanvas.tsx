@@ -24,11 +24,27 @@ interface Props {
 /** Largest side drawn on screen; the export renders at full resolution. */
 const DISPLAY_SIDE = 1024;
 
-function drawComposite(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, bmp: ImageBitmap, heat: OffscreenCanvas | null, w: number, h: number, opacity: number, sideBySide: boolean) {
+/** Small images are enlarged by a whole factor up to this side on screen, with crisp (unsmoothed) pixels. */
+const ENLARGE_TO = 768;
+
+/** The on-screen drawing size of a bitmap: large ones shrink to DISPLAY_SIDE, small ones grow by a whole factor. */
+export function displaySize(width: number, height: number): { w: number; h: number; crisp: boolean } {
+  const side = Math.max(width, height);
+  if (side > DISPLAY_SIDE) {
+    const s = DISPLAY_SIDE / side;
+    return { w: Math.round(width * s), h: Math.round(height * s), crisp: false };
+  }
+  const k = Math.max(1, Math.min(8, Math.floor(ENLARGE_TO / side)));
+  return { w: width * k, h: height * k, crisp: k > 1 };
+}
+
+function drawComposite(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D, bmp: ImageBitmap, heat: OffscreenCanvas | null, w: number, h: number, opacity: number, sideBySide: boolean, crisp = false) {
   ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.imageSmoothingEnabled = !crisp;
   ctx.drawImage(bmp, 0, 0, w, h);
   const x = sideBySide ? w : 0;
   if (sideBySide) ctx.drawImage(bmp, x, 0, w, h);
+  ctx.imageSmoothingEnabled = true;
   if (heat) {
     ctx.save();
     ctx.globalAlpha = opacity;
@@ -84,12 +100,10 @@ export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCa
   useEffect(() => {
     const c = canvas.current;
     if (!c || !bitmap) return;
-    const s = Math.min(1, DISPLAY_SIDE / Math.max(bitmap.width, bitmap.height));
-    const w = Math.round(bitmap.width * s);
-    const h = Math.round(bitmap.height * s);
-    c.width = sideBySide ? 2 * w : w;
-    c.height = h;
-    drawComposite(c.getContext('2d')!, bitmap, heat, w, h, opacity, sideBySide);
+    const { w, h, crisp } = displaySize(bitmap.width, bitmap.height);
+    if (c.width !== (sideBySide ? 2 * w : w)) c.width = sideBySide ? 2 * w : w;
+    if (c.height !== h) c.height = h;
+    drawComposite(c.getContext('2d')!, bitmap, heat, w, h, opacity, sideBySide, crisp);
   });
 
   useImperativeHandle(ref, () => ({
@@ -103,6 +117,6 @@ export const HeatmapCanvas = forwardRef<HeatmapHandle, Props>(function HeatmapCa
     },
   }));
 
-  if (error) return <p className="error-text">{error}</p>;
+  if (error) return <p className="error-text placeholder-box">{error}</p>;
   return <canvas ref={canvas} className="heatmap" role="img" aria-label={label} data-testid="heatmap-canvas" />;
 });

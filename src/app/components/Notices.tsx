@@ -1,10 +1,10 @@
 import { useNotices } from '../stores/notices';
 
+/** A fixed toast region (bottom right), visible wherever the page is scrolled. */
 export function Notices() {
   const { notices, dismiss } = useNotices();
-  if (notices.length === 0) return null;
   return (
-    <div className="notices">
+    <div className="notices" aria-label="Messages" role="region">
       {notices.map((n) => (
         <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid={`notice-${n.kind}`}>
           <span>{n.message}</span>

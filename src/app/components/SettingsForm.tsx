@@ -23,6 +23,20 @@ export function quickPreset(base: ModelSettings): ModelSettings {
   };
 }
 
+export type PresetId = 'quick' | 'default' | 'paper';
+const PRESET_LABEL: Record<PresetId, string> = { quick: 'Quick demo', default: 'Balanced', paper: 'Paper' };
+
+/** Which preset the settings equal, if any. */
+export function activePreset(s: ModelSettings, presets: { default: ModelSettings; paper: ModelSettings }): PresetId | null {
+  // Key order differs between a preset and settings read back from a model file.
+  const stable = (v: unknown): string => (v && typeof v === 'object' ? (Array.isArray(v) ? `[${v.map(stable).join(',')}]` : `{${Object.keys(v).sort().map((k) => `${k}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`) : JSON.stringify(v));
+  const same = (a: ModelSettings, b: ModelSettings) => stable(a) === stable(b);
+  if (same(s, presets.default)) return 'default';
+  if (same(s, quickPreset(presets.default))) return 'quick';
+  if (same(s, presets.paper)) return 'paper';
+  return null;
+}
+
 function NumberField({ label, value, min, max, step = 1, onChange, disabled, hint }: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; disabled?: boolean; hint?: string }) {
   return (
     <label className="field">
@@ -50,20 +64,23 @@ export function SettingsForm({ settings: s, presets, onChange, disabled }: Props
     patch(next);
     onChange(next);
   };
+  const active = activePreset(s, presets);
+  const preset = (id: PresetId, label: string, value: () => ModelSettings, title?: string) => (
+    <button type="button" className={`secondary preset${active === id ? ' active' : ''}`} aria-pressed={active === id} onClick={() => onChange(value())} title={title} data-testid={`preset-${id}`}>
+      {label}
+    </button>
+  );
   return (
     <fieldset className="settings" disabled={disabled}>
       <legend>Settings</legend>
       <div className="row wrap">
         <span className="muted small">Presets:</span>
-        <button type="button" className="secondary" onClick={() => onChange(quickPreset(presets.default))}>
-          Quick demo
-        </button>
-        <button type="button" className="secondary" onClick={() => onChange(structuredClone(presets.default))}>
-          Balanced (default)
-        </button>
-        <button type="button" className="secondary" onClick={() => onChange(structuredClone(presets.paper))} title="The paper's configuration: very slow without a GPU">
-          Paper
-        </button>
+        {preset('quick', 'Quick demo', () => quickPreset(presets.default))}
+        {preset('default', 'Balanced (default)', () => structuredClone(presets.default))}
+        {preset('paper', 'Paper', () => structuredClone(presets.paper), "The paper's configuration: very slow without a GPU")}
+        <span className="small" data-testid="active-preset">
+          {active ? `In use: ${PRESET_LABEL[active]}` : 'In use: custom settings'}
+        </span>
       </div>
       <label className="check">
         <input type="checkbox" checked={s.train.rotate} onChange={(e) => onChange(withRotations(s, e.target.checked))} data-testid="rotate-toggle" />

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { BackboneId } from '../../core';
 import { BACKBONE_LABEL, formatBytes } from '../lib/format';
 import { useEngine } from '../stores/engine';
@@ -15,7 +15,15 @@ const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading 
 /** Backbone weights: status, drop a PyTorch file, or fetch one by URL. */
 export function WeightsPanel({ need }: { need?: BackboneId }) {
   const { weights, weightsJob, weightsError, loadWeightsFile, loadWeightsUrl, cancelWeights } = useEngine();
-  const [url, setUrl] = useState(OFFICIAL[need ?? 'alexnet'].url);
+  // The URL field follows the backbone chosen (by the new-model form, or the select beside it).
+  const firstMissing = (Object.keys(OFFICIAL) as BackboneId[]).find((id) => !weights[id]) ?? 'alexnet';
+  const [target, setTarget] = useState<BackboneId>(need ?? firstMissing);
+  const [url, setUrl] = useState(OFFICIAL[target].url);
+  useEffect(() => {
+    if (!need) return;
+    setTarget(need);
+    setUrl(OFFICIAL[need].url);
+  }, [need]);
   return (
     <section className="card" aria-labelledby="weights-title" data-testid="weights-panel">
       <h3 id="weights-title">Backbone weights</h3>
@@ -62,9 +70,28 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
               void loadWeightsUrl(url);
             }}
           >
+            <label className="compact">
+              <span>or download</span>
+              <select
+                value={target}
+                aria-label="Backbone to download"
+                data-testid="weights-url-backbone"
+                onChange={(e) => {
+                  const b = e.target.value as BackboneId;
+                  setTarget(b);
+                  setUrl(OFFICIAL[b].url);
+                }}
+              >
+                {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => (
+                  <option key={id} value={id}>
+                    {BACKBONE_LABEL[id]}
+                  </option>
+                ))}
+              </select>
+            </label>
             <label className="url-field">
-              <span>or from a URL</span>
-              <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…" />
+              <span>from</span>
+              <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…" aria-label="Weights URL" data-testid="weights-url" />
             </label>
             <button type="submit">Download</button>
           </form>

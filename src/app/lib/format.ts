@@ -1,15 +1,20 @@
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(0)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  // One rule for every size in the app: binary units, three significant digits.
+  const [v, unit] = n < 1024 ** 2 ? [n / 1024, 'KB'] : n < 1024 ** 3 ? [n / 1024 ** 2, 'MB'] : [n / 1024 ** 3, 'GB'];
+  return `${v >= 100 ? Math.round(v) : Number(v.toPrecision(3))} ${unit}`;
 }
 
 export function formatSeconds(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '…';
-  if (s < 60) return `${Math.ceil(s)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - m * 60)} s`;
+  if (s <= 59) return `${Math.max(0, Math.ceil(s))} s`;
+  // Round to whole seconds first, so 4 min 59.6 s reads "5 min 0 s", never "4 min 60 s".
+  const total = Math.max(60, Math.round(s));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h} h ${m} min`;
+  return `${m} min ${sec} s`;
 }
 
 export function formatScore(s: number | undefined | null): string {

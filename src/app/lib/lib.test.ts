@@ -28,3 +28,22 @@ describe('toCsv', () => {
     expect(toCsv(['a', 'b'], [['x,y', 'say "hi"'], [1.5, NaN], ['line\nbreak', null]])).toBe('a,b\r\n"x,y","say ""hi"""\r\n1.5,\r\n"line\nbreak",\r\n');
   });
 });
+
+describe('formatSeconds', () => {
+  it('rounds seconds into minutes instead of showing 60 s', async () => {
+    const { formatSeconds } = await import('./format');
+    expect(formatSeconds(299.6)).toBe('5 min 0 s');
+    expect(formatSeconds(59.4)).toBe('1 min 0 s');
+    expect(formatSeconds(12.2)).toBe('13 s');
+    expect(formatSeconds(61)).toBe('1 min 1 s');
+    expect(formatSeconds(3 * 3600 + 125)).toBe('3 h 2 min');
+    expect(formatSeconds(undefined)).toBe('…');
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses one rule for every size: binary units, three significant digits', async () => {
+    const { formatBytes } = await import('./format');
+    expect([512, 1536, 128 * 1024, 7.04 * 1024 ** 2, 250 * 1024 ** 2, 2.5 * 1024 ** 3].map(formatBytes)).toEqual(['512 B', '1.5 KB', '128 KB', '7.04 MB', '250 MB', '2.5 GB']);
+  });
+});

@@ -111,7 +111,7 @@ describe('persistence/db', () => {
     expect(await models.listModels()).toEqual([]);
     const raw = await db.openDb();
     expect(raw.version).toBe(db.DB_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['images', 'modelFiles', 'models', 'weights']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['images', 'inspectItems', 'modelFiles', 'models', 'weights']);
   });
 
   it('tries again after a failed open instead of keeping the failure', async () => {
@@ -178,7 +178,8 @@ describe('persistence/db', () => {
       },
     ];
     await expect(db.connect(NAME, migrations)).rejects.toThrow(/migration 2 broke/);
-    const conn = await db.connect(NAME, db.MIGRATIONS);
+    // Still at version 1 (the failed upgrade left nothing behind): the current migrations then apply from there.
+    const conn = await db.connect(NAME, db.MIGRATIONS.slice(0, 1));
     expect(conn.version).toBe(1);
     expect((await conn.getAll('models')).length).toBe(1);
     conn.close();

@@ -5,7 +5,7 @@ import { openDB, unwrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 
 const DB_NAME = 'differnet-inspector';
 
-export type StoreName = 'models' | 'modelFiles' | 'images' | 'weights';
+export type StoreName = 'models' | 'modelFiles' | 'images' | 'weights' | 'inspectItems';
 
 export type Migration = (db: IDBPDatabase, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => void | Promise<void>;
 
@@ -21,6 +21,10 @@ export const MIGRATIONS: readonly Migration[] = [
     const images = db.createObjectStore('images', { keyPath: 'id' });
     images.createIndex('byModel', 'modelId');
     db.createObjectStore('weights', { keyPath: 'id' });
+  },
+  // 2: the Inspect screen's batch (images, scores, maps and the model that judged them), kept until cleared.
+  (db) => {
+    db.createObjectStore('inspectItems', { keyPath: 'id' });
   },
 ];
 

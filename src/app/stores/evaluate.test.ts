@@ -12,7 +12,7 @@ const { bestF1, reportOf, useEvaluate } = await import('./evaluate');
 const { useModels } = await import('./models');
 type EvalItem = import('./evaluate').EvalItem;
 
-const item = (name: string, label: 0 | 1, score?: number, category = label === 0 ? 'good' : 'crack'): EvalItem => ({ id: name, name, blob: imageFile(name), label, category, score });
+const item = (name: string, label: 0 | 1, score?: number, category = label === 0 ? 'good' : 'crack'): EvalItem => ({ id: name, name, blob: imageFile(name), url: `blob:${name}`, label, category, score });
 
 describe('reportOf and bestF1', () => {
   const items = [item('g1', 0, 1), item('g2', 0, 2), item('g3', 0, 4), item('d1', 1, 3), item('d2', 1, 5, 'hole'), item('unscored', 1)];

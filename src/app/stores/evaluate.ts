@@ -13,9 +13,12 @@ export interface EvalItem {
   id: string;
   name: string;
   blob: Blob;
+  /** Object URL of the image, for thumbnails; revoked when the item goes. */
+  url: string;
   label: 0 | 1;
   category: string;
   mask?: Blob;
+  maskUrl?: string;
   score?: number;
   error?: string;
 }
@@ -40,8 +43,22 @@ export function bestF1(items: EvalItem[]): number | null {
   return f1MaxThreshold(scored.map((i) => i.score!), scored.map((i) => i.label)).threshold;
 }
 
+export type EvalSortKey = 'order' | 'name' | 'label' | 'score';
+
+/** A defect map fetched for the detail view, or why it could not be. */
+export type EvalMap = { map: Float32Array; width: number; height: number } | { error: string };
+
 interface EvaluateState {
   items: EvalItem[];
+  sort: { key: EvalSortKey; desc: boolean };
+  /** The item open in the detail view. */
+  detailId: string | null;
+  /** Defect maps by `mapKey(item, model)`: fetched once per item and model version. */
+  maps: Record<string, EvalMap | 'loading'>;
+  setSort(sort: { key: EvalSortKey; desc: boolean }): void;
+  openDetail(id: string | null): void;
+  /** Fetches the item's defect map from the active model (once; later calls reuse it). */
+  loadMap(id: string): Promise<void>;
   running: boolean;
   progress: { done: number; total: number; etaSeconds?: number } | null;
   metrics: EvalMetrics | null;
@@ -61,11 +78,28 @@ interface EvaluateState {
   adopt(kind: 'slider' | 'f1'): Promise<void>;
 }
 
+/** The cache key of an item's defect map: a retrained or recalibrated model draws it anew. */
+export function mapKey(itemId: string, model: { id: string; version: number }): string {
+  return `${model.id}@${model.version}:${itemId}`;
+}
+
+function revoke(items: EvalItem[]): void {
+  for (const i of items) {
+    URL.revokeObjectURL(i.url);
+    if (i.maskUrl) URL.revokeObjectURL(i.maskUrl);
+  }
+}
+
+const withUrls = (it: Omit<EvalItem, 'url' | 'maskUrl'>): EvalItem => ({ ...it, url: URL.createObjectURL(it.blob), maskUrl: it.mask ? URL.createObjectURL(it.mask) : undefined });
+
 export const useEvaluate = create<EvaluateState>((set, get) => {
   const append = (items: EvalItem[]) => set((s) => ({ items: [...s.items, ...items], metrics: null }));
 
   return {
     items: [],
+    sort: { key: 'order', desc: false },
+    detailId: null,
+    maps: {},
     running: false,
     progress: null,
     metrics: null,
@@ -79,7 +113,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
         useNotices.getState().push('warning', `No test images found in the MVTec layout (test/good/…, test/<defect>/…). Use the good/defective drop zones for loose images.${ignored ? ` ${ignored} files ignored.` : ''}`);
         return;
       }
-      append(items.map((it) => ({ id: newId('ev'), name: it.path, blob: it.file, label: it.label, category: it.category, mask: it.mask })));
+      append(items.map((it) => withUrls({ id: newId('ev'), name: it.path, blob: it.file, label: it.label, category: it.category, mask: it.mask })));
       const masks = items.filter((i) => i.mask).length;
       useNotices.getState().push('info', `${items.length} labelled images added (${items.filter((i) => i.label === 0).length} good, ${items.filter((i) => i.label === 1).length} defective, ${masks} with masks).`);
     },
@@ -87,7 +121,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
     addTagged(files, label) {
       const images = files.filter((f) => looksLikeImage(f.file));
       if (images.length < files.length) useNotices.getState().push('warning', `${files.length - images.length} non-image files ignored.`);
-      append(images.map((f) => ({ id: newId('ev'), name: f.path, blob: f.file, label, category: label === 0 ? 'good' : 'defect' })));
+      append(images.map((f) => withUrls({ id: newId('ev'), name: f.path, blob: f.file, label, category: label === 0 ? 'good' : 'defect' })));
     },
 
     async setLabel(id, label) {
@@ -95,12 +129,41 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
     },
 
     remove(id) {
-      set((s) => ({ items: s.items.filter((i) => i.id !== id) }));
+      revoke(get().items.filter((i) => i.id === id));
+      set((s) => ({ items: s.items.filter((i) => i.id !== id), detailId: s.detailId === id ? null : s.detailId }));
     },
 
     clear() {
       get().abort?.abort();
-      set({ items: [], metrics: null, threshold: null, progress: null });
+      revoke(get().items);
+      set({ items: [], metrics: null, threshold: null, progress: null, detailId: null, maps: {} });
+    },
+
+    setSort(sort) {
+      set({ sort });
+    },
+
+    openDetail(id) {
+      set({ detailId: id });
+      if (id) void get().loadMap(id);
+    },
+
+    async loadMap(id) {
+      const record = useModels.getState().active();
+      const item = get().items.find((i) => i.id === id);
+      if (!record || !item || record.version === 0) return;
+      const key = mapKey(id, record);
+      if (get().maps[key]) return;
+      set((s) => ({ maps: { ...s.maps, [key]: 'loading' } }));
+      let entry: EvalMap;
+      try {
+        if (!(await useModels.getState().ensureLoaded(record.id))) throw new Error(`"${record.name}" has not been trained yet`);
+        const r = await engine().call('analyze', { modelId: record.id, image: item.blob, map: true });
+        entry = r.map ? { map: r.map, width: r.mapWidth, height: r.mapHeight } : { error: 'the engine returned no defect map' };
+      } catch (e) {
+        entry = { error: (e as Error).message };
+      }
+      set((s) => ({ maps: { ...s.maps, [key]: entry } }));
     },
 
     async run() {

@@ -4,6 +4,7 @@ import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { newId } from '../lib/format';
+import { deleteInspectItems, listInspectItems, putInspectItems, type StoredInspectItem } from '../persistence/inspectSession';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
 
@@ -17,6 +18,8 @@ export interface JudgedBy {
 
 export interface InspectItem {
   id: string;
+  /** Position in the batch, kept across reloads. */
+  order: number;
   name: string;
   blob: Blob;
   url: string;
@@ -46,7 +49,11 @@ interface InspectState {
   outline: boolean;
   /** Cancels the running batch; null when none runs. */
   abort: AbortController | null;
+  /** Whether the batch kept in IndexedDB has been read back. */
+  restored: boolean;
   add(files: PickedFile[]): void;
+  /** Reads back the batch kept in IndexedDB (after a reload); rows still queued wait for `run`. */
+  restore(): Promise<void>;
   run(): Promise<void>;
   /** Queues every row scored by another model (or another version or threshold) for the active one. */
   rescore(): void;
@@ -54,6 +61,24 @@ interface InspectState {
   clear(): void;
   select(id: string | null): void;
   set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide' | 'outline'>>): void;
+}
+
+let saveWarned = false;
+function stored(it: InspectItem): StoredInspectItem {
+  const { url: _url, status, ...rest } = it;
+  return { ...rest, status: status === 'running' ? 'queued' : status };
+}
+/** Keeps rows in IndexedDB; the batch still works without it, so a failure only warns once. */
+function persist(items: InspectItem[]): void {
+  if (items.length === 0) return;
+  putInspectItems(items.map(stored)).catch((e: Error) => {
+    if (saveWarned) return;
+    saveWarned = true;
+    useNotices.getState().push('warning', `This inspection batch will not survive a reload: ${e.message}`);
+  });
+}
+function unpersist(ids: string[] | 'all'): void {
+  deleteInspectItems(ids).catch((e: Error) => useNotices.getState().push('warning', `The saved inspection batch could not be cleared: ${e.message}`));
 }
 
 export const useInspect = create<InspectState>((set, get) => ({
@@ -68,12 +93,28 @@ export const useInspect = create<InspectState>((set, get) => ({
   sideBySide: false,
   outline: true,
   abort: null,
+  restored: false,
+
+  async restore() {
+    if (get().restored) return;
+    try {
+      const rows = await listInspectItems();
+      const items: InspectItem[] = rows.map((r) => ({ ...r, url: URL.createObjectURL(r.blob) }));
+      // Rows added while the database was read come after the restored ones.
+      set((s) => ({ restored: true, items: [...items, ...s.items.filter((i) => !items.some((r) => r.id === i.id))], selectedId: s.selectedId ?? items.find((i) => i.status === 'done')?.id ?? null }));
+    } catch (e) {
+      set({ restored: true });
+      reportError(e, 'The saved inspection batch could not be read');
+    }
+  },
 
   add(files) {
-    const items: InspectItem[] = files.map((f) => {
+    const first = get().items.reduce((m, i) => Math.max(m, i.order + 1), 0);
+    const items: InspectItem[] = files.map((f, k) => {
       const bad = !looksLikeImage(f.file);
       return {
         id: newId('insp'),
+        order: first + k,
         name: f.path,
         blob: f.file,
         url: URL.createObjectURL(f.file),
@@ -82,6 +123,7 @@ export const useInspect = create<InspectState>((set, get) => ({
       };
     });
     set((s) => ({ items: [...s.items, ...items], selectedId: s.selectedId ?? items.find((i) => i.status === 'queued')?.id ?? null }));
+    persist(items);
     void get().run();
   },
 
@@ -105,7 +147,11 @@ export const useInspect = create<InspectState>((set, get) => ({
         if (!record || useModels.getState().activeId !== start.id) break;
         const next = get().items.find((i) => i.status === 'queued');
         if (!next || signal.aborted) break;
-        const patch = (p: Partial<InspectItem>) => set((s) => ({ items: s.items.map((i) => (i.id === next.id ? { ...i, ...p } : i)) }));
+        const patch = (p: Partial<InspectItem>) => {
+          set((s) => ({ items: s.items.map((i) => (i.id === next.id ? { ...i, ...p } : i)) }));
+          const now = get().items.find((i) => i.id === next.id);
+          if (now && now.status !== 'running') persist([now]);
+        };
         patch({ status: 'running' });
         try {
           const r = await engine().call('analyze', { modelId: record.id, image: next.blob, map: true }, { signal });
@@ -135,6 +181,7 @@ export const useInspect = create<InspectState>((set, get) => ({
         it.status === 'done' && !sameJudge(it.judgedBy, active) ? { ...it, status: 'queued' as const, score: undefined, map: undefined, judgedBy: undefined } : it,
       ),
     }));
+    persist(get().items.filter((i) => i.status === 'queued'));
     void get().run();
   },
 
@@ -146,6 +193,7 @@ export const useInspect = create<InspectState>((set, get) => ({
     get().abort?.abort();
     for (const i of get().items) URL.revokeObjectURL(i.url);
     set({ items: [], selectedId: null });
+    unpersist('all');
   },
 
   select(id) {

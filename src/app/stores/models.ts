@@ -31,6 +31,15 @@ interface ModelsState {
   importFile(file: File): Promise<void>;
   /** Makes the flow of the DifferNet checkpoint `source` the engine just loaded (`checkpoint`) a model. */
   importCheckpoint(checkpoint: string, source: string): Promise<void>;
+  /** An import that matches a model already here: waits for the user to import it as a copy or cancel. */
+  duplicate: { fileName: string; existing: string; finish: (asCopy: boolean) => Promise<void> } | null;
+}
+
+/** What identifies a trained model: the same backbone weights, settings and training run (not its name or threshold). */
+export function modelFingerprint(m: { backbone: string; weightsHash: string | null; training: ModelSummary['training'] }): string | null {
+  if (!m.training || !m.weightsHash) return null;
+  // The training record (images, timings, every loss) is unique to one run and travels in the file as JSON.
+  return JSON.stringify([m.backbone, m.weightsHash, m.training]);
 }
 
 function byDate(a: ModelRecord, b: ModelRecord): number {
@@ -77,6 +86,7 @@ export const useModels = create<ModelsState>((set, get) => {
     activeId: null,
     loaded: {},
     ready: false,
+    duplicate: null,
 
     async init() {
       try {
@@ -217,8 +227,32 @@ export const useModels = create<ModelsState>((set, get) => {
           useEngine.setState((s) => ({ weights: { ...s.weights, [w.info.id]: w.info } }));
           await saveWeights({ id: w.info.id, hash: w.info.hash, source: w.info.source, bytes: w.cache, savedAt: new Date().toISOString() });
         }
-        const rec = await addFromFile(r.bytes, r.summary, r.name || file.name.replace(/\.differnet$/, ''), `file ${file.name}`);
-        useNotices.getState().push('info', `Imported model "${rec.name}".`);
+        const add = async () => {
+          const rec = await addFromFile(r.bytes, r.summary, r.name || file.name.replace(/\.differnet$/, ''), `file ${file.name}`);
+          useNotices.getState().push('info', `Imported model "${rec.name}".`);
+        };
+        const print = modelFingerprint(r.summary);
+        const same = print ? get().records.find((x) => modelFingerprint(x) === print) : undefined;
+        if (!same) return await add();
+        // The same model is already here: say so, and import a copy only if asked.
+        await new Promise<void>((resolve) => {
+          set({
+            duplicate: {
+              fileName: file.name,
+              existing: same.name,
+              finish: async (asCopy) => {
+                set({ duplicate: null });
+                try {
+                  if (asCopy) await add();
+                  else useNotices.getState().push('info', `${file.name} was not imported: it is the model "${same.name}" already here.`);
+                } catch (e) {
+                  reportError(e, `${file.name} was not imported`);
+                }
+                resolve();
+              },
+            },
+          });
+        });
       } catch (e) {
         reportError(e, `${file.name} was not imported`);
       }

@@ -14,14 +14,18 @@ interface NoticeState {
 
 let next = 1;
 
-/** Banners at the top of the page: errors stay until dismissed, info fades out. */
+/** How long a notice stays on screen: errors until dismissed, warnings a while, routine messages a few seconds. */
+export const NOTICE_MS: Record<Notice['kind'], number | null> = { error: null, warning: 15_000, info: 6_000 };
+
+/** Toasts in a fixed corner of the window: errors stay until dismissed, the others fade out. */
 export const useNotices = create<NoticeState>((set) => ({
   notices: [],
   push(kind, message) {
     const id = next++;
     // The same message twice (e.g. a camera error on every retry) shows once.
     set((s) => (s.notices.some((n) => n.message === message) ? s : { notices: [...s.notices, { id, kind, message }].slice(-6) }));
-    if (kind === 'info') setTimeout(() => useNotices.getState().dismiss(id), 6000);
+    const ms = NOTICE_MS[kind];
+    if (ms !== null) setTimeout(() => useNotices.getState().dismiss(id), ms);
   },
   dismiss(id) {
     set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

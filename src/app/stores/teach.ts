@@ -58,6 +58,21 @@ export function trainingFalseAlarmRate(calibration: Calibration | null, override
   return override ?? (m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE);
 }
 
+const hashes = new WeakMap<Blob, Promise<string | null>>();
+/** SHA-256 of a file's bytes (null where the browser has no crypto.subtle, e.g. plain http off localhost). */
+export function contentHash(blob: Blob): Promise<string | null> {
+  let h = hashes.get(blob);
+  if (!h) {
+    h = (async () => {
+      if (!globalThis.crypto?.subtle) return null;
+      const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+      return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+    })().catch(() => null);
+    hashes.set(blob, h);
+  }
+  return h;
+}
+
 /** Checks that the browser can decode it, without keeping the pixels. */
 async function validate(file: Blob, name: string): Promise<string | null> {
   if (file.size === 0) return `${name}: the file is empty`;
@@ -114,9 +129,30 @@ export const useTeach = create<TeachState>((set, get) => ({
     }
   },
 
-  async addBlobs(items) {
+  async addBlobs(incoming) {
     const modelId = get().modelId;
-    if (!modelId || items.length === 0) return;
+    if (!modelId || incoming.length === 0) return;
+    // The same picture twice (a file dropped again, a copy under another name) only weighs it double: skipped by content.
+    const seen = new Map<string, string>();
+    for (const img of get().images) {
+      const h = await contentHash(img.blob);
+      if (h) seen.set(h, img.name);
+    }
+    const items: typeof incoming = [];
+    const dupes: string[] = [];
+    for (const it of incoming) {
+      const h = await contentHash(it.blob);
+      if (h && seen.has(h)) {
+        dupes.push(seen.get(h) === it.name ? it.name : `${it.name} (same as ${seen.get(h)})`);
+        continue;
+      }
+      if (h) seen.set(h, it.name);
+      items.push(it);
+    }
+    if (dupes.length > 0) {
+      useNotices.getState().push('info', `${dupes.length} duplicate image${dupes.length === 1 ? '' : 's'} skipped (same content as one already added): ${dupes.slice(0, 5).join(', ')}${dupes.length > 5 ? ', …' : ''}.`);
+    }
+    if (items.length === 0) return;
     const now = Date.now();
     const stored: StoredImage[] = items.map((it, i) => ({ id: newId('img'), modelId, name: it.name, blob: it.blob, addedAt: now + i }));
     try {

@@ -42,7 +42,8 @@ export function ScoreHistogram({ bins, threshold }: { bins: LogBin[]; threshold:
           />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} width={32} />
           <Tooltip formatter={(v) => String(v)} labelFormatter={(v) => `score ≈ ${formatRawScore(10 ** Number(v))}`} />
-          <Legend verticalAlign="top" height={24} />
+          {/* Series names in the text colour: the green of "good" is too dim as text (4.46:1). */}
+          <Legend verticalAlign="top" height={24} formatter={(value) => <span style={{ color: 'var(--text)' }}>{value}</span>} />
           <Bar dataKey="good" fill="#22c55e" fillOpacity={0.75} isAnimationActive={false} />
           <Bar dataKey="defect" fill="#ef4444" fillOpacity={0.75} isAnimationActive={false} />
           {t !== null && <ReferenceLine x={t} stroke="#60a5fa" strokeWidth={2} label={{ value: 'threshold', fill: '#60a5fa', fontSize: 11, position: 'top' }} />}

@@ -2,15 +2,54 @@ import { DropZone } from '../../components/DropZone';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useState } from 'react';
 import { displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
-import { bestF1, reportOf, useEvaluate } from '../../stores/evaluate';
+import { bestF1, reportOf, useEvaluate, type EvalItem, type EvalSortKey } from '../../stores/evaluate';
 import { useModels } from '../../stores/models';
 import { RocChart, ScoreHistogram } from './Charts';
+import { outcomeOf, sortedItems, worstFalseAlarms, worstMisses } from './diagnosis';
+import { EvalDetail } from './EvalDetail';
 
 /** Above this share of good images flagged, adopting a threshold asks first. */
 const CONFIRM_FALSE_ALARMS = 0.5;
 
 function pct(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '—' : `${(100 * x).toFixed(1)} %`;
+}
+
+function SortHeader({ k, label }: { k: EvalSortKey; label: string }) {
+  const sort = useEvaluate((s) => s.sort);
+  const setSort = useEvaluate((s) => s.setSort);
+  const active = sort.key === k;
+  return (
+    <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+      <button type="button" className="link" onClick={() => setSort({ key: k, desc: active ? !sort.desc : k === 'score' })}>
+        {label} {active ? (sort.desc ? '▼' : '▲') : ''}
+      </button>
+    </th>
+  );
+}
+
+function Gallery({ title, items, empty, scale, testId }: { title: string; items: EvalItem[]; empty: string; scale: ReturnType<typeof displayScale> | null; testId: string }) {
+  const open = useEvaluate((s) => s.openDetail);
+  return (
+    <div className="gallery-block" data-testid={testId}>
+      <h3>{title}</h3>
+      {items.length === 0 ? (
+        <p className="muted small">{empty}</p>
+      ) : (
+        <ul className="gallery">
+          {items.map((it) => (
+            <li key={it.id}>
+              <button type="button" className="gallery-item" onClick={() => open(it.id)} title={`Open ${it.name}`}>
+                <img src={it.url} alt="" />
+                <span className="small ellipsis">{it.name.split('/').pop()}</span>
+                <span className="small muted">{it.category} · {scale ? formatDisplayScore(displayScore(it.score!, scale)) : formatRawScore(it.score!)}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
 }
 
 export function EvaluateScreen() {
@@ -33,6 +72,9 @@ export function EvaluateScreen() {
   const roc = report.roc.fpr.map((fpr, i) => ({ fpr, tpr: report.roc.tpr[i], threshold: report.roc.thresholds[i] }));
   const scale = record?.calibration ? displayScale(record.calibration) : null;
   const [confirmF1, setConfirmF1] = useState(false);
+  const order = sortedItems(st.items, st.sort);
+  const detail = st.items.find((i) => i.id === st.detailId) ?? null;
+  const perDefect = Object.entries(report.perDefect);
   const adoptF1 = () => {
     if (f1At && f1At.falseAlarmRate > CONFIRM_FALSE_ALARMS && !confirmF1) setConfirmF1(true);
     else {
@@ -101,6 +143,14 @@ export function EvaluateScreen() {
                     <div className="metric">
                       <span className="muted small">False alarms</span>
                       <strong data-testid="false-alarms">{pct(counts.falseAlarmRate)}</strong>
+                    </div>
+                    <div className="metric" title="Of the images flagged, the share that are defective">
+                      <span className="muted small">Precision</span>
+                      <strong data-testid="precision">{pct(counts.precision)}</strong>
+                    </div>
+                    <div className="metric" title="Harmonic mean of precision and recall">
+                      <span className="muted small">F1</span>
+                      <strong data-testid="f1">{Number.isFinite(counts.f1) ? counts.f1.toFixed(3) : '—'}</strong>
                     </div>
                   </>
                 )}
@@ -173,6 +223,34 @@ export function EvaluateScreen() {
                   </tbody>
                 </table>
               )}
+              {perDefect.length > 0 && (
+                <div className="table-wrap inline">
+                  <table className="results per-defect" data-testid="per-defect" aria-label="AUROC and recall per defect type">
+                    <thead>
+                      <tr>
+                        <th>Defect type</th>
+                        <th className="num">Images</th>
+                        <th className="num">AUROC vs. good</th>
+                        <th className="num">Found at threshold</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {perDefect.map(([d, v]) => (
+                        <tr key={d} data-defect={d}>
+                          <td>{d}</td>
+                          <td className="num">{v.n}</td>
+                          <td className="num">{v.auroc === null ? '—' : v.auroc.toFixed(3)}</td>
+                          <td className="num">{pct(v.recall)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+              <div className="galleries">
+                <Gallery title="Worst false alarms" items={worstFalseAlarms(st.items, threshold)} empty="No good image is flagged at this threshold." scale={scale} testId="worst-false-alarms" />
+                <Gallery title="Worst misses" items={worstMisses(st.items, threshold)} empty="No defective image passes at this threshold." scale={scale} testId="worst-misses" />
+              </div>
               <div className="charts">
                 <div>
                   <h3>Scores of good and defective images</h3>
@@ -188,38 +266,61 @@ export function EvaluateScreen() {
 
           {st.items.length > 0 && (
             <section className="card">
-              <h2>Images</h2>
+              <div className="row spread wrap">
+                <h2>Images</h2>
+                {/* The column headers sort on wide screens; a phone stacks the cells and hides them. */}
+                <label className="phone-only">
+                  Sort{' '}
+                  <select
+                    value={`${st.sort.key}:${st.sort.desc ? 'desc' : 'asc'}`}
+                    onChange={(e) => {
+                      const [key, dir] = e.target.value.split(':');
+                      st.setSort({ key: key as EvalSortKey, desc: dir === 'desc' });
+                    }}
+                    aria-label="Sort the images"
+                  >
+                    <option value="order:asc">as added</option>
+                    <option value="score:desc">score, highest first</option>
+                    <option value="score:asc">score, lowest first</option>
+                    <option value="label:asc">label</option>
+                    <option value="name:asc">name</option>
+                  </select>
+                </label>
+              </div>
               <div className="table-wrap">
-                <table className="results" data-testid="eval-table">
+                <table className="results stack" data-testid="eval-table">
                   <thead>
                     <tr>
-                      <th>Image</th>
-                      <th>Label</th>
-                      <th>Score</th>
+                      <SortHeader k="name" label="Image" />
+                      <SortHeader k="label" label="Label" />
+                      <SortHeader k="score" label="Score" />
                       <th>At threshold</th>
                     </tr>
                   </thead>
                   <tbody>
-                    {st.items.map((it) => {
-                      const flagged = threshold !== null && it.score !== undefined && Number.isFinite(it.score) ? it.score >= threshold : null;
-                      const right = flagged === null ? null : flagged === (it.label === 1);
+                    {order.map((it) => {
+                      const o = outcomeOf(it, threshold);
+                      const right = o === null ? null : o.outcome === 'true-defect' || o.outcome === 'true-ok';
                       return (
-                        <tr key={it.id}>
-                          <td className="ellipsis">
-                            {it.name}
+                        <tr key={it.id} className={it.id === st.detailId ? 'selected' : ''} data-outcome={o?.outcome ?? ''}>
+                          <td className="name-cell">
+                            <button type="button" className="link row-button" onClick={() => st.openDetail(it.id)} data-testid="eval-open" aria-haspopup="dialog">
+                              <img src={it.url} alt="" className="mini" loading="lazy" />
+                              {it.name}
+                            </button>
                             {it.mask ? ' · mask' : ''}
                             {it.error && <div className="error-text small">{it.error}</div>}
                           </td>
-                          <td>
+                          <td data-label="Label">
                             <select value={it.label} onChange={(e) => void st.setLabel(it.id, Number(e.target.value) as 0 | 1)} aria-label={`Label of ${it.name}`} disabled={st.running}>
                               <option value={0}>good</option>
                               <option value={1}>defect{it.category !== 'good' && it.category !== 'defect' ? ` (${it.category})` : ''}</option>
                             </select>
                           </td>
-                          <td className="num" title={it.score !== undefined ? `raw ${formatRawScore(it.score)}` : undefined} data-raw={it.score ?? ''}>
+                          <td className="num" data-label="Score" title={it.score !== undefined ? `raw ${formatRawScore(it.score)}` : undefined} data-raw={it.score ?? ''}>
                             {it.score === undefined ? '—' : scale ? formatDisplayScore(displayScore(it.score, scale)) : formatRawScore(it.score)}
                           </td>
-                          <td>{right === null ? '' : <span className={`verdict ${right ? 'ok' : 'defect'}`}>{flagged ? 'DEFECT' : 'OK'}{right ? ' ✓' : ' ✗'}</span>}</td>
+                          <td data-label="At threshold">{right === null || !o ? '' : <span className={`verdict ${right ? 'ok' : 'defect'}`}>{o.flagged ? 'DEFECT' : 'OK'}{right ? ' ✓' : ' ✗'}</span>}</td>
                         </tr>
                       );
                     })}
@@ -228,6 +329,7 @@ export function EvaluateScreen() {
               </div>
             </section>
           )}
+          {detail && <EvalDetail item={detail} order={order} record={record} threshold={threshold} scale={scale} />}
         </>
       )}
     </div>

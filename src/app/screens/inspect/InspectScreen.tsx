@@ -1,12 +1,15 @@
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import { DropZone } from '../../components/DropZone';
 import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanvas';
 import { Legend } from '../../components/Legend';
 import { ProgressBar } from '../../components/ProgressBar';
 import { downloadBlob, safeFileName } from '../../lib/download';
+import { batchZip } from '../../lib/overlay';
+import { reportError } from '../../stores/notices';
+import { HeatThumb } from './HeatThumb';
 import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
-import { sameJudge, useInspect, type SortKey } from '../../stores/inspect';
+import { sameJudge, useInspect, type InspectItem, type SortKey } from '../../stores/inspect';
 import { useModels } from '../../stores/models';
 import { displayOf, resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
 
@@ -42,6 +45,39 @@ export function InspectScreen() {
     if (v === 'DEFECT') counts.defect++;
   }
 
+  const [zipping, setZipping] = useState<{ done: number; total: number } | null>(null);
+  const queued = st.items.filter((i) => i.status === 'queued').length;
+  const scoredItems = st.items.filter((i) => i.status === 'done' && i.score !== undefined);
+  const exportZip = async () => {
+    const list = [...st.items].sort((a, b) => a.order - b.order).filter((i) => i.status === 'done' && i.score !== undefined);
+    setZipping({ done: 0, total: list.length });
+    try {
+      const zip = await batchZip(
+        list.map((it: InspectItem) => ({
+          name: it.name,
+          blob: it.blob,
+          score: it.score!,
+          display: displayOf(it),
+          verdict: verdictOf(it),
+          map: it.map,
+          mapWidth: it.mapWidth,
+          mapHeight: it.mapHeight,
+          calibration: it.judgedBy?.calibration ?? null,
+          model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
+        })),
+        resultsCsv(st.items),
+        resultsJson(st.items),
+        palette,
+        (done, total) => setZipping({ done, total }),
+      );
+      downloadBlob(zip, `inspection-${safeFileName(record?.name ?? 'model')}.zip`);
+    } catch (e) {
+      reportError(e, 'The overlays could not be exported');
+    } finally {
+      setZipping(null);
+    }
+  };
+
   const exportAs = (kind: 'csv' | 'json') => {
     const name = record?.name ?? 'model';
     const text = kind === 'csv' ? resultsCsv(st.items) : resultsJson(st.items);
@@ -60,6 +96,15 @@ export function InspectScreen() {
           {st.items.length > 0 && (
             <>
               {st.running && <ProgressBar label="Inspecting" done={done} total={st.items.length} onCancel={st.cancel} />}
+              {!st.running && queued > 0 && (
+                <p className="row wrap" role="status" data-testid="queued-results">
+                  <span>{queued} image{queued === 1 ? ' is' : 's are'} waiting to be scored.</span>
+                  <button type="button" onClick={() => void st.run()} data-testid="resume">
+                    Score {queued === 1 ? 'it' : 'them'} now
+                  </button>
+                </p>
+              )}
+              {zipping && <ProgressBar label="Drawing overlays for the zip" done={zipping.done} total={zipping.total} />}
               {stale > 0 && (
                 <p className="warning-text row wrap" role="status" data-testid="stale-results">
                   <span>
@@ -92,6 +137,9 @@ export function InspectScreen() {
                   <button type="button" onClick={() => exportAs('json')} data-testid="export-json">
                     Export JSON
                   </button>
+                  <button type="button" onClick={() => void exportZip()} disabled={scoredItems.length === 0 || zipping !== null} data-testid="export-zip" title="Every overlay PNG with its verdict, score and legend, plus the CSV and JSON">
+                    Export all overlays (.zip)
+                  </button>
                   <button type="button" className="secondary" onClick={st.clear}>
                     Clear
                   </button>
@@ -113,18 +161,19 @@ export function InspectScreen() {
                         const v = verdictOf(it);
                         return (
                           <tr key={it.id} className={it.id === st.selectedId ? 'selected' : ''} data-verdict={v}>
-                            <td>
+                            <td className="name-cell">
                               <button type="button" className="link row-button" onClick={() => st.select(it.id)} aria-pressed={it.id === st.selectedId}>
-                                <img src={it.url} alt="" className="mini" />
+                                {it.status === 'error' ? <span className="mini placeholder" aria-hidden="true" /> : <img src={it.url} alt="" className="mini" />}
                                 {it.name}
                               </button>
+                              {it.status === 'error' && <div className="error-text small row-error">{it.error}</div>}
                             </td>
                             <td className="num" data-testid="row-score" data-raw={it.score ?? ''} title={it.score !== undefined ? `raw DifferNet score ${formatRawScore(it.score)}` : undefined}>
                               {it.status === 'running' ? '…' : displayOf(it) !== undefined ? formatDisplayScore(displayOf(it)!) : it.score !== undefined ? `raw ${formatRawScore(it.score)}` : '—'}
                             </td>
                             <td>
                               <span className={`verdict ${v.toLowerCase()}`} title={it.error}>
-                                {v === 'ERROR' ? `error: ${it.error}` : v}
+                                {v}
                               </span>
                             </td>
                             {models.size > 1 || stale > 0 ? (
@@ -177,6 +226,8 @@ export function InspectScreen() {
                           if (png) downloadBlob(png, `${safeFileName(selected.name.replace(/\.[^.]+$/, ''))}-defects.png`);
                         }}
                         data-testid="export-png"
+                        disabled={selected.status !== 'done'}
+                        title={selected.status === 'error' ? 'This file could not be read: there is no overlay to save' : undefined}
                       >
                         Save overlay PNG
                       </button>
@@ -185,6 +236,26 @@ export function InspectScreen() {
                   </div>
                 )}
               </div>
+              <section aria-labelledby="gallery-title" data-testid="result-gallery">
+                <h2 id="gallery-title">Results at a glance</h2>
+                <ul className="gallery">
+                  {rows.map((it) => {
+                    const v = verdictOf(it);
+                    return (
+                      <li key={it.id}>
+                        <button type="button" className={`gallery-item${it.id === st.selectedId ? ' selected' : ''}`} onClick={() => st.select(it.id)} title={it.name} aria-pressed={it.id === st.selectedId}>
+                          <HeatThumb item={it} palette={palette} />
+                          <span className="small ellipsis">{it.name.split('/').pop()}</span>
+                          <span className={`verdict ${v.toLowerCase()}`}>
+                            {v}
+                            {displayOf(it) !== undefined ? ` ${formatDisplayScore(displayOf(it)!)}` : ''}
+                          </span>
+                        </button>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </section>
             </>
           )}
         </>

@@ -40,14 +40,14 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
           {r.origin ? `from ${r.origin} · ` : ''}updated {new Date(r.updatedAt).toLocaleString()}
         </div>
       </td>
-      <td>{BACKBONE_LABEL[r.backbone]}</td>
-      <td>{r.version === 0 ? <span className="muted">untrained</span> : `v${r.version}`}</td>
-      <td className="num">{r.training ? r.training.images : '—'}</td>
-      <td className="num">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${r.calibration.method.kind === 'false-alarm-rate' ? ` (${+(r.calibration.method.rate * 100).toFixed(2)} % false alarms)` : ''}` : '—'}</td>
-      <td className="num">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
-      <td>
+      <td data-label="Backbone">{BACKBONE_LABEL[r.backbone]}</td>
+      <td data-label="Version">{r.version === 0 ? <span className="muted">untrained</span> : `v${r.version}`}</td>
+      <td className="num" data-label="Images">{r.training ? r.training.images : '—'}</td>
+      <td className="num" data-label="Threshold">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${r.calibration.method.kind === 'false-alarm-rate' ? ` (${+(r.calibration.method.rate * 100).toFixed(2)} % false alarms)` : ''}` : '—'}</td>
+      <td className="num" data-label="Size">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
+      <td data-label="Actions">
         <div className="row wrap">
-          <button type="button" onClick={() => setActive(r.id)} disabled={active} aria-label={`Use ${r.name}`}>
+          <button type="button" onClick={() => setActive(r.id)} disabled={active} aria-label={active ? `In use: ${r.name}` : `Use ${r.name}`}>
             {active ? 'In use' : 'Use'}
           </button>
           <button type="button" className="secondary" onClick={() => setEditing(true)} aria-label={`Rename ${r.name}`}>
@@ -86,6 +86,24 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
   );
 }
 
+function DuplicateQuestion() {
+  const dup = useModels((s) => s.duplicate);
+  if (!dup) return null;
+  return (
+    <div className="card warning-box row wrap" role="alertdialog" aria-labelledby="dup-text" data-testid="import-duplicate">
+      <span id="dup-text">
+        <strong>{dup.fileName}</strong> is the model “{dup.existing}”, which is already here (same training run and weights).
+      </span>
+      <button type="button" onClick={() => void dup.finish(true)} data-testid="import-copy">
+        Import as a copy
+      </button>
+      <button type="button" className="secondary" onClick={() => void dup.finish(false)} data-testid="import-cancel" autoFocus>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 export function ModelsScreen() {
   const { records, activeId, importFile } = useModels();
   return (
@@ -96,7 +114,7 @@ export function ModelsScreen() {
           <p className="muted">No models yet. Teach one, or import a model file below.</p>
         ) : (
           <div className="table-wrap">
-            <table className="results" data-testid="models-table">
+            <table className="results stack" data-testid="models-table">
               <thead>
                 <tr>
                   <th>Name</th>
@@ -104,7 +122,7 @@ export function ModelsScreen() {
                   <th>Version</th>
                   <th>Images</th>
                   <th>Threshold</th>
-                  <th>Size</th>
+                  <th title="Stored in this browser, without the backbone weights">Size</th>
                   <th>Actions</th>
                 </tr>
               </thead>
@@ -129,6 +147,7 @@ export function ModelsScreen() {
         }}
         testId="model-import"
       />
+      <DuplicateQuestion />
       <WeightsPanel />
       <BackendCheck />
     </div>

@@ -1,13 +1,26 @@
 import { useState } from 'react';
 import type { BackboneId } from '../../../core';
 import { reportError } from '../../stores/notices';
+import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
 
-export function NewModelForm({ onDone, onCancel }: { onDone: () => void; onCancel?: () => void }) {
+/** The backbone whose weights are loaded (AlexNet, the paper's, when both or neither are). */
+export function defaultBackbone(loaded: Partial<Record<BackboneId, unknown>>): BackboneId {
+  return !loaded.alexnet && loaded.squeezenet1_1 ? 'squeezenet1_1' : 'alexnet';
+}
+
+export function NewModelForm({ onDone, onCancel, onBackbone }: { onDone: () => void; onCancel?: () => void; onBackbone?: (b: BackboneId) => void }) {
   const create = useModels((s) => s.create);
   const count = useModels((s) => s.records.length);
+  const weights = useEngine((s) => s.weights);
   const [name, setName] = useState(`Model ${count + 1}`);
-  const [backbone, setBackbone] = useState<BackboneId>('alexnet');
+  // Follows the loaded weights until the user picks one.
+  const [chosen, setChosen] = useState<BackboneId | null>(null);
+  const backbone = chosen ?? defaultBackbone(weights);
+  const setBackbone = (b: BackboneId) => {
+    setChosen(b);
+    onBackbone?.(b);
+  };
   return (
     <form
       className="card"
@@ -30,8 +43,8 @@ export function NewModelForm({ onDone, onCancel }: { onDone: () => void; onCance
         <label className="field">
           <span>Backbone</span>
           <select value={backbone} onChange={(e) => setBackbone(e.target.value as BackboneId)} data-testid="new-model-backbone">
-            <option value="alexnet">AlexNet (the paper's)</option>
-            <option value="squeezenet1_1">SqueezeNet 1.1 (smaller, faster)</option>
+            <option value="alexnet">AlexNet (the paper's){weights.alexnet ? ' · weights loaded' : ''}</option>
+            <option value="squeezenet1_1">SqueezeNet 1.1 (smaller, faster){weights.squeezenet1_1 ? ' · weights loaded' : ''}</option>
           </select>
         </label>
       </div>

@@ -4,9 +4,12 @@ import { DropZone } from '../../components/DropZone';
 import { WeightsPanel } from '../../components/WeightsPanel';
 import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
-import { RECOMMENDED_IMAGES, useTeach } from '../../stores/teach';
+import { DEFAULT_FALSE_ALARM_RATE, heldOutCount } from '../../../core/inspection';
+import type { BackboneId } from '../../../core';
+import type { ModelRecord } from '../../persistence/models';
+import { useTeach } from '../../stores/teach';
 import { CalibrationPanel } from './CalibrationPanel';
-import { NewModelForm } from './NewModelForm';
+import { defaultBackbone, NewModelForm } from './NewModelForm';
 import { Thumbnails } from './Thumbnails';
 import { TrainPanel } from './TrainPanel';
 
@@ -16,13 +19,14 @@ export function TeachScreen() {
   const { images, rejected, adding, addFiles, addBlobs, remove, clear, job } = useTeach();
   const [camera, setCamera] = useState(false);
   const [creating, setCreating] = useState(false);
+  const [newBackbone, setNewBackbone] = useState<BackboneId | null>(null);
 
   if (!record || creating) {
     return (
       <div className="screen">
         <h1>Teach a new inspection model</h1>
-        <NewModelForm onDone={() => setCreating(false)} onCancel={record ? () => setCreating(false) : undefined} />
-        <WeightsPanel />
+        <NewModelForm onDone={() => setCreating(false)} onCancel={record ? () => setCreating(false) : undefined} onBackbone={setNewBackbone} />
+        <WeightsPanel need={newBackbone ?? defaultBackbone(weights)} />
       </div>
     );
   }
@@ -83,16 +87,40 @@ export function TeachScreen() {
             </button>
           )}
         </div>
-        {images.length > 0 && images.length < RECOMMENDED_IMAGES && (
-          <p className="warning-text" data-testid="few-images-warning">
-            Only {images.length} good image{images.length === 1 ? '' : 's'}: about {RECOMMENDED_IMAGES} or more give a more reliable model. You can still train.
-          </p>
-        )}
+        <ImagesAdvice n={images.length} record={record} />
         <Thumbnails images={images} onRemove={busy ? undefined : (id) => void remove(id)} />
       </section>
 
       <TrainPanel record={record} />
       {record.calibration && <CalibrationPanel record={record} />}
     </div>
+  );
+}
+
+const pct = (r: number) => `${(r * 100).toFixed(r < 0.01 ? 2 : 1)} %`;
+
+/** Good images needed for `rate`: enough held out that 1 / (held + 1) <= rate. */
+function imagesFor(rate: number): number {
+  for (let n = 5; n < 5000; n++) if (1 / (heldOutCount(n) + 1) <= rate + 1e-12) return n;
+  return 5000;
+}
+
+/** Advice on the number of good images from what the held-out calibration can promise, not a rule of thumb. */
+function ImagesAdvice({ n, record }: { n: number; record: ModelRecord }) {
+  if (n === 0) return null;
+  const m = record.calibration?.method;
+  const rate = m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE;
+  const held = heldOutCount(n);
+  const minRate = held > 0 ? 1 / (held + 1) : 1;
+  const cal = record.calibration;
+  const measured = cal?.source === 'held-out' && cal.guarantee ? cal : null;
+  if (minRate <= rate && (!measured || measured.guarantee!.supported)) return null;
+  return (
+    <p className="warning-text" data-testid="few-images-warning">
+      Only {n} good image{n === 1 ? '' : 's'}:{' '}
+      {held > 0 ? `${held} will be held out to set the threshold, and ${held} held-out images support false-alarm rates down to ${pct(minRate)}.` : 'too few to hold any out, so the threshold will come from the training images and promise nothing.'}{' '}
+      {measured && measured.good.n !== held && `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `}
+      For {pct(rate)} about {imagesFor(rate)} good images are needed. You can still train.
+    </p>
   );
 }
