@@ -14,7 +14,11 @@ export function BackendCheck() {
   const weights = useEngine((s) => s.weights);
   const record = useModels((s) => s.records.find((r) => r.id === s.activeId) ?? null);
   const ensureLoaded = useModels((s) => s.ensureLoaded);
-  const [a, setA] = useState<BackendName>('webgpu');
+  const info = useEngine((s) => s.backend);
+  // Without a WebGPU adapter a WebGPU run can only fail: offer it only where there is one.
+  const hasGpu = !!info?.webgpu;
+  const softwareGpu = !!info?.webgpu?.software;
+  const [a, setA] = useState<BackendName>(hasGpu ? 'webgpu' : 'webgl');
   const [b, setB] = useState<BackendName>('wasm');
   const [running, setRunning] = useState(false);
   const [result, setResult] = useState<BackendComparison | null>(null);
@@ -34,6 +38,7 @@ export function BackendCheck() {
     }
   };
   const opts: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
+  const label = (o: BackendName) => (o === 'webgpu' && !hasGpu ? 'webgpu (no adapter)' : o === 'webgpu' && softwareGpu ? 'webgpu (software: slow)' : o);
   return (
     <section className="card" aria-labelledby="bc-title" data-testid="backend-check">
       <h3 id="bc-title">Backend check</h3>
@@ -41,13 +46,17 @@ export function BackendCheck() {
       <div className="row wrap">
         <select value={a} onChange={(e) => setA(e.target.value as BackendName)} aria-label="First backend">
           {opts.map((o) => (
-            <option key={o}>{o}</option>
+            <option key={o} value={o} disabled={o === 'webgpu' && !hasGpu}>
+              {label(o)}
+            </option>
           ))}
         </select>
         <span>vs</span>
         <select value={b} onChange={(e) => setB(e.target.value as BackendName)} aria-label="Second backend">
           {opts.map((o) => (
-            <option key={o}>{o}</option>
+            <option key={o} value={o} disabled={o === 'webgpu' && !hasGpu}>
+              {label(o)}
+            </option>
           ))}
         </select>
         <button type="button" onClick={run} disabled={running || !backbone || a === b} data-testid="backend-check-run">

@@ -87,6 +87,12 @@ export function TeachScreen() {
             </button>
           )}
         </div>
+        {images.length === 0 && record.origin && record.training && (
+          <p className="small muted" data-testid="imported-no-images">
+            This model came from {record.origin}: a model file holds the flow and its threshold (with the held-out scores, so the false-alarm rate can still be changed), but not the {record.training.images + (record.training.heldOut ?? 0)} good images it was
+            trained on. To retrain it, add good images here.
+          </p>
+        )}
         <ImagesAdvice n={images.length} record={record} />
         <Thumbnails images={images} onRemove={busy ? undefined : (id) => void remove(id)} />
       </section>
