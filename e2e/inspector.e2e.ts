@@ -18,7 +18,8 @@ function auroc(pos: number[], neg: number[]): number {
   return wins / (pos.length * neg.length);
 }
 
-describe('inspector workflow (MTD, SqueezeNet)', () => {
+// Each test builds on the state the one before it left (a trained model, scored rows): they run in order.
+describe.sequential('inspector workflow (MTD, SqueezeNet)', () => {
   beforeAll(async () => {
     s = await launch(baseUrl.replace(/\/$/, ''));
     // Visible damage of several kinds. A model taught from 16 images at 224 px is weak on MTD (near-chance

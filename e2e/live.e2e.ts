@@ -64,7 +64,8 @@ async function dragRoi(page: Page, x0: number, y0: number, x1: number, y1: numbe
   await page.mouse.up();
 }
 
-describe('live inspection on a fake camera', () => {
+// The tests build on each other's state (the taught model): they run in order.
+describe.sequential('live inspection on a fake camera', () => {
   let s: Session;
   beforeAll(async () => {
     const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'fray', 'exp1_num_136254.jpg'));

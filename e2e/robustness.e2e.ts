@@ -165,7 +165,8 @@ async function dismissNotices(page: Page): Promise<void> {
   while (await page.locator('.notice button').count()) await page.locator('.notice button').first().click();
 }
 
-describe('robustness', () => {
+// Each test builds on the state the one before it left (a trained model, scored rows): they run in order.
+describe.sequential('robustness', () => {
   let s: Session;
   const train = goodTrainImages(4);
   const probe = mtd('test', 'good', 'exp1_num_11276.jpg');

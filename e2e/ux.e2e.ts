@@ -19,7 +19,8 @@ async function settled(page: Session['page']): Promise<Array<string | null>> {
   return page.$$eval('[data-testid="results-table"] tbody tr', (trs) => (trs as HTMLTableRowElement[]).map((tr) => tr.getAttribute('data-verdict')));
 }
 
-describe('review and keep (issue 13)', () => {
+// Each test builds on the state the one before it left (a trained model, scored rows): they run in order.
+describe.sequential('review and keep (issue 13)', () => {
   beforeAll(async () => {
     s = await launch(baseUrl.replace(/\/$/, ''));
     set = labelledSet(3, { fray: ['exp1_num_136254.jpg', 'exp1_num_20362.jpg'], crack: ['exp1_num_32128.jpg'] });
