@@ -1,6 +1,6 @@
 // The review flows of issue 13: an Evaluate row opened into a diagnosis, an Inspect batch exported as one
 // zip and found again after a reload, a model imported twice, and every screen checked for accessibility
-// and overflow at desktop and phone width (screenshots to E2E_SCREENSHOTS, /tmp/ux-shots in the report).
+// and overflow at desktop and phone width (screenshots to E2E_SCREENSHOTS).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';

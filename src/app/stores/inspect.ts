@@ -16,21 +16,10 @@ export interface JudgedBy {
   calibration: Calibration | null;
 }
 
-export interface InspectItem {
-  id: string;
-  /** Position in the batch, kept across reloads. */
-  order: number;
-  name: string;
-  blob: Blob;
+/** A row as the screen holds it: the stored row plus its object URL, and 'running' while it is scored. */
+export interface InspectItem extends Omit<StoredInspectItem, 'status'> {
   url: string;
-  status: 'queued' | 'running' | 'done' | 'error';
-  score?: number;
-  map?: Float32Array;
-  mapWidth?: number;
-  mapHeight?: number;
-  ms?: number;
-  error?: string;
-  judgedBy?: JudgedBy;
+  status: StoredInspectItem['status'] | 'running';
 }
 
 export type SortKey = 'name' | 'score' | 'verdict' | 'order';
