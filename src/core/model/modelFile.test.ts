@@ -8,7 +8,7 @@ import { setupTf } from '../../../test/support/tf';
 import { readPth } from '../torch';
 import { calibrate } from '../inspection/calibration';
 import { DifferNet } from './differnet';
-import { loadModel, ModelFileError, readModelFile, saveModel } from './modelFile';
+import { loadModel, ModelFileError, readModelFile, saveModel, withoutBackbone } from './modelFile';
 import { DEFAULT_SETTINGS, type ModelSettings } from './settings';
 
 beforeAll(setupTf);
@@ -29,6 +29,25 @@ function rezip(bytes: Uint8Array, edit: (files: Record<string, Uint8Array>) => v
 }
 
 describe('model file', () => {
+  it('drops its bundled backbone into a flow-only file that loads on the same weights and scores alike', async () => {
+    const { bb, m } = model();
+    const full = await saveModel(m, { name: 'tiles', includeBackbone: true });
+    const flowOnly = withoutBackbone(full);
+    expect(flowOnly.length).toBeLessThan(full.length - 4 * 700_000);
+    const { manifest, tensors } = readModelFile(flowOnly);
+    expect(manifest.backbone.included).toBe(false);
+    expect([...tensors.keys()].some((k) => k.startsWith('backbone.'))).toBe(false);
+    expect(manifest.calibration).toEqual(m.calibration);
+    expect(() => loadModel(flowOnly)).toThrow(/load those weights first/);
+    const { model: back } = loadModel(flowOnly, bb);
+    const img = syntheticPart(64, 2);
+    expect(await back.score(img, { transforms: 2 })).toBe(await m.score(img, { transforms: 2 }));
+    expect(withoutBackbone(flowOnly)).toBe(flowOnly);
+    back.dispose();
+    m.dispose();
+    bb.dispose();
+  });
+
   it('round-trips exactly, with and without the backbone', async () => {
     const { bb, m } = model();
     for (const includeBackbone of [true, false]) {

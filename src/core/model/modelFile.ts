@@ -66,6 +66,18 @@ export function readModelFile(bytes: Uint8Array): { manifest: ModelManifest; ten
   return { manifest, tensors: read.tensors };
 }
 
+/**
+ * The same model file without the bundled backbone tensors, for a store that keeps the backbone weights
+ * apart (the app): what it stores and the size it shows are then the same for trained and imported models.
+ */
+export function withoutBackbone(bytes: Uint8Array): Uint8Array {
+  const { manifest, tensors } = readModelFile(bytes);
+  if (!manifest.backbone.included) return bytes;
+  const flow: StateDict = new Map([...tensors].filter(([k]) => !k.startsWith('backbone.')));
+  const { tensors: _t, checksum: _c, ...fields } = manifest;
+  return writeTensorArchive<ModelManifest>({ ...fields, backbone: { ...manifest.backbone, included: false } }, flow);
+}
+
 const isCount = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v < 2 ** 31;
 
 /** The manifest is untrusted JSON: check every field the loader relies on before using it. */

@@ -1,5 +1,5 @@
 // Models in and out of the worker: load, unload, set a calibration, export, import a model file.
-import { readModelFile, saveModel } from '../../core/model/modelFile';
+import { readModelFile, withoutBackbone, saveModel } from '../../core/model/modelFile';
 import type { StateDict } from '../../core/torch';
 import { ownBuffer } from '../jobs';
 import { summaryOf } from '../modelRegistry';
@@ -37,10 +37,13 @@ export function modelHandlers({ backends, weights, models }: Engine): Pick<Handl
           const info = weights.adopt(sd, manifest.backbone.id, `model file "${manifest.name}"`);
           imported = { info, cache: weights.cacheFile(info.id).buffer as ArrayBuffer };
         }
-        const copy = u8.slice();
+        // With its backbone's weights held here, the model is kept as trained ones are: flow only.
+        const held = manifest.backbone.included && weights.info(manifest.backbone.id)?.hash === manifest.backbone.weightsHash;
+        const copy = held ? withoutBackbone(u8) : u8.slice();
         const transfer: Transferable[] = [copy.buffer];
         if (imported) transfer.push(imported.cache);
-        return { result: { bytes: copy.buffer, summary: summaryOf(manifest, manifest.calibration, u8.length), name: manifest.name, weights: imported }, transfer };
+        const stored = held ? readModelFile(copy).manifest : manifest;
+        return { result: { bytes: copy.buffer as ArrayBuffer, summary: summaryOf(stored, stored.calibration, copy.length), name: manifest.name, weights: imported }, transfer };
       }),
   };
 }
