@@ -1,4 +1,5 @@
 import { DropZone } from '../../components/DropZone';
+import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useState } from 'react';
 import { displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
@@ -18,14 +19,7 @@ function pct(x: number | null | undefined): string {
 function SortHeader({ k, label }: { k: EvalSortKey; label: string }) {
   const sort = useEvaluate((s) => s.sort);
   const setSort = useEvaluate((s) => s.setSort);
-  const active = sort.key === k;
-  return (
-    <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
-      <button type="button" className="link" onClick={() => setSort({ key: k, desc: active ? !sort.desc : k === 'score' })}>
-        {label} {active ? (sort.desc ? '▼' : '▲') : ''}
-      </button>
-    </th>
-  );
+  return <ColumnHeader k={k} label={label} sort={sort} onSort={setSort} />;
 }
 
 function Gallery({ title, items, empty, scale, testId }: { title: string; items: EvalItem[]; empty: string; scale: ReturnType<typeof displayScale> | null; testId: string }) {

@@ -1,4 +1,5 @@
 import { useRef, useState } from 'react';
+import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { DropZone } from '../../components/DropZone';
 import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanvas';
 import { Legend } from '../../components/Legend';
@@ -16,14 +17,7 @@ import { displayOf, resultsCsv, resultsJson, verdictOf, visibleItems } from './r
 function SortHeader({ k, label }: { k: SortKey; label: string }) {
   const sort = useInspect((s) => s.sort);
   const set = useInspect((s) => s.set);
-  const active = sort.key === k;
-  return (
-    <th aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
-      <button type="button" className="link" onClick={() => set({ sort: { key: k, desc: active ? !sort.desc : k === 'score' } })}>
-        {label} {active ? (sort.desc ? '▼' : '▲') : ''}
-      </button>
-    </th>
-  );
+  return <ColumnHeader k={k} label={label} sort={sort} onSort={(next) => set({ sort: next })} />;
 }
 
 export function InspectScreen() {
