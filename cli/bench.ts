@@ -1,3 +1,4 @@
+import { nodeFlowThreads } from '../src/core/node/threads';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -178,7 +179,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const r = await cache.bytes(modelCacheKey(hash, s) + (calibrate ? '-heldout' : ''), async () => {
       // Calibrated models train as `differnet train` does (held-out split, threshold from the held-out
       // images); without rotations every row they need is an image's one unrotated row, already in `bank`.
-      const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { backend }) : await DifferNet.trainOnBank(backbone, bank, s, { backend });
+      const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { backend, flowThreads: nodeFlowThreads() }) : await DifferNet.trainOnBank(backbone, bank, s, { backend, flowThreads: nodeFlowThreads() });
       const bytes = await saveModel(m, { name: 'bench', includeBackbone: true });
       m.dispose();
       return bytes;

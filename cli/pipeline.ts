@@ -1,3 +1,4 @@
+import { nodeFlowThreads } from '../src/core/node/threads';
 import { readFileSync } from 'node:fs';
 import {
   bankCopies,
@@ -56,6 +57,7 @@ export async function trainCalibrated(
   let bar: ProgressBar | null = null;
   const model = await trainInspectionModel(backbone, train.length, settings, poolFeatureWork(pool, train, opts.quiet), {
     backend: opts.backend,
+    flowThreads: nodeFlowThreads(),
     falseAlarmRate: opts.falseAlarmRate,
     onProgress: (e) => {
       if (e.phase !== 'flow') return;

@@ -15,12 +15,13 @@ export class ProgressBar {
   update(done: number, extra = ''): void {
     if (this.quiet) return;
     const elapsed = (Date.now() - this.start) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
+    // A bar made at the first event has no time behind it yet: no rate rather than a billion per second.
+    const rate = elapsed >= 0.5 ? done / elapsed : NaN;
     const eta = rate > 0 ? (this.total - done) / rate : Infinity;
     const frac = this.total ? done / this.total : 1;
     const width = 28;
     const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
-    const text = `${this.label} ${bar} ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${rate.toFixed(1)} ${this.unit}/s ETA ${formatSeconds(eta)}${extra ? ' ' + extra : ''}`;
+    const text = `${this.label} ${bar} ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${Number.isFinite(rate) ? rate.toFixed(1) : '--'} ${this.unit}/s ETA ${formatSeconds(eta)}${extra ? ' ' + extra : ''}`;
     if (this.tty) {
       process.stderr.write(`\r${text.slice(0, (process.stderr.columns || 120) - 1)}\x1b[K`);
     } else if (Date.now() - this.lastPlain > 10_000 || (done === this.total && !this.printedDone)) {

@@ -240,6 +240,25 @@ export class Flow {
     return sd;
   }
 
+  /** Puts the weights of a state dict of this flow's shape (as toStateDict gives) into its variables. */
+  assignStateDict(sd: StateDict): void {
+    this.blocks.forEach((b, k) => {
+      for (const net of ['s1', 's2'] as const) {
+        for (const layer of LAYERS) {
+          const { w, b: bias } = b[net][layer];
+          const key = `${blockKey(k)}.${net}.${layer}`;
+          const wt = sd.get(`${key}.weight`);
+          const bt = sd.get(`${key}.bias`);
+          if (!wt || !bt || wt.data.length !== w.size || bt.data.length !== bias.size) throw new Error(`state dict does not fit this flow at ${key}`);
+          tf.tidy(() => {
+            w.assign(tf.tensor2d(wt.data, [w.shape[1], w.shape[0]]).transpose());
+            bias.assign(tf.tensor1d(bt.data));
+          });
+        }
+      }
+    });
+  }
+
   dispose(): void {
     for (const b of this.blocks) {
       for (const v of this.trainableVariablesOf(b)) v.dispose();

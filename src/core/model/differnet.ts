@@ -6,7 +6,7 @@ import type { Progress } from '../progress';
 import { defectMap, type DefectMap } from '../score/defectMap';
 import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
 import type { FeatureBank } from '../train/featureBank';
-import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
+import { trainFlow, type FlowThreads, type FlowTrainProgress } from '../train/trainFlow';
 import type { Calibration } from '../inspection/calibration';
 import type { ModelSettings } from './settings';
 
@@ -36,6 +36,8 @@ export interface TrainCallbacks {
   onProgress?: (e: TrainEvent) => void;
   /** Name of the TF.js backend, recorded in the model. */
   backend?: string;
+  /** Helper threads for the flow's training products (none: the calling thread does them all). */
+  flowThreads?: FlowThreads;
 }
 
 /** A trained inspection model: frozen backbone + flow + calibration. Does not own the backbone. */
@@ -70,6 +72,7 @@ export class DifferNet {
         adam: t.adam,
         seed: t.seed,
         signal: cb.signal,
+        threads: cb.flowThreads,
         onProgress: (progress) => cb.onProgress?.({ phase: 'flow', progress }),
       });
       return new DifferNet(backbone, flow, settings, null, {

@@ -4,6 +4,14 @@ import { pauseForEvents, throwIfAborted, ProgressClock } from '../progress';
 import { seededRandom } from '../random';
 import { Adam, type AdamConfig } from './adam';
 import type { FeatureBank } from './featureBank';
+import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
+import type { ThreadSpawner } from '../wasm/threads';
+
+/** Threads for the flow's products: `helpers` besides the calling one, started by `spawn`. */
+export interface FlowThreads {
+  helpers: number;
+  spawn: ThreadSpawner;
+}
 
 export interface FlowTrainOptions {
   /** The official code's meta epochs x sub epochs: passes over the training images. */
@@ -17,6 +25,12 @@ export interface FlowTrainOptions {
   seed: number;
   signal?: AbortSignal;
   onProgress?: (p: FlowTrainProgress) => void;
+  /**
+   * 'host' trains on the WebAssembly kernels (flow widths they tile, up to HOST_FLOW_MAX_PARAMS), 'tfjs'
+   * on the TF.js graph; 'auto' (the default) takes the host path where it can.
+   */
+  engine?: 'auto' | 'host' | 'tfjs';
+  threads?: FlowThreads;
 }
 
 export interface FlowTrainProgress {
@@ -24,6 +38,8 @@ export interface FlowTrainProgress {
   subEpoch: number;
   step: number;
   totalSteps: number;
+  /** Threads working on the flow's products. */
+  threads?: number;
   /** Mean loss of the last step. */
   loss: number;
   /** Image copies (feature rows) per second. */
@@ -77,6 +93,48 @@ export function* rowSchedule(count: number, copies: number, opts: RowScheduleOpt
 /** Maximum-likelihood training of the flow on a feature bank, as the official train loop. */
 export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
   if (bank.count === 0) throw new Error('no training images');
+  const engine = opts.engine ?? 'auto';
+  if (engine === 'host' && !hostFlowSupported(flow.config)) throw new Error(`the WebAssembly flow kernels cannot train a flow of ${flow.config.inputDim} features and width ${flow.config.hidden}`);
+  if (engine !== 'tfjs' && hostFlowSupported(flow.config)) return trainFlowOnHost(flow, bank, opts);
+  return trainFlowTfjs(flow, bank, opts);
+}
+
+/** The same loop on HostFlow: no TF.js op per step, products split across threads; weights written back at the end. */
+async function trainFlowOnHost(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
+  const t = Math.min(opts.transforms, bank.copies);
+  const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
+  const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
+  const host = await HostFlow.create(flow.config, opts.batchSize * t, opts.threads);
+  const clock = new ProgressClock(totalSteps);
+  const losses: number[] = [];
+  let step = 0;
+  let passLoss = 0;
+  try {
+    host.load(await flow.toStateDict());
+    for (const s of rowSchedule(bank.count, bank.copies, opts)) {
+      await pauseForEvents();
+      throwIfAborted(opts.signal, 'training');
+      const x = host.inputRows(s.rows.length);
+      s.rows.forEach((r, k) => x.set(bank.data.subarray(r * bank.dim, (r + 1) * bank.dim), k * bank.dim));
+      const loss = host.step(s.rows.length, opts.adam, step + 1);
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step + 1}`);
+      passLoss += loss;
+      step++;
+      const p = clock.at(step);
+      opts.onProgress?.({ epoch: s.epoch, subEpoch: s.subEpoch, step, totalSteps, threads: host.threads, loss, rowsPerSecond: p.rate * opts.batchSize * t, etaSeconds: p.etaSeconds });
+      if (s.step === stepsPerPass - 1) {
+        losses.push(passLoss / stepsPerPass);
+        passLoss = 0;
+      }
+    }
+    flow.assignStateDict(host.toStateDict());
+  } finally {
+    host.dispose();
+  }
+  return { losses, steps: step, seconds: clock.elapsedSeconds() };
+}
+
+async function trainFlowTfjs(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
   const vars = flow.trainableVariables();
   const adam = new Adam(vars, opts.adam);
   const t = Math.min(opts.transforms, bank.copies);

@@ -3,6 +3,7 @@ import type { TrainEvent } from '../../core/model/differnet';
 import { saveModel } from '../../core/model/modelFile';
 import { trainModel } from '../../core/model/trainPipeline';
 import type { ImageSource } from '../../core/train/featureBank';
+import { browserFlowThreads } from '../flowThreads';
 import type { Engine, Handlers } from './types';
 
 export function trainHandler({ backends, weights, models, decoder }: Engine): Handlers['train'] {
@@ -15,6 +16,7 @@ export function trainHandler({ backends, weights, models, decoder }: Engine): Ha
       const model = await trainModel(backbone, source, args.settings, {
         signal,
         backend: currentBackend(),
+        flowThreads: browserFlowThreads(),
         falseAlarmRate: args.falseAlarmRate,
         onProgress: (e: TrainEvent) => {
           if (e.phase === 'flow') ctx.progress({ phase: 'flow', done: e.progress.step, total: e.progress.totalSteps, etaSeconds: e.progress.etaSeconds, loss: e.progress.loss });

@@ -1,0 +1,416 @@
+// The flow's training step on plain memory: forward, backward and Adam written out, with the products on
+// the WebAssembly GEMM kernels. Same maths as flow.ts (which stays the engine for scoring and defect maps,
+// where gradients must reach the CNN) and as the official code; the parity tests hold the two together.
+import type { StateDict } from '../torch/types';
+import { numpyPermutation } from '../random';
+import type { AdamConfig } from '../train/adamConfig';
+import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
+import { simdSupported } from '../wasm/gemmKernels';
+import type { FlowConfig } from './config';
+import { flowParamCount } from './config';
+
+const NETS = ['s1', 's2'] as const;
+const CLIP = 1e6;
+/**
+ * Above this many parameters training keeps the TF.js path: four copies (weights, gradients, two moments)
+ * of the paper-width flow's 210M parameters do not fit a 4 GB WebAssembly memory.
+ */
+export const HOST_FLOW_MAX_PARAMS = 48_000_000;
+
+/** Whether the host path can train this flow: SIMD, widths the kernels tile, and a memory that fits. */
+export function hostFlowSupported(c: FlowConfig): boolean {
+  const l1 = Math.floor(c.inputDim / 2);
+  const l2 = c.inputDim - l1;
+  return l1 % 4 === 0 && l2 % 4 === 0 && c.hidden % 8 === 0 && flowParamCount(c) <= HOST_FLOW_MAX_PARAMS && simdSupported();
+}
+
+/** Float offsets of one linear layer: weights [in, out] row-major, then bias. */
+interface Lin {
+  w: number;
+  b: number;
+  inDim: number;
+  outDim: number;
+  /** PyTorch name prefix, e.g. nf.module_list.2.s1.fc1 */
+  key: string;
+}
+
+interface NetActs {
+  h: [number, number, number];
+  o: number;
+}
+
+interface BlockLayout {
+  perm: Int32Array;
+  nets: Record<'s1' | 's2', Lin[]>;
+  x1: number;
+  x2: number;
+  a2: NetActs;
+  a1: NetActs;
+  ls2: number;
+  e2: number;
+  y1: number;
+  ls1: number;
+  e1: number;
+  y2: number;
+  /** Block output after the clip, rows x D. */
+  out: number;
+}
+
+/** A float allocator over the memory; every region starts on a 16-byte boundary. */
+class Arena {
+  size = 0;
+  take(n: number): number {
+    const at = this.size;
+    this.size += Math.ceil(n / 4) * 4;
+    return at;
+  }
+}
+
+export class HostFlow {
+  private readonly f: Float32Array;
+  private readonly logDet: Float64Array;
+
+  private constructor(
+    readonly config: FlowConfig,
+    readonly maxRows: number,
+    private readonly run: GemmRunner,
+    private readonly blocks: BlockLayout[],
+    private readonly params: { at: number; count: number },
+    private readonly grads: number,
+    private readonly moments: [number, number],
+    private readonly input: number,
+    private readonly scratch: { dh: number; dhIn: number; dy1: number; dy2: number; dx1: number; dx2: number; dO: number; dA: number; dB: number; dIn: number },
+  ) {
+    this.f = run.f32;
+    this.logDet = new Float64Array(maxRows);
+  }
+
+  get threads(): number {
+    return this.run.threads;
+  }
+
+  static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }): Promise<HostFlow> {
+    const { inputDim: D, hidden: H } = config;
+    const l1 = Math.floor(D / 2);
+    const l2 = D - l1;
+    const R = maxRows;
+    const arena = new Arena();
+    const nParams = flowParamCount(config);
+    const params = arena.take(nParams);
+    let cursor = params;
+    const lin = (key: string, inDim: number, outDim: number): Lin => {
+      const w = cursor;
+      cursor += inDim * outDim;
+      const b = cursor;
+      cursor += outDim;
+      return { w, b, inDim, outDim, key };
+    };
+    const net = (prefix: string, inDim: number, outDim: number): Lin[] => [lin(`${prefix}.fc1`, inDim, H), lin(`${prefix}.fc2`, H, H), lin(`${prefix}.fc2b`, H, H), lin(`${prefix}.fc3`, H, outDim)];
+    const acts = (outDim: number): NetActs => ({ h: [arena.take(R * H), arena.take(R * H), arena.take(R * H)], o: arena.take(R * outDim) });
+    const layouts: BlockLayout[] = [];
+    for (let k = 0; k < config.blocks; k++) {
+      const key = `nf.module_list.${2 * k + 2}`;
+      // Same order as flow.ts's state dict: s1 then s2, each fc1, fc2, fc2b, fc3.
+      const s1 = net(`${key}.s1`, l1, 2 * l2);
+      const s2 = net(`${key}.s2`, l2, 2 * l1);
+      layouts.push({
+        perm: numpyPermutation(D, k),
+        nets: { s1, s2 },
+        x1: arena.take(R * l1),
+        x2: arena.take(R * l2),
+        a2: acts(2 * l1),
+        a1: acts(2 * l2),
+        ls2: arena.take(R * l1),
+        e2: arena.take(R * l1),
+        y1: arena.take(R * l1),
+        ls1: arena.take(R * l2),
+        e1: arena.take(R * l2),
+        y2: arena.take(R * l2),
+        out: arena.take(R * D),
+      });
+    }
+    if (cursor - params !== nParams) throw new Error('flow layout does not match its parameter count');
+    const grads = arena.take(nParams);
+    const m = arena.take(nParams);
+    const v = arena.take(nParams);
+    const input = arena.take(R * D);
+    const L = Math.max(l1, l2);
+    const scratch = {
+      dh: arena.take(R * D),
+      dhIn: arena.take(R * D),
+      dy1: arena.take(R * l1),
+      dy2: arena.take(R * l2),
+      dx1: arena.take(R * l1),
+      dx2: arena.take(R * l2),
+      dO: arena.take(R * 2 * L),
+      dA: arena.take(R * H),
+      dB: arena.take(R * H),
+      dIn: arena.take(R * L),
+    };
+    const run = await GemmRunner.create(arena.size * 4, threads.helpers, threads.spawn);
+    return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, scratch);
+  }
+
+  /** Loads weights from a state dict in the official names and PyTorch's [out, in] layout; zeroes the moments. */
+  load(sd: StateDict): void {
+    for (const b of this.blocks) {
+      for (const n of NETS) {
+        for (const l of b.nets[n]) {
+          const w = sd.get(`${l.key}.weight`);
+          const bias = sd.get(`${l.key}.bias`);
+          if (!w || !bias || w.data.length !== l.inDim * l.outDim || bias.data.length !== l.outDim) throw new Error(`flow state dict lacks ${l.key} of ${l.outDim}x${l.inDim}`);
+          for (let o = 0; o < l.outDim; o++) for (let i = 0; i < l.inDim; i++) this.f[l.w + i * l.outDim + o] = w.data[o * l.inDim + i];
+          this.f.set(bias.data, l.b);
+        }
+      }
+    }
+    const [m, v] = this.moments;
+    this.f.fill(0, m, m + this.params.count);
+    this.f.fill(0, v, v + this.params.count);
+  }
+
+  toStateDict(): StateDict {
+    const sd: StateDict = new Map();
+    for (const b of this.blocks) {
+      for (const n of NETS) {
+        for (const l of b.nets[n]) {
+          const w = new Float32Array(l.inDim * l.outDim);
+          for (let o = 0; o < l.outDim; o++) for (let i = 0; i < l.inDim; i++) w[o * l.inDim + i] = this.f[l.w + i * l.outDim + o];
+          sd.set(`${l.key}.weight`, { shape: [l.outDim, l.inDim], data: w });
+          sd.set(`${l.key}.bias`, { shape: [l.outDim], data: this.f.slice(l.b, l.b + l.outDim) });
+        }
+      }
+    }
+    return sd;
+  }
+
+  /** Where the next step's input rows go: rows x D floats. */
+  inputRows(rows: number): Float32Array {
+    if (rows > this.maxRows) throw new Error(`a step of ${rows} rows exceeds the ${this.maxRows} this flow was laid out for`);
+    return this.f.subarray(this.input, this.input + rows * this.config.inputDim);
+  }
+
+  /** The loss of the rows in inputRows(rows): mean over rows of (0.5 |z|^2 - log|det J|) / D. */
+  loss(rows: number): number {
+    this.forward(rows);
+    return this.lossValue(rows);
+  }
+
+  /** One training step on the rows in inputRows(rows): loss, gradients, then Adam's update `t` (from 1). */
+  step(rows: number, adam: AdamConfig, t: number): number {
+    this.forward(rows);
+    const loss = this.lossValue(rows);
+    this.backward(rows);
+    const [m, v] = this.moments;
+    this.run.adam(this.params.at * 4, this.grads * 4, m * 4, v * 4, this.params.count, {
+      beta1: adam.beta1,
+      beta2: adam.beta2,
+      eps: adam.eps,
+      weightDecay: adam.weightDecay,
+      rate: adam.lr / (1 - adam.beta1 ** t),
+      invSqrtBc2: 1 / Math.sqrt(1 - adam.beta2 ** t),
+    });
+    return loss;
+  }
+
+  /** The gradient of the last step's loss, for tests: a copy, in state dict names and layout. */
+  gradientStateDict(): StateDict {
+    const sd: StateDict = new Map();
+    const g = this.grads - this.params.at;
+    for (const b of this.blocks) {
+      for (const n of NETS) {
+        for (const l of b.nets[n]) {
+          const w = new Float32Array(l.inDim * l.outDim);
+          for (let o = 0; o < l.outDim; o++) for (let i = 0; i < l.inDim; i++) w[o * l.inDim + i] = this.f[g + l.w + i * l.outDim + o];
+          sd.set(`${l.key}.weight`, { shape: [l.outDim, l.inDim], data: w });
+          sd.set(`${l.key}.bias`, { shape: [l.outDim], data: this.f.slice(g + l.b, g + l.b + l.outDim) });
+        }
+      }
+    }
+    return sd;
+  }
+
+  /** Gradient only (no update), for tests. */
+  gradient(rows: number): number {
+    this.forward(rows);
+    const loss = this.lossValue(rows);
+    this.backward(rows);
+    return loss;
+  }
+
+  dispose(): void {
+    this.run.dispose();
+  }
+
+  private lossValue(rows: number): number {
+    const D = this.config.inputDim;
+    const z = this.blocks[this.blocks.length - 1].out;
+    const f = this.f;
+    let total = 0;
+    for (let r = 0; r < rows; r++) {
+      let sq = 0;
+      for (let i = r * D, e = i + D; i < e; i++) sq += f[z + i] * f[z + i];
+      total += (0.5 * sq - this.logDet[r]) / D;
+    }
+    return total / rows;
+  }
+
+  private subnetForward(lins: Lin[], x: number, acts: NetActs, rows: number): void {
+    let input = x;
+    for (let li = 0; li < 4; li++) {
+      const l = lins[li];
+      const out = li < 3 ? acts.h[li] : acts.o;
+      this.run.nn(input * 4, l.inDim, 1, l.w * 4, l.outDim, out * 4, l.outDim, rows, l.outDim, l.inDim, l.b * 4, li < 3);
+      input = out;
+    }
+  }
+
+  /** Gradients of one subnet's weights from dO (rows x out) at scratch.dO; dIn = dL/dx when wanted. */
+  private subnetBackward(lins: Lin[], x: number, acts: NetActs, rows: number, wantInput: boolean): void {
+    const f = this.f;
+    const g = this.grads - this.params.at;
+    const { dO, dA, dB, dIn } = this.scratch;
+    let dy = dO;
+    const bufs = [dA, dB];
+    for (let li = 3; li >= 0; li--) {
+      const l = lins[li];
+      const input = li > 0 ? acts.h[li - 1] : x;
+      const N = l.outDim;
+      const K = l.inDim;
+      // dW = input^T dy (input read transposed), db = column sums of dy.
+      this.run.nn(input * 4, 1, K, dy * 4, N, (g + l.w) * 4, N, K, N, rows);
+      const gb = g + l.b;
+      for (let j = 0; j < N; j++) f[gb + j] = 0;
+      for (let r = 0; r < rows; r++) for (let j = 0; j < N; j++) f[gb + j] += f[dy + r * N + j];
+      if (li === 0 && !wantInput) break;
+      const dx = li > 0 ? bufs[li % 2] : dIn;
+      this.run.nt(dy * 4, N, l.w * 4, N, dx * 4, K, rows, K, N);
+      if (li > 0) {
+        // ReLU: the gradient passes where the layer's output is positive.
+        const h = acts.h[li - 1];
+        for (let i = 0, e = rows * K; i < e; i++) if (!(f[h + i] > 0)) f[dx + i] = 0;
+      }
+      dy = dx;
+    }
+  }
+
+  private forward(rows: number): void {
+    const { inputDim: D, clamp: c } = this.config;
+    const l1 = Math.floor(D / 2);
+    const l2 = D - l1;
+    const f = this.f;
+    const k = c * 0.636;
+    this.logDet.fill(0, 0, rows);
+    let hin = this.input;
+    for (const b of this.blocks) {
+      for (let r = 0; r < rows; r++) {
+        const src = hin + r * D;
+        for (let i = 0; i < l1; i++) f[b.x1 + r * l1 + i] = f[src + b.perm[i]];
+        for (let i = 0; i < l2; i++) f[b.x2 + r * l2 + i] = f[src + b.perm[l1 + i]];
+      }
+      this.subnetForward(b.nets.s2, b.x2, b.a2, rows);
+      for (let r = 0; r < rows; r++) {
+        let ld = 0;
+        for (let i = 0; i < l1; i++) {
+          const s = f[b.a2.o + r * 2 * l1 + i];
+          const t = f[b.a2.o + r * 2 * l1 + l1 + i];
+          const ls = Math.fround(k * Math.atan(s / c));
+          const e = Math.fround(Math.exp(ls));
+          const at = r * l1 + i;
+          f[b.ls2 + at] = ls;
+          f[b.e2 + at] = e;
+          f[b.y1 + at] = e * f[b.x1 + at] + t;
+          ld += ls;
+        }
+        this.logDet[r] += ld;
+      }
+      this.subnetForward(b.nets.s1, b.y1, b.a1, rows);
+      for (let r = 0; r < rows; r++) {
+        let ld = 0;
+        for (let i = 0; i < l2; i++) {
+          const s = f[b.a1.o + r * 2 * l2 + i];
+          const t = f[b.a1.o + r * 2 * l2 + l2 + i];
+          const ls = Math.fround(k * Math.atan(s / c));
+          const e = Math.fround(Math.exp(ls));
+          const at = r * l2 + i;
+          f[b.ls1 + at] = ls;
+          f[b.e1 + at] = e;
+          f[b.y2 + at] = e * f[b.x2 + at] + t;
+          ld += ls;
+        }
+        this.logDet[r] += ld;
+      }
+      for (let r = 0; r < rows; r++) {
+        const dst = b.out + r * D;
+        for (let i = 0; i < l1; i++) f[dst + i] = clip(f[b.y1 + r * l1 + i]);
+        for (let i = 0; i < l2; i++) f[dst + l1 + i] = clip(f[b.y2 + r * l2 + i]);
+      }
+      hin = b.out;
+    }
+  }
+
+  private backward(rows: number): void {
+    const { inputDim: D, clamp: c } = this.config;
+    const l1 = Math.floor(D / 2);
+    const l2 = D - l1;
+    const f = this.f;
+    const s = this.scratch;
+    const scale = 1 / (rows * D);
+    const z = this.blocks[this.blocks.length - 1].out;
+    for (let i = 0, e = rows * D; i < e; i++) f[s.dh + i] = f[z + i] * scale;
+    // Every log-scale adds to log|det J|, whose weight in the loss is -1/(rows D).
+    const gLogDet = -scale;
+    for (let k = this.blocks.length - 1; k >= 0; k--) {
+      const b = this.blocks[k];
+      // Through the clip: the gradient passes where the value was inside [-1e6, 1e6].
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < l1; i++) f[s.dy1 + r * l1 + i] = inClip(f[b.y1 + r * l1 + i]) ? f[s.dh + r * D + i] : 0;
+        for (let i = 0; i < l2; i++) f[s.dy2 + r * l2 + i] = inClip(f[b.y2 + r * l2 + i]) ? f[s.dh + r * D + l1 + i] : 0;
+      }
+      // y2 = exp(ls1) x2 + t1, with [s1, t1] = s1net(y1).
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < l2; i++) {
+          const at = r * l2 + i;
+          const dy = f[s.dy2 + at];
+          const e = f[b.e1 + at];
+          const sRaw = f[b.a1.o + r * 2 * l2 + i] / c;
+          f[s.dO + r * 2 * l2 + i] = ((dy * e * f[b.x2 + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
+          f[s.dO + r * 2 * l2 + l2 + i] = dy;
+          f[s.dx2 + at] = dy * e;
+        }
+      }
+      this.subnetBackward(b.nets.s1, b.y1, b.a1, rows, true);
+      for (let i = 0, e = rows * l1; i < e; i++) f[s.dy1 + i] += f[s.dIn + i];
+      // y1 = exp(ls2) x1 + t2, with [s2, t2] = s2net(x2).
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < l1; i++) {
+          const at = r * l1 + i;
+          const dy = f[s.dy1 + at];
+          const e = f[b.e2 + at];
+          const sRaw = f[b.a2.o + r * 2 * l1 + i] / c;
+          f[s.dO + r * 2 * l1 + i] = ((dy * e * f[b.x1 + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
+          f[s.dO + r * 2 * l1 + l1 + i] = dy;
+          f[s.dx1 + at] = dy * e;
+        }
+      }
+      const wantInput = k > 0;
+      this.subnetBackward(b.nets.s2, b.x2, b.a2, rows, wantInput);
+      if (!wantInput) break;
+      for (let i = 0, e = rows * l2; i < e; i++) f[s.dx2 + i] += f[s.dIn + i];
+      // Undo the permutation: x[:, i] came from h[:, perm[i]].
+      for (let r = 0; r < rows; r++) {
+        const dst = s.dh + r * D;
+        for (let i = 0; i < l1; i++) f[dst + b.perm[i]] = f[s.dx1 + r * l1 + i];
+        for (let i = 0; i < l2; i++) f[dst + b.perm[l1 + i]] = f[s.dx2 + r * l2 + i];
+      }
+    }
+  }
+}
+
+function clip(x: number): number {
+  return x < -CLIP ? -CLIP : x > CLIP ? CLIP : x;
+}
+
+function inClip(x: number): boolean {
+  return x >= -CLIP && x <= CLIP;
+}

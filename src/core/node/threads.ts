@@ -1,0 +1,29 @@
+// Node-only: helper threads for the flow kernels, as worker_threads running the helper's source.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { FlowThreads } from '../train/trainFlow';
+import type { HelperThread, ThreadSpawner } from '../wasm/threads';
+
+export const nodeThreadSpawner: ThreadSpawner = (source, init) =>
+  new Promise<HelperThread>((resolve, reject) => {
+    const worker = new Worker(`const { parentPort } = require('node:worker_threads');\nparentPort.once('message', (init) => (${source})(init, (m) => parentPort.postMessage(m)));`, { eval: true });
+    const fail = (e: Error) => {
+      void worker.terminate();
+      reject(new Error(`flow helper thread failed to start: ${e.message}`));
+    };
+    worker.once('error', fail);
+    worker.once('message', () => {
+      worker.off('error', fail);
+      // A helper never keeps the process alive on its own.
+      worker.unref();
+      resolve({ terminate: () => void worker.terminate() });
+    });
+    worker.postMessage(init);
+  });
+
+/** Every core but this thread's, for the flow's products; DIFFERNET_FLOW_THREADS (total threads) overrides. */
+export function nodeFlowThreads(): FlowThreads {
+  const asked = Number(process.env.DIFFERNET_FLOW_THREADS);
+  const total = Number.isInteger(asked) && asked >= 1 ? asked : availableParallelism();
+  return { helpers: Math.max(0, total - 1), spawn: nodeThreadSpawner };
+}

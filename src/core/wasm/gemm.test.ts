@@ -1,0 +1,98 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemmModule, instantiateGemm } from './gemmKernels';
+import { GemmRunner } from './threads';
+import { nodeThreadSpawner } from '../node/threads';
+
+function filled(n: number, seed: number): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.fround(Math.sin(i * 0.7 + seed) * 1.5);
+  return a;
+}
+
+/** Worst |got - want| over the largest |want|: float32 sums of these lengths stay well under 1e-6. */
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return d / scale;
+}
+
+const { module, memory } = gemmModule(8 << 20, false);
+const k = instantiateGemm(module, memory);
+const f = new Float32Array(memory.buffer);
+
+// Shapes with row counts off the 4- and 2-row tiles, and column ranges that start inside the matrix.
+const shapes = [
+  [1, 4, 8],
+  [5, 12, 16],
+  [7, 33, 24],
+  [24, 192, 64],
+];
+
+describe('WebAssembly SIMD GEMM kernels against float64 products', () => {
+  for (const [M, K, N] of shapes) {
+    it(`nn ${M}x${K} . ${K}x${N}, plain, transposed A, bias and ReLU, within 1e-6`, () => {
+      const A = filled(M * K, 1);
+      const B = filled(K * N, 2);
+      const bias = filled(N, 3);
+      const [a, b, c, pb] = [0, 4 * M * K, 4 * (M * K + K * N), 4 * (M * K + K * N + M * N)];
+      f.set(A, 0);
+      f.set(B, b / 4);
+      f.set(bias, pb / 4);
+      for (const transposed of [false, true]) {
+        for (const withBias of [false, true]) {
+          const want = new Float64Array(M * N);
+          for (let i = 0; i < M; i++)
+            for (let j = 0; j < N; j++) {
+              let s = withBias ? bias[j] : 0;
+              for (let p = 0; p < K; p++) s += (transposed ? A[p * M + i] : A[i * K + p]) * B[p * N + j];
+              want[i * N + j] = withBias ? Math.max(0, s) : s;
+            }
+          // Columns [0, 8) first, then the rest, as two threads would split them.
+          const [ars, acs] = transposed ? [1, M] : [K, 1];
+          k.nn(a, ars, acs, b, N, c, N, M, 0, 8, K, withBias ? pb : 0, withBias ? 1 : 0);
+          k.nn(a, ars, acs, b, N, c, N, M, 8, N, K, withBias ? pb : 0, withBias ? 1 : 0);
+          expect(relErr(f.subarray(c / 4, c / 4 + M * N), want)).toBeLessThan(1e-6);
+        }
+      }
+    });
+
+    it(`nt ${M}x${K} . (${N}x${K})^T within 1e-6`, () => {
+      const A = filled(M * K, 4);
+      const B = filled(N * K, 5);
+      const Kr = K - (K % 4);
+      const [a, b, c] = [0, 4 * M * K, 4 * (M * K + N * K)];
+      f.set(A, 0);
+      f.set(B, b / 4);
+      const want = new Float64Array(M * N);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let p = 0; p < Kr; p++) want[i * N + j] += A[i * K + p] * B[j * K + p];
+      k.nt(a, K, b, K, c, N, M, 0, 4, Kr);
+      k.nt(a, K, b, K, c, N, M, 4, N, Kr);
+      expect(relErr(f.subarray(c / 4, c / 4 + M * N), want)).toBeLessThan(1e-6);
+    });
+  }
+});
+
+describe('GemmRunner with a helper thread', () => {
+  let runner: GemmRunner;
+  afterAll(() => runner?.dispose());
+
+  it('splits products and Adam between two threads with the same floats as one', async () => {
+    runner = await GemmRunner.create(4 << 20, 1, nodeThreadSpawner);
+    expect(runner.threads).toBe(2);
+    const single = await GemmRunner.create(4 << 20, 0);
+    const [M, K, N] = [9, 40, 48];
+    for (const r of [runner, single]) {
+      r.f32.set(filled(M * K, 6), 0);
+      r.f32.set(filled(K * N, 7), M * K);
+      r.nn(0, K, 1, 4 * M * K, N, 4 * (M * K + K * N), N, M, N, K);
+      r.nt(0, K, 0, K, 4 * (M * K + K * N + M * N), M, M, M - (M % 4), K);
+    }
+    const end = M * K + K * N + M * N + M * M;
+    expect(Array.from(runner.f32.subarray(0, end))).toEqual(Array.from(single.f32.subarray(0, end)));
+    single.dispose();
+  });
+});

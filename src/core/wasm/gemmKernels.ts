@@ -1,0 +1,287 @@
+import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
+
+/*
+ * Two single-precision matrix products in WebAssembly SIMD, the only arithmetic of the flow that is not
+ * elementwise. TF.js's WASM backend runs a matMul on one thread and repacks its right operand whenever that
+ * tensor is new, which during training is every call; these kernels read both operands in place and are
+ * split by output columns across threads that share one memory.
+ *
+ * Pointers are byte offsets into the memory; strides and sizes count floats.
+ *
+ *   nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu):
+ *     C[i, j] = bias[j] + sum_p A(i, p) * B[p*ldb + j] for i < m, j0 <= j < j1, with
+ *     A(i, p) = a[i*ars + p*acs], so A may be read transposed (ars = 1); no bias when bias = 0, and
+ *     max(0, C) when relu = 1. (j1 - j0) must be a multiple of 8.
+ *   nt(a, lda, b, ldb, c, ldc, m, j0, j1, k):
+ *     C[i, j] = sum_p a[i*lda + p] * b[j*ldb + p], i.e. A times B transposed. (j1 - j0) and k must be
+ *     multiples of 4.
+ *   adam(p, g, m, v, n, beta1, beta2, eps, weightDecay, rate, invSqrtBc2):
+ *     torch.optim.Adam's update of n floats (n a multiple of 4) in float32, with rate = lr / (1 - beta1^t)
+ *     and invSqrtBc2 = 1 / sqrt(1 - beta2^t).
+ */
+
+const NN_PARAMS = 13;
+/** Rows per tile of nn: 4 rows x 8 columns (6 rows measured 40 % slower: V8 spills their registers). */
+const NN_ROWS = 4;
+
+function emitNN(): FuncBuilder {
+  const f = new FuncBuilder(new Array<ValType>(NN_PARAMS).fill(I32));
+  const [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const j = f.local(I32);
+  const i = f.local(I32);
+  const p = f.local(I32);
+  const pa = f.local(I32);
+  const pb = f.local(I32);
+  const pc = f.local(I32);
+  const ars4 = f.local(I32);
+  const acs4 = f.local(I32);
+  const ldb4 = f.local(I32);
+  const ldc4 = f.local(I32);
+  const rowA = [0, ...Array.from({ length: NN_ROWS - 1 }, () => f.local(I32))];
+  const rowC = [0, ...Array.from({ length: NN_ROWS - 1 }, () => f.local(I32))];
+  const acc = Array.from({ length: NN_ROWS }, () => [f.local(V128), f.local(V128)]);
+  const b0 = f.local(V128);
+  const b1 = f.local(V128);
+  const av = f.local(V128);
+  const zero = f.local(V128);
+  const pbias = f.local(I32);
+
+  const times4 = (src: number, dst: number) => f.get(src).i32(2).shl().set(dst);
+  times4(ars, ars4);
+  times4(acs, acs4);
+  times4(ldb, ldb4);
+  times4(ldc, ldc4);
+  for (let r = 1; r < NN_ROWS; r++) {
+    f.get(ars4).i32(r).mul().set(rowA[r]);
+    f.get(ldc4).i32(r).mul().set(rowC[r]);
+  }
+
+  /** One tile of `rows` rows by 8 columns at (i, j). */
+  const tile = (rows: number) => {
+    f.get(bias).ifElse(
+      () => {
+        f.get(bias).get(j).i32(2).shl().add().set(pbias);
+        for (let r = 0; r < rows; r++) acc[r].forEach((x, h) => f.get(pbias).v128Load(16 * h).set(x));
+      },
+      () => {
+        for (let r = 0; r < rows; r++) for (const x of acc[r]) f.v128Zero().set(x);
+      },
+    );
+    f.get(a).get(i).get(ars4).mul().add().set(pa);
+    f.get(b).get(j).i32(2).shl().add().set(pb);
+    f.get(k).set(p);
+    f.while(
+      () => f.get(p),
+      () => {
+        f.get(pb).v128Load(0).set(b0);
+        f.get(pb).v128Load(16).set(b1);
+        for (let r = 0; r < rows; r++) {
+          f.get(pa);
+          if (r > 0) f.get(rowA[r]).add();
+          f.f32Load().f32x4Splat().set(av);
+          f.get(acc[r][0]).get(av).get(b0).f32x4Mul().f32x4Add().set(acc[r][0]);
+          f.get(acc[r][1]).get(av).get(b1).f32x4Mul().f32x4Add().set(acc[r][1]);
+        }
+        f.get(pa).get(acs4).add().set(pa);
+        f.get(pb).get(ldb4).add().set(pb);
+        f.get(p).i32(-1).add().set(p);
+      },
+    );
+    f.get(relu).ifElse(() => {
+      for (let r = 0; r < rows; r++) for (const x of acc[r]) f.get(zero).get(x).f32x4Pmax().set(x);
+    });
+    f.get(c).get(i).get(ldc).mul().get(j).add().i32(2).shl().add().set(pc);
+    for (let r = 0; r < rows; r++) {
+      for (let h = 0; h < 2; h++) {
+        f.get(pc);
+        if (r > 0) f.get(rowC[r]).add();
+        f.get(acc[r][h]).v128Store(16 * h);
+      }
+    }
+  };
+
+  f.v128Zero().set(zero);
+  f.get(j0).set(j);
+  f.while(
+    () => f.get(j).get(j1).ltU(),
+    () => {
+      f.i32(0).set(i);
+      f.while(
+        () => f.get(i).i32(NN_ROWS - 1).add().get(m).ltU(),
+        () => {
+          tile(NN_ROWS);
+          f.get(i).i32(NN_ROWS).add().set(i);
+        },
+      );
+      f.while(
+        () => f.get(i).get(m).ltU(),
+        () => {
+          tile(1);
+          f.get(i).i32(1).add().set(i);
+        },
+      );
+      f.get(j).i32(8).add().set(j);
+    },
+  );
+  return f;
+}
+
+function emitNT(): FuncBuilder {
+  const f = new FuncBuilder(new Array<ValType>(10).fill(I32));
+  const [a, lda, b, ldb, c, ldc, m, j0, j1, k] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const j = f.local(I32);
+  const i = f.local(I32);
+  const p = f.local(I32);
+  const q = f.local(I32);
+  const lda4 = f.local(I32);
+  const ldb4 = f.local(I32);
+  const ldc4 = f.local(I32);
+  const pc = f.local(I32);
+  const pa = [f.local(I32), f.local(I32)];
+  const pb = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const acc = Array.from({ length: 2 }, () => [f.local(V128), f.local(V128), f.local(V128), f.local(V128)]);
+  const av = [f.local(V128), f.local(V128)];
+  const bv = f.local(V128);
+
+  f.get(lda).i32(2).shl().set(lda4);
+  f.get(ldb).i32(2).shl().set(ldb4);
+  f.get(ldc).i32(2).shl().set(ldc4);
+
+  const tile = (rows: number) => {
+    for (let r = 0; r < rows; r++) for (const x of acc[r]) f.v128Zero().set(x);
+    f.get(a).get(i).get(lda4).mul().add().set(pa[0]);
+    if (rows > 1) f.get(pa[0]).get(lda4).add().set(pa[1]);
+    f.get(b).get(j).get(ldb4).mul().add().set(pb[0]);
+    for (let s = 1; s < 4; s++) f.get(pb[s - 1]).get(ldb4).add().set(pb[s]);
+    f.get(k).i32(2).op(0x76).set(p); // i32.shr_u: k / 4 chunks
+    f.i32(0).set(q);
+    f.while(
+      () => f.get(p),
+      () => {
+        for (let r = 0; r < rows; r++) f.get(pa[r]).get(q).add().v128Load().set(av[r]);
+        for (let s = 0; s < 4; s++) {
+          f.get(pb[s]).get(q).add().v128Load().set(bv);
+          for (let r = 0; r < rows; r++) f.get(acc[r][s]).get(av[r]).get(bv).f32x4Mul().f32x4Add().set(acc[r][s]);
+        }
+        f.get(q).i32(16).add().set(q);
+        f.get(p).i32(-1).add().set(p);
+      },
+    );
+    f.get(c).get(i).get(ldc).mul().get(j).add().i32(2).shl().add().set(pc);
+    for (let r = 0; r < rows; r++) {
+      for (let s = 0; s < 4; s++) {
+        f.get(pc);
+        if (r > 0) f.get(ldc4).add();
+        // Lanes summed in the order (0 + 1) + (2 + 3).
+        f.get(acc[r][s]).f32x4Lane(0).get(acc[r][s]).f32x4Lane(1).f32Add();
+        f.get(acc[r][s]).f32x4Lane(2).get(acc[r][s]).f32x4Lane(3).f32Add();
+        f.f32Add().f32Store(4 * s);
+      }
+    }
+  };
+
+  f.get(j0).set(j);
+  f.while(
+    () => f.get(j).get(j1).ltU(),
+    () => {
+      f.i32(0).set(i);
+      f.while(
+        () => f.get(i).i32(1).add().get(m).ltU(),
+        () => {
+          tile(2);
+          f.get(i).i32(2).add().set(i);
+        },
+      );
+      f.while(
+        () => f.get(i).get(m).ltU(),
+        () => {
+          tile(1);
+          f.get(i).i32(1).add().set(i);
+        },
+      );
+      f.get(j).i32(4).add().set(j);
+    },
+  );
+  return f;
+}
+
+function emitAdam(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32]);
+  const [p, g, m, v, n] = [0, 1, 2, 3, 4];
+  const scalars = [5, 6, 7, 8, 9, 10];
+  const [b1, b2, eps, wd, rate, isb] = scalars.map((s) => {
+    const x = f.local(V128);
+    f.get(s).f32x4Splat().set(x);
+    return x;
+  });
+  const one = f.local(V128);
+  f.i32(1).op(0xb2).f32x4Splat().set(one); // f32.convert_i32_s
+  const c1 = f.local(V128);
+  const c2 = f.local(V128);
+  f.get(one).get(b1).f32x4Sub().set(c1);
+  f.get(one).get(b2).f32x4Sub().set(c2);
+  const q = f.local(I32);
+  const end = f.local(I32);
+  const gk = f.local(V128);
+  const mk = f.local(V128);
+  const vk = f.local(V128);
+  const pk = f.local(V128);
+  f.i32(0).set(q);
+  f.get(n).i32(2).shl().set(end);
+  f.while(
+    () => f.get(q).get(end).ltU(),
+    () => {
+      f.get(p).get(q).add().v128Load().set(pk);
+      f.get(g).get(q).add().v128Load().get(wd).get(pk).f32x4Mul().f32x4Add().set(gk);
+      f.get(b1).get(m).get(q).add().v128Load().f32x4Mul().get(c1).get(gk).f32x4Mul().f32x4Add().set(mk);
+      f.get(b2).get(v).get(q).add().v128Load().f32x4Mul().get(c2).get(gk).get(gk).f32x4Mul().f32x4Mul().f32x4Add().set(vk);
+      f.get(m).get(q).add().get(mk).v128Store();
+      f.get(v).get(q).add().get(vk).v128Store();
+      f.get(p).get(q).add();
+      f.get(pk).get(rate).get(mk).f32x4Mul().get(vk).f32x4Sqrt().get(isb).f32x4Mul().get(eps).f32x4Add().f32x4Div().f32x4Sub();
+      f.v128Store();
+      f.get(q).i32(16).add().set(q);
+    },
+  );
+  return f;
+}
+
+export interface GemmExports {
+  nn(a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, m: number, j0: number, j1: number, k: number, bias: number, relu: number): void;
+  adam(p: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number, weightDecay: number, rate: number, invSqrtBc2: number): void;
+  nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, j0: number, j1: number, k: number): void;
+}
+
+const PAGE = 65536;
+
+export function gemmModuleBytes(memory: { initialPages: number; maximumPages: number; shared: boolean }): Uint8Array {
+  return moduleBytes(
+    [
+      { name: 'nn', fn: emitNN() },
+      { name: 'nt', fn: emitNT() },
+      { name: 'adam', fn: emitAdam() },
+    ],
+    memory,
+  );
+}
+
+/** The kernels compiled against a memory of `bytes` bytes (shared, so threads can run them on it, when asked). */
+export function gemmModule(bytes: number, shared: boolean): { module: WebAssembly.Module; memory: WebAssembly.Memory } {
+  const pages = Math.ceil(bytes / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+  const module = new WebAssembly.Module(gemmModuleBytes({ initialPages: pages, maximumPages: pages, shared }) as BufferSource);
+  return { module, memory };
+}
+
+export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
+}
+
+/** Whether this engine runs WebAssembly SIMD (every current browser and Node >= 16 do). */
+export function simdSupported(): boolean {
+  try {
+    return WebAssembly.validate(gemmModuleBytes({ initialPages: 1, maximumPages: 1, shared: false }) as BufferSource);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,205 @@
+import { gemmModule, instantiateGemm, type GemmExports } from './gemmKernels';
+
+/*
+ * The GEMM kernels on several threads sharing one WebAssembly memory. The calling thread splits each
+ * product by output columns, hands the other parts to helper threads through a shared control block,
+ * computes its own part and waits for theirs. Helpers spin briefly between jobs (a training step hands out
+ * about 200 products, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
+ */
+
+/** A started helper thread; the adapters (Node worker_threads, browser Workers) make them. */
+export interface HelperThread {
+  terminate(): void;
+}
+
+/**
+ * Starts a thread running `source`, a function expression `(init, post) => void`, with `init` posted to it.
+ * Resolves once the thread posts 'ready'.
+ */
+export type ThreadSpawner = (source: string, init: HelperInit) => Promise<HelperThread>;
+
+export interface HelperInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+}
+
+const SEQ = 0;
+const DONE = 1;
+const OP = 2;
+/** Set by a helper whose job threw; the caller then fails instead of waiting for it. */
+const ERR = 3;
+const ARGS = 4;
+const CONTROL_INTS = 24;
+/** Float arguments (Adam's) after the ints, as float64. */
+const FLOATS_AT = 4 * CONTROL_INTS;
+const CONTROL_BYTES = FLOATS_AT + 8 * 8;
+
+const OP_STOP = 0;
+const OP_NN = 1;
+const OP_NT = 2;
+const OP_ADAM = 3;
+
+/** Adam's per-step constants, as torch.optim.Adam applies them (weight decay added to the gradient). */
+export interface AdamStep {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** lr / (1 - beta1^t) */
+  rate: number;
+  /** 1 / sqrt(1 - beta2^t) */
+  invSqrtBc2: number;
+}
+
+/**
+ * The helper's program. It is a string, not a function of this module, so that no bundler or loader can
+ * rewrite it into something that needs this module's scope.
+ */
+export const HELPER_SOURCE = `(init, post) => {
+  const ctl = new Int32Array(init.control, 0, ${CONTROL_INTS});
+  const fl = new Float64Array(init.control, ${FLOATS_AT}, 8);
+  const k = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
+  let seen = 0;
+  post('ready');
+  for (;;) {
+    let spins = 0;
+    while (Atomics.load(ctl, ${SEQ}) === seen) {
+      if (++spins > 20000) Atomics.wait(ctl, ${SEQ}, seen);
+    }
+    seen = Atomics.load(ctl, ${SEQ});
+    const op = ctl[${OP}];
+    const a = ${ARGS};
+    if (op === ${OP_STOP}) return;
+    try {
+    if (op === ${OP_NN}) k.nn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10], ctl[a + 11], ctl[a + 12]);
+    else if (op === ${OP_NT}) k.nt(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9]);
+    else if (op === ${OP_ADAM}) {
+      const lo = ctl[a + 4] * 4, n = ctl[a + 5] - ctl[a + 4];
+      k.adam(ctl[a] + lo, ctl[a + 1] + lo, ctl[a + 2] + lo, ctl[a + 3] + lo, n, fl[0], fl[1], fl[2], fl[3], fl[4], fl[5]);
+    }
+    } catch (e) {
+      Atomics.store(ctl, ${ERR}, 1);
+    }
+    Atomics.store(ctl, ${DONE}, seen);
+    Atomics.notify(ctl, ${DONE});
+  }
+}`;
+
+interface Helper {
+  thread: HelperThread;
+  ctl: Int32Array;
+  floats: Float64Array;
+  seq: number;
+}
+
+/** GEMMs and Adam on one memory, on this thread and any helpers. */
+export class GemmRunner {
+  readonly f32: Float32Array;
+  private readonly k: GemmExports;
+  private disposed = false;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    private readonly helpers: Helper[],
+  ) {
+    this.k = instantiateGemm(module, memory);
+    this.f32 = new Float32Array(memory.buffer);
+  }
+
+  /** Threads working on each product, this one included. */
+  get threads(): number {
+    return this.helpers.length + 1;
+  }
+
+  /**
+   * A runner over `bytes` bytes of fresh memory with `helpers` helper threads (none without a spawner or
+   * without SharedArrayBuffer, e.g. a page that is not cross-origin isolated).
+   */
+  static async create(bytes: number, helpers = 0, spawn?: ThreadSpawner): Promise<GemmRunner> {
+    const threaded = helpers > 0 && !!spawn && typeof SharedArrayBuffer !== 'undefined';
+    const { module, memory } = gemmModule(bytes, threaded);
+    const started: Helper[] = [];
+    if (threaded) {
+      try {
+        for (let h = 0; h < helpers; h++) {
+          const control = new SharedArrayBuffer(CONTROL_BYTES);
+          const thread = await spawn(HELPER_SOURCE, { module, memory, control });
+          started.push({ thread, ctl: new Int32Array(control, 0, CONTROL_INTS), floats: new Float64Array(control, FLOATS_AT, 8), seq: 0 });
+        }
+      } catch (e) {
+        for (const s of started) s.thread.terminate();
+        throw e;
+      }
+    }
+    return new GemmRunner(memory, module, started);
+  }
+
+  /** C = A B over all columns; see gemmKernels.ts for the arguments. */
+  nn(a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, bias = 0, relu = false): void {
+    const r = relu ? 1 : 0;
+    this.split(n, 8, OP_NN, (j0, j1) => [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r], (j0, j1) => this.k.nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r));
+  }
+
+  /** C = A B^T over all columns. */
+  nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number): void {
+    this.split(n, 4, OP_NT, (j0, j1) => [a, lda, b, ldb, c, ldc, m, j0, j1, k], (j0, j1) => this.k.nt(a, lda, b, ldb, c, ldc, m, j0, j1, k));
+  }
+
+  /** One Adam update of `count` parameters, gradients and moments stored at byte offsets p, g, m, v. */
+  adam(p: number, g: number, m: number, v: number, count: number, s: AdamStep): void {
+    const floats = [s.beta1, s.beta2, s.eps, s.weightDecay, s.rate, s.invSqrtBc2];
+    if (count % 4 !== 0) throw new Error('Adam runs on whole groups of 4 floats');
+    this.split(count, 4, OP_ADAM, (lo, hi) => [p, g, m, v, lo, hi], (lo, hi) => this.k.adam(p + 4 * lo, g + 4 * lo, m + 4 * lo, v + 4 * lo, hi - lo, s.beta1, s.beta2, s.eps, s.weightDecay, s.rate, s.invSqrtBc2), floats);
+  }
+
+  private split(n: number, unit: number, op: number, args: (lo: number, hi: number) => number[], local: (lo: number, hi: number) => void, floats?: number[]): void {
+    if (this.disposed) throw new Error('the flow kernels were released');
+    const parts = Math.min(this.threads, Math.floor(n / unit));
+    if (parts <= 1) {
+      local(0, n);
+      return;
+    }
+    const units = n / unit;
+    const bound = (p: number) => (p === parts ? n : Math.round((units * p) / parts) * unit);
+    for (let h = 1; h < parts; h++) this.post(this.helpers[h - 1], op, args(bound(h), bound(h + 1)), floats);
+    local(0, bound(1));
+    for (let h = 1; h < parts; h++) this.wait(this.helpers[h - 1]);
+  }
+
+  private post(h: Helper, op: number, args: number[], floats?: number[]): void {
+    h.ctl[OP] = op;
+    args.forEach((x, i) => (h.ctl[ARGS + i] = x));
+    floats?.forEach((x, i) => (h.floats[i] = x));
+    h.seq = (h.seq + 1) | 0;
+    Atomics.store(h.ctl, SEQ, h.seq);
+    Atomics.notify(h.ctl, SEQ);
+  }
+
+  private wait(h: Helper): void {
+    let spins = 0;
+    let waited = 0;
+    while (Atomics.load(h.ctl, DONE) !== h.seq) {
+      if (++spins > 20000) {
+        // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
+        if (Atomics.wait(h.ctl, DONE, Atomics.load(h.ctl, DONE), 1000) === 'timed-out' && ++waited >= 30) {
+          throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a product)');
+        }
+      }
+    }
+    if (Atomics.load(h.ctl, ERR)) throw new Error('a flow helper thread failed while computing its share of a product');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const h of this.helpers) {
+      h.ctl[OP] = OP_STOP;
+      h.seq = (h.seq + 1) | 0;
+      Atomics.store(h.ctl, SEQ, h.seq);
+      Atomics.notify(h.ctl, SEQ);
+      h.thread.terminate();
+    }
+  }
+}
