@@ -56,8 +56,9 @@ export class BackendManager {
   }
 
   options(): BackendOptions {
-    // No thread count: TF.js's WASM kernels cap it at half the logical cores (1 on a 2-core machine) whatever is asked.
-    return { wasmPaths: this.wasmPaths };
+    // Every core (TF.js's pool has at most 8), where the page may share memory with workers.
+    const cores = globalThis.crossOriginIsolated ? Math.min(8, globalThis.navigator?.hardwareConcurrency ?? 1) : 0;
+    return { wasmPaths: this.wasmPaths, ...(cores > 1 ? { wasmThreads: cores } : {}) };
   }
 
   adapter(name: BackendName): string {
