@@ -71,7 +71,7 @@ const TESTS = ['**/*.test.ts', '**/*.test.tsx', 'e2e/**', 'test/**'];
 const CODE = ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'public/', 'coverage/', 'test-results/', 'test-fixtures/'] },
+  { ignores: ['dist/', 'node_modules/', 'public/', 'coverage/', 'test-results/', 'test-fixtures/', '.bench/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

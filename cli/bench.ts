@@ -1,4 +1,5 @@
 import { nodeFlowThreads } from '../src/core/node/threads';
+import { featureFlops, flowStepFlops, numpyPeak, wasmPeak } from './benchSpeed';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -239,6 +240,15 @@ export async function benchCommand(argv: string[]): Promise<void> {
       log(`latency T=${t}: ${showSpread(latency[t])}`);
     }
 
+    // What the hardware allows, for the speed section (issue 12).
+    const speed = {
+      numpy: numpyPeak(),
+      wasm: await wasmPeak(),
+      featureFlops: await featureFlops(backbone, aligned.features),
+      flowSteps: aModel.model.training!.losses.length * Math.ceil(aModel.model.training!.images / aligned.train.batchSize),
+    };
+    log(`peaks: numpy ${speed.numpy?.toFixed(0) ?? '-'} GFLOP/s, WebAssembly SIMD ${speed.wasm.toFixed(1)} GFLOP/s; ${(speed.featureFlops / 1e9).toFixed(2)} GFLOP per feature extraction`);
+
     // 4. Pixel AUROC from the default model's defect maps (gradients), which needs the model in the workers.
     const mapPool = await EnginePool.create({ kind: 'model', modelBytes: aModel.bytes }, pool.size);
     const pixelLimit = intFlag(values, 'pixel-limit', 40);
@@ -262,6 +272,26 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const defaultRow = study.find(isDefault);
     const seeds = scoreStats(seedAurocs);
     const paperRow = paperRows().sort((x, y) => y.auroc - x.auroc)[0];
+    const speedSection = (): string => {
+      const tr = aModel.model.training!;
+      const featRate = ds.train.length / a.seconds;
+      const stepRate = speed.flowSteps / tr.flowSeconds;
+      const stepFlops = flowStepFlops(flowParamCount(aModel.model.flow.config), aligned.train.batchSize * Math.max(1, aligned.train.transforms));
+      const frac = (gflops: number) => `${speed.numpy ? `${pct(gflops / speed.numpy)} % of native (numpy ${speed.numpy.toFixed(0)} GFLOP/s)` : 'native peak not measured (no numpy)'}; ${pct(gflops / speed.wasm)} % of WebAssembly SIMD (${speed.wasm.toFixed(1)} GFLOP/s)`;
+      const featGflops = (featRate * speed.featureFlops) / 1e9;
+      const flowGflops = (stepRate * stepFlops) / 1e9;
+      return `## Speed against the hardware (issue 12)
+
+Peaks measured in this run on every core: numpy's float32 2048^3 product (native, AVX-512) and the flow's WebAssembly SIMD GEMM kernel on a 512 x 2048 x 2048 product (128-bit SIMD without fused multiply-add, the ceiling for anything run as WebAssembly, in Node or in the browser).
+
+| step | measured | work | GFLOP/s | fraction of peak |
+| --- | --- | --- | --- | --- |
+| CLI training on MTD, wall (features + flow + calibration; target at most 2 min) | ${formatSeconds(trainSeconds)} | ${ds.train.length} images | | ${trainSeconds <= 120 ? 'met' : 'not met'} |
+| feature extraction | ${featRate.toFixed(2)} images/s | ${(speed.featureFlops / 1e9).toFixed(2)} GFLOP per image (convolutions at ${aligned.features.scales} scales, counted from TF.js's kernels) | ${featGflops.toFixed(1)} | ${frac(featGflops)} |
+| flow training | ${stepRate.toFixed(1)} steps/s (${speed.flowSteps} steps in ${formatSeconds(tr.flowSeconds)}) | ${(stepFlops / 1e9).toFixed(2)} GFLOP per step (6 x ${(flowParamCount(aModel.model.flow.config) / 1e6).toFixed(2)}M parameters x ${aligned.train.batchSize} rows) | ${flowGflops.toFixed(1)} | ${frac(flowGflops)} |
+
+`;
+    };
     const rotationSection = (): string => {
       if (!rot) return "## With the paper's rotations\n\nNot measured in this run (`--skip rotations`).\n\n";
       const { r, rModel, byT } = rot;
@@ -317,7 +347,7 @@ All AUROCs are of the **final** model (no best-of-run selection).
 | flow parameters | ${(flowParamCount(aModel.model.flow.config) / 1e6).toFixed(2)}M |
 | peak memory of the whole benchmark (RSS) | ${peakMB.toFixed(0)} MB |
 
-${rotationSection()}## Flow width study (default features, T=1)
+${speedSection()}${rotationSection()}## Flow width study (default features, T=1)
 
 The paper's width 2048 has ${(flowParamCount({ inputDim: dim, blocks: 8, hidden: 2048, clamp: 3 }) / 1e6).toFixed(0)}M parameters for ${dim} inputs.${
       paperRow && defaultRow

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launch, type Session } from './browser';
-import { animationFrames, go, loadWeights, open, shot, text } from './app';
+import { animationFrames, canvasPixels, go, loadWeights, open, shot, text } from './app';
 import { mtd, SQUEEZENET } from './data';
 import { writeFakeCameraClip } from './fakeCamera';
 
@@ -116,6 +116,21 @@ describe.sequential('live inspection on a fake camera', () => {
     const bad = await frames(page);
     console.log('live', { good, bad });
     expect(bad.score).toBeGreaterThan(Math.max(...good.map((g) => g.score)));
+    // The heatmap comes from the second engine, on its own cadence: maps arrive while verdicts go on,
+    // several verdicts per map, and the overlay shows the map over the damaged tile.
+    const maps = () => page.getAttribute('[data-testid="live-maps"]', 'data-maps').then(Number);
+    const m0 = await maps();
+    const f0 = (await frames(page)).frames;
+    await expect.poll(maps, { timeout: 120_000, interval: 250 }).toBeGreaterThanOrEqual(m0 + 2);
+    expect((await frames(page)).frames - f0).toBeGreaterThan((await maps()) - m0);
+    expect(await text(page, '[data-testid="live-maps"]')).toMatch(/^heatmap \d+\.\d maps\/s$/);
+    // Heat inside the region, away from its outline.
+    const overlay = await canvasPixels(page, '[data-testid="live-overlay"]');
+    let lit = 0;
+    for (let y = Math.round(0.15 * overlay.height); y < 0.85 * overlay.height; y++) {
+      for (let x = Math.round(0.6 * overlay.width); x < 0.9 * overlay.width; x++) if (overlay.data[(y * overlay.width + x) * 4 + 3] > 0) lit++;
+    }
+    expect(lit).toBeGreaterThan(0);
     await shot(page, '12-live-defect');
     // Snapshot: a PNG of the frame with its overlay.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="live-snapshot"]')]);

@@ -32,6 +32,8 @@ interface GpuWatch {
 export class BackendManager {
   /** Folder (URL) of TF.js's .wasm files, set by `init`. */
   wasmPaths = '';
+  /** Threads asked for the WASM backend; null: every core. */
+  wasmThreads: number | null = null;
   private current: BackendInfo | null = null;
   private gpu: GpuAdapterInfo | null = null;
   private readonly queue = new JobQueue();
@@ -57,7 +59,7 @@ export class BackendManager {
 
   options(): BackendOptions {
     // Every core (TF.js's pool has at most 8), where the page may share memory with workers.
-    const cores = globalThis.crossOriginIsolated ? Math.min(8, globalThis.navigator?.hardwareConcurrency ?? 1) : 0;
+    const cores = globalThis.crossOriginIsolated ? Math.min(8, this.wasmThreads ?? globalThis.navigator?.hardwareConcurrency ?? 1) : 0;
     return { wasmPaths: this.wasmPaths, ...(cores > 1 ? { wasmThreads: cores } : {}) };
   }
 

@@ -153,7 +153,8 @@ export interface ProgressEvent {
 /** Request name -> [arguments, result]. */
 export interface EngineApi {
   /** Starts the engine; also hands over the engine's constants the UI needs without importing TF.js. */
-  init: [{ wasmPaths: string; choice: BackendChoice }, { backend: BackendInfo; palette: Uint8Array; presets: { default: ModelSettings; paper: ModelSettings } }];
+  /** `wasmThreads` caps the WASM backend's threads (the Live screen's second engine, for maps, takes one). */
+  init: [{ wasmPaths: string; choice: BackendChoice; wasmThreads?: number }, { backend: BackendInfo; palette: Uint8Array; presets: { default: ModelSettings; paper: ModelSettings } }];
   setBackend: [{ choice: BackendChoice }, BackendInfo];
   loadWeights: [
     { source: { kind: 'blob'; blob: Blob } | { kind: 'bytes'; bytes: ArrayBuffer }; name: string },

@@ -4,8 +4,9 @@ import type { Engine, Handlers } from './types';
 
 export function backendHandlers({ backends }: Engine): Pick<Handlers, 'init' | 'setBackend'> {
   return {
-    init: async ({ wasmPaths, choice }) => {
+    init: async ({ wasmPaths, choice, wasmThreads }) => {
       backends.wasmPaths = wasmPaths;
+      backends.wasmThreads = wasmThreads ?? null;
       const backend = await backends.run('start-up', undefined, () => backends.choose(choice));
       const palette = heatPalette();
       return { result: { backend, palette, presets: { default: DEFAULT_SETTINGS, paper: PAPER_SETTINGS } } };

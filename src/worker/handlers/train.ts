@@ -12,6 +12,9 @@ export function trainHandler({ backends, weights, models, decoder }: Engine): Ha
   return async (args, ctx) =>
     backends.compute('training', ctx.signal, false, async (signal) => {
       const backbone = weights.backbone(args.backbone);
+      // A progress message per flow step (13 a second) would re-render the page's loss chart as often,
+      // on the core the helper threads need: at most 5 a second, and always the last.
+      let lastFlowMessage = 0;
       const source: ImageSource = { count: args.images.length, load: (i) => decoder.image(args.images[i], args.names[i]) };
       const model = await trainModel(backbone, source, args.settings, {
         signal,
@@ -19,6 +22,11 @@ export function trainHandler({ backends, weights, models, decoder }: Engine): Ha
         flowThreads: browserFlowThreads(),
         falseAlarmRate: args.falseAlarmRate,
         onProgress: (e: TrainEvent) => {
+          if (e.phase === 'flow') {
+            const t = performance.now();
+            if (e.progress.step < e.progress.totalSteps && t - lastFlowMessage < 200) return;
+            lastFlowMessage = t;
+          }
           if (e.phase === 'flow') ctx.progress({ phase: 'flow', done: e.progress.step, total: e.progress.totalSteps, etaSeconds: e.progress.etaSeconds, loss: e.progress.loss });
           else ctx.progress({ phase: e.phase, done: e.progress.done, total: e.progress.total, etaSeconds: e.progress.etaSeconds });
         },

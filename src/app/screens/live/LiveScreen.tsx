@@ -48,8 +48,8 @@ export function LiveScreen() {
       c.width = v.videoWidth;
       c.height = v.videoHeight;
     }
-    drawOverlay(c.getContext('2d')!, live.result, live.roi, cal ? { low: cal.mapLow, high: cal.mapHigh } : null, palette, opacity, draft);
-  }, [live.result, live.roi, cal, palette, opacity, draft]);
+    drawOverlay(c.getContext('2d')!, live.heatmap ? live.mapResult : null, live.roi, cal ? { low: cal.mapLow, high: cal.mapHigh } : null, palette, opacity, draft);
+  }, [live.mapResult, live.heatmap, live.roi, cal, palette, opacity, draft]);
 
   const rel = (e: React.PointerEvent) => {
     const b = e.currentTarget.getBoundingClientRect();
@@ -90,6 +90,7 @@ export function LiveScreen() {
             data-score={live.result?.score ?? ''}
             data-display-score={judged?.display ?? ''}
             data-frames={live.frames}
+            data-score-ms={live.result?.ms ?? ''}
           >
             {!cameraOn
               ? cameraStateLabel(cam)
@@ -135,8 +136,18 @@ export function LiveScreen() {
           <div className="row wrap small">
             <span data-testid="live-fps">{scoring && live.fps > 0 ? `${live.fps.toFixed(1)} frames/s` : '— frames/s'}</span>
             <span className="muted">{live.frames} frames scored</span>
+            {live.heatmap && (
+              <span className="muted" data-testid="live-maps" data-maps={live.maps} data-map-ms={live.mapResult?.ms ?? ''}>
+                {scoring && live.mapsPerSecond > 0 ? `heatmap ${live.mapsPerSecond.toFixed(1)} maps/s` : scoring ? 'heatmap starting…' : 'heatmap —'}
+              </span>
+            )}
             {live.roi ? <span className="muted">Region of interest set</span> : <span className="muted">Drag on the image to set a region of interest</span>}
           </div>
+          {live.mapError && live.heatmap && (
+            <p className="small warning-text" role="alert" data-testid="live-map-error">
+              Heatmap stopped: {live.mapError}. Verdicts go on without it.
+            </p>
+          )}
           {live.error && (
             <p className="error-text" role="alert" data-testid="live-error">
               Scoring stopped: {live.error}

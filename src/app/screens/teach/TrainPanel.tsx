@@ -77,7 +77,13 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
           </button>
           {!hasWeights && <span className="muted small">Load the backbone weights first.</span>}
           {record.training && (
-            <span className="muted small" data-testid="training-summary">
+            <span
+              className="muted small"
+              data-testid="training-summary"
+              data-feature-seconds={record.training.featureSeconds}
+              data-flow-seconds={record.training.flowSeconds}
+              data-calibration-seconds={record.training.calibrationSeconds ?? ''}
+            >
               Last trained on {record.training.images} images{record.training.heldOut ? ` (${record.training.heldOut} held out)` : ''} in{' '}
               {formatSeconds(record.training.totalSeconds ?? record.training.featureSeconds + record.training.flowSeconds)} ({record.training.backend}; features{' '}
               {formatSeconds(record.training.featureSeconds)}, flow {formatSeconds(record.training.flowSeconds)}

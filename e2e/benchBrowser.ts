@@ -1,0 +1,270 @@
+// npm run bench:browser [-- --full] [--alexnet] [--no-write]: the built app in Debian Chromium against the CLI on the
+// same machine in the same run, for the default model (SqueezeNet 1.1, 448 px, 3 scales, flow 8 x 192).
+// Training on 60 MTD good images (and all 761 with --full), inspection latency (score; score + map), live
+// verdicts and maps per second on the fake camera. Prints a table and writes it into BENCHMARKS.md between
+// the browser-bench markers.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { serve } from '../scripts/serve';
+import { launch } from './browser';
+import { go, loadWeights, open } from './app';
+import { mtd, SQUEEZENET, tempDir } from './data';
+import { writeFakeCameraClip } from './fakeCamera';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = new Set(process.argv.slice(2));
+const FULL = args.has('--full');
+/** Also load a random AlexNet of torchvision's size and format (made with Debian's python3-torch). */
+const ALEXNET = args.has('--alexnet');
+const INSPECT_IMAGES = 8;
+const LIVE_SECONDS = 25;
+
+interface TrainTimes {
+  wall: number;
+  features: number;
+  flow: number;
+  calibration: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function goodImages(n: number): string[] {
+  const dir = mtd('train', 'good');
+  return readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().slice(0, n).map((f) => path.join(dir, f));
+}
+
+function tsx(argv: string[]): string {
+  return execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), ...argv], { cwd: root, maxBuffer: 256 << 20, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+function cliTrain(images: string[], out: string): TrainTimes {
+  const dir = path.join(tempDir('bench-data'), 'part');
+  mkdirSync(path.join(dir, 'train', 'good'), { recursive: true });
+  for (const f of images) copyFileSync(f, path.join(dir, 'train', 'good', path.basename(f)));
+  const r = JSON.parse(tsx(['cli/main.ts', 'train', '--data', dir, '--weights', SQUEEZENET(), '--out', out, '--json']).trim().split('\n').pop()!);
+  return { wall: r.totalSeconds, features: r.featureSeconds, flow: r.flowSeconds, calibration: r.calibrationSeconds };
+}
+
+/** The CLI engine in this process: median seconds to score, and to score and map, one image at a time. */
+async function cliLatency(modelFile: string, images: string[]): Promise<{ score: number; map: number; threads: number }> {
+  const { initNodeBackend } = await import('../src/core/node/backend');
+  const { loadModel } = await import('../src/core/model/modelFile');
+  const { readImageFile } = await import('../cli/io/decode');
+  await initNodeBackend();
+  const { model } = loadModel(new Uint8Array(readFileSync(modelFile)));
+  const imgs = images.map((f) => readImageFile(f));
+  await model.score(imgs[0]);
+  await model.defectMap(imgs[0]);
+  const score: number[] = [];
+  const map: number[] = [];
+  for (const img of imgs) {
+    let t = performance.now();
+    await model.score(img);
+    score.push((performance.now() - t) / 1000);
+    t = performance.now();
+    await model.defectMap(img);
+    map.push((performance.now() - t) / 1000);
+  }
+  model.dispose();
+  return { score: median(score), map: median(map), threads: 1 };
+}
+
+async function appTrain(page: Page, baseUrl: string, name: string, images: string[]): Promise<TrainTimes> {
+  await open(page, baseUrl, 'teach');
+  if (!(await page.locator('[data-testid="new-model-name"]').count())) await page.click('button:has-text("+ New model")');
+  await page.fill('[data-testid="new-model-name"]', name);
+  await page.selectOption('[data-testid="new-model-backbone"]', 'squeezenet1_1');
+  await page.click('button:has-text("Create model")');
+  await page.waitForSelector('[data-testid="teach-screen"]');
+  await page.setInputFiles('[data-testid="teach-drop-files"]', images);
+  await page.waitForFunction((n) => document.querySelector('[data-testid="teach-count"]')?.textContent?.startsWith(`${n} good images`), images.length, { timeout: 300_000 });
+  const t0 = performance.now();
+  await page.click('[data-testid="train-button"]');
+  await page.waitForSelector('[data-testid="training-summary"]', { timeout: 3_600_000 });
+  const wall = (performance.now() - t0) / 1000;
+  const part = async (name: string) => Number(await page.getAttribute('[data-testid="training-summary"]', `data-${name}-seconds`));
+  return { wall, features: await part('feature'), flow: await part('flow'), calibration: await part('calibration') };
+}
+
+/** Median engine seconds per image of score + map, from the Inspect screen's JSON export. */
+async function appInspect(page: Page, images: string[]): Promise<number> {
+  await go(page, 'inspect');
+  await page.setInputFiles('[data-testid="inspect-drop-files"]', images);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').length >= n, images.length, { timeout: 600_000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+  const out = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { results: { seconds: number | null }[] };
+  // The first image pays for warm-up.
+  return median(out.results.slice(1).map((r) => r.seconds ?? NaN));
+}
+
+/** Verdicts and maps per second over LIVE_SECONDS on the fake camera, counted by the page's own counters. */
+async function appLive(page: Page, heatmap: boolean): Promise<{ verdicts: number; maps: number; scoreMs: number; mapMs: number }> {
+  const checkbox = page.locator('label:has(> input[type="checkbox"]):has-text("heatmap") > input');
+  if ((await checkbox.isChecked()) !== heatmap) await checkbox.click();
+  const read = () =>
+    page.evaluate(() => {
+      const v = document.querySelector('[data-testid="live-verdict"]')!;
+      const m = document.querySelector('[data-testid="live-maps"]');
+      return { frames: Number(v.getAttribute('data-frames')), scoreMs: Number(v.getAttribute('data-score-ms')), maps: Number(m?.getAttribute('data-maps') ?? 0), mapMs: Number(m?.getAttribute('data-map-ms') ?? 0), t: performance.now() };
+    });
+  // Let both lanes start (second engine, warm-up) before counting.
+  await page.waitForFunction((hm) => Number(document.querySelector('[data-testid="live-verdict"]')?.getAttribute('data-frames')) >= 3 && (!hm || Number(document.querySelector('[data-testid="live-maps"]')?.getAttribute('data-maps')) >= 1), heatmap, { timeout: 300_000 });
+  const a = await read();
+  const scoreMs: number[] = [];
+  const mapMs: number[] = [];
+  const end = Date.now() + LIVE_SECONDS * 1000;
+  while (Date.now() < end) {
+    await page.waitForTimeout(500);
+    const r = await read();
+    scoreMs.push(r.scoreMs);
+    if (heatmap) mapMs.push(r.mapMs);
+  }
+  const b = await read();
+  const dt = (b.t - a.t) / 1000;
+  return { verdicts: (b.frames - a.frames) / dt, maps: (b.maps - a.maps) / dt, scoreMs: median(scoreMs), mapMs: heatmap ? median(mapMs) : NaN };
+}
+
+/** Resident memory of every Chromium process of this profile, from /proc. */
+function chromiumRss(profile: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(profile)) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return total;
+}
+
+interface LoadCost {
+  seconds: number;
+  /** Peak resident memory above what was resident before the load. */
+  extraBytes: number;
+}
+
+function makeAlexnet(file: string): void {
+  execFileSync('/usr/bin/python3', [path.join(root, 'scripts/fixtures/make_alexnet_full.py'), file], { stdio: 'ignore' });
+}
+
+function cliAlexnetLoad(file: string): LoadCost {
+  const r = JSON.parse(tsx(['scripts/weightsLoadProbe.ts', file]).trim());
+  return { seconds: r.readSeconds + r.parseSeconds, extraBytes: r.peakRssBytes - r.rssBeforeBytes };
+}
+
+async function appAlexnetLoad(page: Page, profile: string, file: string): Promise<LoadCost> {
+  await open(page, page.url().split('#')[0], 'models');
+  const before = chromiumRss(profile);
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, chromiumRss(profile))), 100);
+  const t0 = performance.now();
+  try {
+    await page.setInputFiles('[data-testid="weights-drop-files"]', file);
+    await page.waitForSelector('[data-testid="weights-alexnet"] .ok-text', { timeout: 600_000 });
+  } finally {
+    clearInterval(timer);
+  }
+  return { seconds: (performance.now() - t0) / 1000, extraBytes: peak - before };
+}
+
+const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(root, 'dist', 'index.html')) || !args.has('--no-build')) {
+    execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production', VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' } });
+  }
+  const sixty = goodImages(60);
+  const all = goodImages(10_000);
+  const test = readdirSync(mtd('test', 'good')).filter((f) => f.endsWith('.jpg')).sort().slice(0, INSPECT_IMAGES + 1).map((f) => mtd('test', 'good', f));
+  const work = tempDir('bench-browser');
+
+  console.log('CLI: training on 60 images…');
+  const cli60 = cliTrain(sixty, path.join(work, 'cli60.differnet'));
+  const cliAll = FULL ? (console.log(`CLI: training on ${all.length} images…`), cliTrain(all, path.join(work, 'cliall.differnet'))) : null;
+  console.log('CLI: inspection latency…');
+  const cliLat = await cliLatency(path.join(work, 'cli60.differnet'), test);
+  const alexFile = path.join(work, 'alexnet-random-full.pth');
+  let cliAlex: LoadCost | null = null;
+  if (ALEXNET) {
+    console.log('Writing a random AlexNet of torchvision size…');
+    makeAlexnet(alexFile);
+    cliAlex = cliAlexnetLoad(alexFile);
+  }
+
+  const server = await serve({ root: path.join(root, 'dist') });
+  const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'fray', 'exp1_num_136254.jpg'));
+  const s = await launch(server.url, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`] });
+  try {
+    const page = s.page;
+    await open(page, server.url, 'models');
+    await loadWeights(page, SQUEEZENET());
+    const backend = (await page.getAttribute('[data-testid="backend-badge"]', 'title')) ?? 'unknown';
+    console.log('App: training on 60 images…');
+    const app60 = await appTrain(page, server.url, 'bench 60', sixty);
+    console.log('App: inspection latency…');
+    const appMap = await appInspect(page, test);
+    console.log('App: live…');
+    await go(page, 'live');
+    await page.click('button:has-text("Start camera")');
+    await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640, undefined, { timeout: 60_000 });
+    const liveNoMap = await appLive(page, false);
+    const liveMap = await appLive(page, true);
+    await page.click('button:has-text("Stop camera")').catch(() => undefined);
+    const appAlex = ALEXNET ? (console.log('App: loading the AlexNet file…'), await appAlexnetLoad(page, s.userDataDir, alexFile)) : null;
+    const appAll = FULL ? (console.log(`App: training on ${all.length} images…`), await appTrain(page, server.url, 'bench all', all)) : null;
+
+    const appScore = liveNoMap.scoreMs / 1000;
+    const rows: [string, string, string, string][] = [
+      ['Training, 60 images (wall)', `${f1(app60.wall)} s`, `${f1(cli60.wall)} s`, f2(app60.wall / cli60.wall)],
+      ['… features / flow / threshold', `${f1(app60.features)} / ${f1(app60.flow)} / ${f1(app60.calibration)} s`, `${f1(cli60.features)} / ${f1(cli60.flow)} / ${f1(cli60.calibration)} s`, ''],
+      ['Feature extraction (training images per second)', f1(48 / app60.features), f1(48 / cli60.features), f2(cli60.features / app60.features)],
+    ];
+    if (appAll && cliAll) {
+      rows.push([`Training, ${all.length} images (wall)`, `${f1(appAll.wall)} s`, `${f1(cliAll.wall)} s`, f2(appAll.wall / cliAll.wall)]);
+      rows.push(['… features / flow / threshold', `${f1(appAll.features)} / ${f1(appAll.flow)} / ${f1(appAll.calibration)} s`, `${f1(cliAll.features)} / ${f1(cliAll.flow)} / ${f1(cliAll.calibration)} s`, '']);
+    }
+    rows.push(
+      ['Inspection latency, score (engine)', `${f2(appScore)} s`, `${f2(cliLat.score)} s`, f2(appScore / cliLat.score)],
+      ['Inspection latency, score + map (engine)', `${f2(appMap)} s`, `${f2(cliLat.map)} s`, f2(appMap / cliLat.map)],
+      ['Live, heatmap off: verdicts/s (x score latency)', `${f1(liveNoMap.verdicts)} (${f2(liveNoMap.verdicts * appScore)})`, '', ''],
+      ['Live, heatmap on: verdicts/s (x score latency) · maps/s', `${f1(liveMap.verdicts)} (${f2(liveMap.verdicts * appScore)}) · ${f2(liveMap.maps)}`, '', ''],
+    );
+    if (appAlex && cliAlex) {
+      const size = mb(readFileSync(alexFile).length);
+      rows.push([`Loading a random AlexNet file of torchvision's size (${size}, legacy format)`, `${f1(appAlex.seconds)} s, peak +${mb(appAlex.extraBytes)}`, `${f2(cliAlex.seconds)} s, peak +${mb(cliAlex.extraBytes)}`, f2(appAlex.seconds / cliAlex.seconds)]);
+    }
+    const date = new Date().toISOString().slice(0, 10);
+    const table = [
+      `<!-- browser-bench:start -->`,
+      `\`npm run bench:browser${FULL ? ' -- --full' : ''}\`, ${date}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Debian Chromium headless, app backend "${backend}"; CLI: WASM, ${os.availableParallelism()} worker threads for features, flow on all cores, latency in-process on 1 thread. Ratio = app / CLI (target at most 1.3). The live rows' bracket is verdicts/s times the app's score latency (target at least 0.8).`,
+      '',
+      '| measure | app (Chromium) | CLI (Node) | ratio |',
+      '| --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+      `<!-- browser-bench:end -->`,
+    ].join('\n');
+    console.log('\n' + table);
+    if (!args.has('--no-write')) {
+      const file = path.join(root, 'BENCHMARKS.md');
+      const md = readFileSync(file, 'utf8');
+      const re = /<!-- browser-bench:start -->[\s\S]*?<!-- browser-bench:end -->/;
+      writeFileSync(file, re.test(md) ? md.replace(re, table) : `${md.trimEnd()}\n\n## Browser against CLI\n\n${table}\n`);
+      console.log('wrote BENCHMARKS.md');
+    }
+  } finally {
+    await s.close();
+    await server.close();
+  }
+}
+
+await main();
