@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/core';
-import { modelCacheKey, shownArgs } from './bench';
+import { modelCacheKey, sectionsKept, shownArgs } from './bench';
 
 describe('bench', () => {
   it('writes the command line without this machine\'s cache and output paths', () => {
@@ -12,5 +12,14 @@ describe('bench', () => {
     expect(modelCacheKey('h', seed1)).not.toBe(modelCacheKey('h', DEFAULT_SETTINGS));
     expect(modelCacheKey('h', structuredClone(DEFAULT_SETTINGS))).toBe(modelCacheKey('h', DEFAULT_SETTINGS));
     expect(modelCacheKey('other', DEFAULT_SETTINGS)).not.toBe(modelCacheKey('h', DEFAULT_SETTINGS));
+  });
+
+  it('keeps the hand-written and browser sections of the file it rewrites, and nothing else', () => {
+    const md = '# Benchmarks\n\n## Default model\n\nnumbers\n\n## Calibration (written by hand, not by the script)\n\nprose\n\n## Browser against CLI (written by `npm run bench:browser`)\n\ntable\n';
+    const kept = sectionsKept(md);
+    expect(kept).toContain('prose');
+    expect(kept).toContain('table');
+    expect(kept).not.toContain('numbers');
+    expect(sectionsKept('# Benchmarks\n\n## Default model\n')).toBe('');
   });
 });

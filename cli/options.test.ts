@@ -21,3 +21,13 @@ describe('settings from flags', () => {
     expect(() => settingsFromFlags({ width: '0' })).toThrow(/--width/);
   });
 });
+
+describe('formatSeconds', () => {
+  it('rounds to whole seconds before splitting minutes, so no time reads "2m60s"', async () => {
+    const { formatSeconds } = await import('./progressBar');
+    expect(formatSeconds(179.6)).toBe('3m00s');
+    expect(formatSeconds(59.7)).toBe('1m00s');
+    expect(formatSeconds(42.2)).toBe('42s');
+    expect(formatSeconds(3725)).toBe('1h02m');
+  });
+});

@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       const file = path.join(root, 'BENCHMARKS.md');
       const md = readFileSync(file, 'utf8');
       const re = /<!-- browser-bench:start -->[\s\S]*?<!-- browser-bench:end -->/;
-      writeFileSync(file, re.test(md) ? md.replace(re, table) : `${md.trimEnd()}\n\n## Browser against CLI\n\n${table}\n`);
+      writeFileSync(file, re.test(md) ? md.replace(re, table) : `${md.trimEnd()}\n\n## Browser against CLI (written by \`npm run bench:browser\`)\n\n${table}\n`);
       console.log('wrote BENCHMARKS.md');
     }
   } finally {
