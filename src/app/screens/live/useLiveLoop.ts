@@ -10,12 +10,12 @@ import { mapEngineFor } from './mapLane';
 type Lane = (client: EngineClient, frame: ImageBitmap, roi: Roi, signal: AbortSignal) => Promise<void>;
 
 /**
- * After each map the map lane rests twice as long as the map took. On this 2-core machine a map engine
- * working without pause halved the verdicts (4.6 verdicts/s alone, 2.2 beside it); resting as long as
- * the map took still cost a quarter (5.0 and 3.8, with 0.24 maps/s); twice as long keeps the map on its
- * one thread a third of the time.
+ * After each map the map lane rests as long as the map took. On this 2-core machine a map engine working
+ * without pause halved the verdicts (4.6 verdicts/s alone, 2.2 beside it); resting as long as the map
+ * took left 76 % of them (5.0 and 3.8, with 0.24 maps/s), and resting twice as long no more (6.7 and 5.0,
+ * 75 %, with only 0.16 maps/s): the verdict engine's two threads wait for whichever shares a core.
  */
-const MAP_REST = 2;
+const MAP_REST = 1;
 
 /**
  * Takes the newest camera frame whenever the lane's engine is free: one frame in flight per lane, so the
