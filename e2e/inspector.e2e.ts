@@ -35,6 +35,11 @@ describe.sequential('inspector workflow (MTD, SqueezeNet)', () => {
     const backend = await s.page.getAttribute('[data-testid="backend-badge"]', 'data-backend');
     expect(['wasm', 'webgl']).toContain(backend);
     expect(await text(s.page, '[data-testid="backend-badge"]')).toMatch(/WASM|WEBGL/);
+    if (backend === 'wasm') {
+      // Every core (TF.js's pool holds at most 8), not the half that TF.js's WASM module would take by itself.
+      const cores = await s.page.evaluate(() => Math.min(8, navigator.hardwareConcurrency));
+      expect(await s.page.getAttribute('[data-testid="backend-badge"]', 'title')).toMatch(new RegExp(`WASM SIMD, ${cores} thread${cores === 1 ? '' : 's'}$`));
+    }
     await shot(s.page, '01-start');
   });
 
