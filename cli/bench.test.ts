@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/core';
-import { modelCacheKey, sectionsKept, shownArgs } from './bench';
+import { modelCacheKey, risesWith, sectionsKept, shownArgs } from './bench';
 
 describe('bench', () => {
   it('writes the command line without this machine\'s cache and output paths', () => {
@@ -21,5 +21,11 @@ describe('bench', () => {
     expect(kept).toContain('table');
     expect(kept).not.toContain('numbers');
     expect(sectionsKept('# Benchmarks\n\n## Default model\n')).toBe('');
+  });
+
+  it('says plainly whether the AUROC rises with T', () => {
+    expect(risesWith([0.79, 0.793, 0.794, 0.80])).toBe('yes, at every step (+0.30, +0.10, +0.60 points)');
+    expect(risesWith([0.81, 0.787, 0.77])).toBe('no, it falls or stays (-2.30, -1.70 points)');
+    expect(risesWith([0.79, 0.80, 0.795])).toBe('not steadily (+1.00, -0.50 points)');
   });
 });
