@@ -59,7 +59,8 @@ function subsetRows(rows: Float32Array, dim: number, tMax: number, t: number): F
 
 /** Cache key of a trained model: the backbone's weights and every setting that shapes the flow. */
 export function modelCacheKey(weightsHash: string, s: ModelSettings): string {
-  return `model-p${PREPROCESS_VERSION}-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
+  // f2: trained on the WebAssembly flow kernels (its timings are not those of the TF.js engine before them).
+  return `model-p${PREPROCESS_VERSION}-f2-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
 }
 
 /** Cache key of a training feature bank: weights, feature config and the drawn transforms. */

@@ -8,15 +8,13 @@ export function engine(): EngineClient {
   return client;
 }
 
-let mapClient: EngineClient | null = null;
-
 /**
  * A second engine for the Live screen's defect maps: a map back-propagates through the CNN and takes several
- * scores' time, which in the one engine would hold every verdict back until it finished.
+ * scores' time, which in the one engine would hold every verdict back until it finished. The caller
+ * terminates it when its maps are no longer wanted.
  */
-export function mapEngine(): EngineClient {
-  mapClient ??= new EngineClient(new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'differnet-maps' }));
-  return mapClient;
+export function createMapEngine(): EngineClient {
+  return new EngineClient(new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'differnet-maps' }));
 }
 
 /** Where the built app serves TF.js's .wasm files (see scripts/vitePlugins.ts). */

@@ -59,8 +59,9 @@ export class BackendManager {
 
   options(): BackendOptions {
     // Every core (TF.js's pool has at most 8), where the page may share memory with workers.
+    // An explicit count is passed even when it is 1: left out, TF.js would take half the cores.
     const cores = globalThis.crossOriginIsolated ? Math.min(8, this.wasmThreads ?? globalThis.navigator?.hardwareConcurrency ?? 1) : 0;
-    return { wasmPaths: this.wasmPaths, ...(cores > 1 ? { wasmThreads: cores } : {}) };
+    return { wasmPaths: this.wasmPaths, ...(cores > 1 || (cores === 1 && this.wasmThreads !== null) ? { wasmThreads: cores } : {}) };
   }
 
   adapter(name: BackendName): string {

@@ -39,9 +39,16 @@ export class EngineClient {
   call<K extends RequestType>(type: K, args: RequestArgs<K>, opts: CallOptions = {}): Promise<RequestResult<K>> {
     const id = this.nextId++;
     if (opts.signal?.aborted) return Promise.reject(new EngineError({ name: 'CancelledError', message: `${type} cancelled` }));
+    const signal = opts.signal;
+    const onAbort = () => this.post({ kind: 'cancel', id });
+    // A long-lived signal (the Live screen's lanes) sees thousands of calls: each removes its listener when it settles.
+    const settle = <T,>(f: (v: T) => void) => (v: T) => {
+      signal?.removeEventListener('abort', onAbort);
+      f(v);
+    };
     return new Promise<RequestResult<K>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });
-      opts.signal?.addEventListener('abort', () => this.post({ kind: 'cancel', id }), { once: true });
+      this.pending.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject), onProgress: opts.onProgress });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.post({ kind: 'request', id, type, args } as ToWorker, opts.transfer ?? []);
     });
   }

@@ -7,19 +7,30 @@ const spawnBrowserThread: ThreadSpawner = (source, init) =>
   new Promise<HelperThread>((resolve, reject) => {
     const url = URL.createObjectURL(new Blob([`self.onmessage = (e) => { self.onmessage = null; (${source})(e.data, (m) => self.postMessage(m)); };`], { type: 'text/javascript' }));
     const worker = new Worker(url);
-    const done = () => URL.revokeObjectURL(url);
-    worker.onerror = (e) => {
-      done();
-      worker.terminate();
-      reject(new Error(`flow helper thread failed to start: ${e.message || 'the browser refused the worker'}`));
-    };
-    worker.onmessage = () => {
-      done();
+    const done = () => {
+      clearTimeout(timer);
+      URL.revokeObjectURL(url);
       worker.onerror = null;
       worker.onmessage = null;
+      worker.onmessageerror = null;
+    };
+    const fail = (why: string) => {
+      done();
+      worker.terminate();
+      reject(new Error(`flow helper thread failed to start: ${why}`));
+    };
+    const timer = setTimeout(() => fail('no answer within 30 s'), 30_000);
+    worker.onerror = (e) => fail(e.message || 'the browser refused the worker');
+    worker.onmessageerror = () => fail('it could not read its start-up message');
+    worker.onmessage = () => {
+      done();
       resolve({ terminate: () => worker.terminate() });
     };
-    worker.postMessage(init);
+    try {
+      worker.postMessage(init);
+    } catch (e) {
+      fail((e as Error).message);
+    }
   });
 
 /** Every core but this one, when the page may share memory with workers; none otherwise. */

@@ -8,7 +8,7 @@ import { readPth, type StateDict } from '../torch';
 import { PAPER_ADAM } from '../train/adamConfig';
 import { trainFlow, type FlowTrainOptions } from '../train/trainFlow';
 import type { FeatureBank } from '../train/featureBank';
-import { GemmRunner } from '../wasm/threads';
+import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 import { nodeThreadSpawner } from '../node/threads';
 
 beforeAll(setupTf);
@@ -158,6 +158,16 @@ describe('trainFlow on the host kernels', () => {
     const b = await trained('host', 1);
     expect(b.losses).toEqual(a.losses);
     expect(worstRel(b.sd, a.sd)).toBe(0);
+  });
+
+  it('trains on this thread alone when its helper threads cannot start', async () => {
+    const a = await trained('host');
+    const flow = Flow.random(cfg, 4);
+    const refused: ThreadSpawner = () => Promise.reject(new Error('no workers here'));
+    const r = await trainFlow(flow, bank, { ...opts, threads: { helpers: 1, spawn: refused } });
+    expect(r.losses).toEqual(a.losses);
+    expect(worstRel(await flow.toStateDict(), a.sd)).toBe(0);
+    flow.dispose();
   });
 
   it('leaks no tensors, and refuses widths it cannot tile when asked for explicitly', async () => {

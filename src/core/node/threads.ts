@@ -7,13 +7,20 @@ import type { HelperThread, ThreadSpawner } from '../wasm/threads';
 export const nodeThreadSpawner: ThreadSpawner = (source, init) =>
   new Promise<HelperThread>((resolve, reject) => {
     const worker = new Worker(`const { parentPort } = require('node:worker_threads');\nparentPort.once('message', (init) => (${source})(init, (m) => parentPort.postMessage(m)));`, { eval: true });
+    let started = false;
     const fail = (e: Error) => {
+      clearTimeout(timer);
       void worker.terminate();
       reject(new Error(`flow helper thread failed to start: ${e.message}`));
     };
-    worker.once('error', fail);
+    const timer = setTimeout(() => fail(new Error('no answer within 30 s')), 30_000);
+    // Kept after start-up too: an error event without a listener would end the process. A helper that fails
+    // mid-training is noticed by the runner (its product never finishes, and the wait gives up).
+    worker.on('error', (e: Error) => (started ? undefined : fail(e)));
+    worker.once('exit', (code) => (started ? undefined : fail(new Error(`exited with code ${code}`))));
     worker.once('message', () => {
-      worker.off('error', fail);
+      started = true;
+      clearTimeout(timer);
       // A helper never keeps the process alive on its own.
       worker.unref();
       resolve({ terminate: () => void worker.terminate() });

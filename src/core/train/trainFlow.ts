@@ -95,16 +95,35 @@ export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOp
   if (bank.count === 0) throw new Error('no training images');
   const engine = opts.engine ?? 'auto';
   if (engine === 'host' && !hostFlowSupported(flow.config)) throw new Error(`the WebAssembly flow kernels cannot train a flow of ${flow.config.inputDim} features and width ${flow.config.hidden}`);
-  if (engine !== 'tfjs' && hostFlowSupported(flow.config)) return trainFlowOnHost(flow, bank, opts);
+  if (engine !== 'tfjs' && hostFlowSupported(flow.config)) {
+    const host = await startHostFlow(flow.config, opts.batchSize * Math.min(opts.transforms, bank.copies), opts.threads, engine === 'host');
+    if (host) return trainFlowOnHost(host, flow, bank, opts);
+  }
   return trainFlowTfjs(flow, bank, opts);
 }
 
+/**
+ * The host engine with its helper threads; if they cannot start (or the memory cannot be had), on this
+ * thread alone; and, when the caller left the choice to us, null (the TF.js path) if even that fails.
+ */
+async function startHostFlow(config: Flow['config'], rows: number, threads: FlowThreads | undefined, required: boolean): Promise<HostFlow | null> {
+  let failure: unknown;
+  for (const t of threads?.helpers ? [threads, undefined] : [undefined]) {
+    try {
+      return await HostFlow.create(config, rows, t);
+    } catch (e) {
+      failure = e;
+    }
+  }
+  if (required) throw failure;
+  return null;
+}
+
 /** The same loop on HostFlow: no TF.js op per step, products split across threads; weights written back at the end. */
-async function trainFlowOnHost(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
+async function trainFlowOnHost(host: HostFlow, flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
   const t = Math.min(opts.transforms, bank.copies);
   const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
   const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
-  const host = await HostFlow.create(flow.config, opts.batchSize * t, opts.threads);
   const clock = new ProgressClock(totalSteps);
   const losses: number[] = [];
   let step = 0;

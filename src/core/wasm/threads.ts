@@ -182,8 +182,10 @@ export class GemmRunner {
     let waited = 0;
     while (Atomics.load(h.ctl, DONE) !== h.seq) {
       if (++spins > 20000) {
+        // Waits on the value that means "still working" (DONE lags SEQ by one while a job is out): a value
+        // read afresh here could already be the finished one, and the wait would sleep through its notify.
         // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
-        if (Atomics.wait(h.ctl, DONE, Atomics.load(h.ctl, DONE), 1000) === 'timed-out' && ++waited >= 30) {
+        if (Atomics.wait(h.ctl, DONE, (h.seq - 1) | 0, 1000) === 'timed-out' && ++waited >= 30) {
           throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a product)');
         }
       }

@@ -1,41 +1,58 @@
 import type { EngineClient } from '../../../worker/client';
-import { mapEngine, wasmPaths } from '../../engine';
+import { createMapEngine, wasmPaths } from '../../engine';
 import { listWeights } from '../../persistence/weights';
 import { readModelFile, type ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 
-let started: Promise<void> | null = null;
-let weightsHash: string | null = null;
-let model: string | null = null;
+interface MapEngine {
+  client: EngineClient;
+  /** The last preparation: each waits for the one before, so overlapping calls never load twice. */
+  ready: Promise<void>;
+  weightsHash: string | null;
+  model: string | null;
+}
+
+let current: MapEngine | null = null;
 
 /**
  * The map engine, holding `record`'s backbone and model: started on first use (one WASM thread, so the
  * verdict engine keeps the other cores), fed the cached weights and the stored model file.
  */
 export async function mapEngineFor(record: ModelRecord): Promise<EngineClient> {
-  const client = mapEngine();
-  const backend = useEngine.getState().backend?.name;
-  started ??= client
-    .call('init', { wasmPaths: wasmPaths(), choice: backend === 'webgpu' || backend === 'webgl' ? backend : 'wasm', wasmThreads: 1 })
-    .then(() => undefined)
-    .catch((e) => {
-      started = null;
-      throw e;
-    });
-  await started;
-  if (weightsHash !== record.weightsHash) {
+  if (!current) {
+    const client = createMapEngine();
+    const backend = useEngine.getState().backend?.name;
+    const ready = client.call('init', { wasmPaths: wasmPaths(), choice: backend === 'webgpu' || backend === 'webgl' ? backend : 'wasm', wasmThreads: 1 }).then(() => undefined);
+    current = { client, ready, weightsHash: null, model: null };
+  }
+  const me = current;
+  const step = me.ready.then(() => prepare(me, record));
+  // A failed preparation is reported to its caller; the next one starts afresh from the same engine.
+  me.ready = step.catch(() => undefined);
+  await step;
+  return me.client;
+}
+
+async function prepare(me: MapEngine, record: ModelRecord): Promise<void> {
+  if (me.weightsHash !== record.weightsHash) {
     const cached = (await listWeights()).find((w) => w.id === record.backbone && (!record.weightsHash || w.hash === record.weightsHash));
     if (!cached) throw new Error(`the ${record.backbone} weights are not stored in this browser, so maps cannot be made beside the verdicts`);
-    await client.call('loadWeights', { source: { kind: 'bytes', bytes: cached.bytes }, name: cached.source });
-    weightsHash = record.weightsHash;
-    model = null;
+    await me.client.call('loadWeights', { source: { kind: 'bytes', bytes: cached.bytes }, name: cached.source }, { transfer: [cached.bytes] });
+    me.weightsHash = record.weightsHash;
+    me.model = null;
   }
   const key = `${record.id}@${record.version}`;
-  if (model !== key) {
+  if (me.model !== key) {
+    if (me.model) await me.client.call('unloadModel', { modelId: me.model.slice(0, me.model.lastIndexOf('@')) });
     const bytes = await readModelFile(record.id);
     if (!bytes) throw new Error(`the file of model "${record.name}" is missing from the browser's storage`);
-    await client.call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
-    model = key;
+    await me.client.call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
+    me.model = key;
   }
-  return client;
+}
+
+/** Ends the map engine and everything it holds (its worker, backbone and model). */
+export function releaseMapEngine(): void {
+  current?.client.terminate();
+  current = null;
 }

@@ -5,7 +5,7 @@ import type { Roi } from '../../../worker/protocol';
 import { engine } from '../../engine';
 import { useLive, FULL_FRAME } from '../../stores/live';
 import { useModels } from '../../stores/models';
-import { mapEngineFor } from './mapLane';
+import { mapEngineFor, releaseMapEngine } from './mapLane';
 
 type Lane = (client: EngineClient, frame: ImageBitmap, roi: Roi, signal: AbortSignal) => Promise<void>;
 
@@ -104,6 +104,10 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
         if (!isCancelled(e) && !ac.signal.aborted) useLive.getState().set({ mapError: (e as Error).message });
       }
     })();
-    return () => ac.abort();
+    return () => {
+      ac.abort();
+      // Leaving Live, turning the heatmap off or changing model: the second engine's memory goes too.
+      releaseMapEngine();
+    };
   }, [enabled, modelId, version, heatmap, transforms, video]);
 }
