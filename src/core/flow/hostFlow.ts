@@ -294,12 +294,49 @@ export class HostFlow {
     }
   }
 
+  /** y = exp(ls) x + t with ls = 0.636 c atan(s / c), [s, t] the subnet's output o (rows x 2l); adds ls to log|det J|. */
+  private affineForward(o: number, x: number, ls: number, e: number, y: number, l: number, rows: number): void {
+    const f = this.f;
+    const c = this.config.clamp;
+    const k = c * 0.636;
+    for (let r = 0; r < rows; r++) {
+      let ld = 0;
+      for (let i = 0; i < l; i++) {
+        const at = r * l + i;
+        const lsi = Math.fround(k * Math.atan(f[o + r * 2 * l + i] / c));
+        const ei = Math.fround(Math.exp(lsi));
+        f[ls + at] = lsi;
+        f[e + at] = ei;
+        f[y + at] = ei * f[x + at] + f[o + r * 2 * l + l + i];
+        ld += lsi;
+      }
+      this.logDet[r] += ld;
+    }
+  }
+
+  /** Through y = exp(ls) x + t: the subnet's output gradient into scratch.dO (rows x 2l) and dL/dx = dy exp(ls) into dx. */
+  private affineBackward(dyAt: number, e: number, x: number, o: number, dx: number, l: number, rows: number, gLogDet: number): void {
+    const f = this.f;
+    const c = this.config.clamp;
+    const dO = this.scratch.dO;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < l; i++) {
+        const at = r * l + i;
+        const dy = f[dyAt + at];
+        const ei = f[e + at];
+        const sRaw = f[o + r * 2 * l + i] / c;
+        f[dO + r * 2 * l + i] = ((dy * ei * f[x + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
+        f[dO + r * 2 * l + l + i] = dy;
+        f[dx + at] = dy * ei;
+      }
+    }
+  }
+
   private forward(rows: number): void {
-    const { inputDim: D, clamp: c } = this.config;
+    const D = this.config.inputDim;
     const l1 = Math.floor(D / 2);
     const l2 = D - l1;
     const f = this.f;
-    const k = c * 0.636;
     this.logDet.fill(0, 0, rows);
     let hin = this.input;
     for (const b of this.blocks) {
@@ -309,37 +346,9 @@ export class HostFlow {
         for (let i = 0; i < l2; i++) f[b.x2 + r * l2 + i] = f[src + b.perm[l1 + i]];
       }
       this.subnetForward(b.nets.s2, b.x2, b.a2, rows);
-      for (let r = 0; r < rows; r++) {
-        let ld = 0;
-        for (let i = 0; i < l1; i++) {
-          const s = f[b.a2.o + r * 2 * l1 + i];
-          const t = f[b.a2.o + r * 2 * l1 + l1 + i];
-          const ls = Math.fround(k * Math.atan(s / c));
-          const e = Math.fround(Math.exp(ls));
-          const at = r * l1 + i;
-          f[b.ls2 + at] = ls;
-          f[b.e2 + at] = e;
-          f[b.y1 + at] = e * f[b.x1 + at] + t;
-          ld += ls;
-        }
-        this.logDet[r] += ld;
-      }
+      this.affineForward(b.a2.o, b.x1, b.ls2, b.e2, b.y1, l1, rows);
       this.subnetForward(b.nets.s1, b.y1, b.a1, rows);
-      for (let r = 0; r < rows; r++) {
-        let ld = 0;
-        for (let i = 0; i < l2; i++) {
-          const s = f[b.a1.o + r * 2 * l2 + i];
-          const t = f[b.a1.o + r * 2 * l2 + l2 + i];
-          const ls = Math.fround(k * Math.atan(s / c));
-          const e = Math.fround(Math.exp(ls));
-          const at = r * l2 + i;
-          f[b.ls1 + at] = ls;
-          f[b.e1 + at] = e;
-          f[b.y2 + at] = e * f[b.x2 + at] + t;
-          ld += ls;
-        }
-        this.logDet[r] += ld;
-      }
+      this.affineForward(b.a1.o, b.x2, b.ls1, b.e1, b.y2, l2, rows);
       for (let r = 0; r < rows; r++) {
         const dst = b.out + r * D;
         for (let i = 0; i < l1; i++) f[dst + i] = clip(f[b.y1 + r * l1 + i]);
@@ -350,7 +359,7 @@ export class HostFlow {
   }
 
   private backward(rows: number): void {
-    const { inputDim: D, clamp: c } = this.config;
+    const D = this.config.inputDim;
     const l1 = Math.floor(D / 2);
     const l2 = D - l1;
     const f = this.f;
@@ -368,31 +377,11 @@ export class HostFlow {
         for (let i = 0; i < l2; i++) f[s.dy2 + r * l2 + i] = inClip(f[b.y2 + r * l2 + i]) ? f[s.dh + r * D + l1 + i] : 0;
       }
       // y2 = exp(ls1) x2 + t1, with [s1, t1] = s1net(y1).
-      for (let r = 0; r < rows; r++) {
-        for (let i = 0; i < l2; i++) {
-          const at = r * l2 + i;
-          const dy = f[s.dy2 + at];
-          const e = f[b.e1 + at];
-          const sRaw = f[b.a1.o + r * 2 * l2 + i] / c;
-          f[s.dO + r * 2 * l2 + i] = ((dy * e * f[b.x2 + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
-          f[s.dO + r * 2 * l2 + l2 + i] = dy;
-          f[s.dx2 + at] = dy * e;
-        }
-      }
+      this.affineBackward(s.dy2, b.e1, b.x2, b.a1.o, s.dx2, l2, rows, gLogDet);
       this.subnetBackward(b.nets.s1, b.y1, b.a1, rows, true);
       for (let i = 0, e = rows * l1; i < e; i++) f[s.dy1 + i] += f[s.dIn + i];
       // y1 = exp(ls2) x1 + t2, with [s2, t2] = s2net(x2).
-      for (let r = 0; r < rows; r++) {
-        for (let i = 0; i < l1; i++) {
-          const at = r * l1 + i;
-          const dy = f[s.dy1 + at];
-          const e = f[b.e2 + at];
-          const sRaw = f[b.a2.o + r * 2 * l1 + i] / c;
-          f[s.dO + r * 2 * l1 + i] = ((dy * e * f[b.x1 + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
-          f[s.dO + r * 2 * l1 + l1 + i] = dy;
-          f[s.dx1 + at] = dy * e;
-        }
-      }
+      this.affineBackward(s.dy1, b.e2, b.x1, b.a2.o, s.dx1, l1, rows, gLogDet);
       const wantInput = k > 0;
       this.subnetBackward(b.nets.s2, b.x2, b.a2, rows, wantInput);
       if (!wantInput) break;
