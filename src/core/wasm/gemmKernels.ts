@@ -101,29 +101,37 @@ function emitNN(): FuncBuilder {
   };
 
   f.v128Zero().set(zero);
-  f.get(j0).set(j);
+  tileLoops(f, { j, j0, j1, i, m }, NN_ROWS, 8, tile);
+  return f;
+}
+
+/**
+ * for (j = j0; j < j1; j += cols) { tiles of `rows` rows while they fit, then single rows, up to m }: the
+ * loops both products share around their tiles. Arguments are local indices.
+ */
+function tileLoops(f: FuncBuilder, l: { j: number; j0: number; j1: number; i: number; m: number }, rows: number, cols: number, tile: (rows: number) => void): void {
+  f.get(l.j0).set(l.j);
   f.while(
-    () => f.get(j).get(j1).ltU(),
+    () => f.get(l.j).get(l.j1).ltU(),
     () => {
-      f.i32(0).set(i);
+      f.i32(0).set(l.i);
       f.while(
-        () => f.get(i).i32(NN_ROWS - 1).add().get(m).ltU(),
+        () => f.get(l.i).i32(rows - 1).add().get(l.m).ltU(),
         () => {
-          tile(NN_ROWS);
-          f.get(i).i32(NN_ROWS).add().set(i);
+          tile(rows);
+          f.get(l.i).i32(rows).add().set(l.i);
         },
       );
       f.while(
-        () => f.get(i).get(m).ltU(),
+        () => f.get(l.i).get(l.m).ltU(),
         () => {
           tile(1);
-          f.get(i).i32(1).add().set(i);
+          f.get(l.i).i32(1).add().set(l.i);
         },
       );
-      f.get(j).i32(8).add().set(j);
+      f.get(l.j).i32(cols).add().set(l.j);
     },
   );
-  return f;
 }
 
 function emitNT(): FuncBuilder {
@@ -180,28 +188,7 @@ function emitNT(): FuncBuilder {
     }
   };
 
-  f.get(j0).set(j);
-  f.while(
-    () => f.get(j).get(j1).ltU(),
-    () => {
-      f.i32(0).set(i);
-      f.while(
-        () => f.get(i).i32(1).add().get(m).ltU(),
-        () => {
-          tile(2);
-          f.get(i).i32(2).add().set(i);
-        },
-      );
-      f.while(
-        () => f.get(i).get(m).ltU(),
-        () => {
-          tile(1);
-          f.get(i).i32(1).add().set(i);
-        },
-      );
-      f.get(j).i32(4).add().set(j);
-    },
-  );
+  tileLoops(f, { j, j0, j1, i, m }, 2, 4, tile);
   return f;
 }
 
