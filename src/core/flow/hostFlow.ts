@@ -5,6 +5,7 @@ import type { StateDict } from '../torch/types';
 import { numpyPermutation } from '../random';
 import type { AdamConfig } from '../train/adamConfig';
 import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
+import { AFFINE_MAX_CLAMP } from '../wasm/couplingKernels';
 import { simdSupported } from '../wasm/gemmKernels';
 import type { FlowConfig } from './config';
 import { flowParamCount } from './config';
@@ -17,11 +18,11 @@ const CLIP = 1e6;
  */
 export const HOST_FLOW_MAX_PARAMS = 48_000_000;
 
-/** Whether the host path can train this flow: SIMD, widths the kernels tile, and a memory that fits. */
+/** Whether the host path can train this flow: SIMD, widths the kernels tile, a clamp its exp covers, and a memory that fits. */
 export function hostFlowSupported(c: FlowConfig): boolean {
   const l1 = Math.floor(c.inputDim / 2);
   const l2 = c.inputDim - l1;
-  return l1 % 4 === 0 && l2 % 4 === 0 && c.hidden % 8 === 0 && flowParamCount(c) <= HOST_FLOW_MAX_PARAMS && simdSupported();
+  return l1 % 4 === 0 && l2 % 4 === 0 && c.hidden % 8 === 0 && c.clamp < AFFINE_MAX_CLAMP && flowParamCount(c) <= HOST_FLOW_MAX_PARAMS && simdSupported();
 }
 
 /** Float offsets of one linear layer: weights [in, out] row-major, then bias. */
@@ -79,6 +80,8 @@ export class HostFlow {
     private readonly grads: number,
     private readonly moments: [number, number],
     private readonly input: number,
+    /** maxRows floats equal to 1, the left operand of the bias gradients' column sums. */
+    private readonly ones: number,
     private readonly scratch: { dh: number; dhIn: number; dy1: number; dy2: number; dx1: number; dx2: number; dO: number; dA: number; dB: number; dIn: number },
   ) {
     this.f = run.f32;
@@ -134,6 +137,7 @@ export class HostFlow {
     const m = arena.take(nParams);
     const v = arena.take(nParams);
     const input = arena.take(R * D);
+    const ones = arena.take(R);
     const L = Math.max(l1, l2);
     const scratch = {
       dh: arena.take(R * D),
@@ -148,7 +152,8 @@ export class HostFlow {
       dIn: arena.take(R * L),
     };
     const run = await GemmRunner.create(arena.size * 4, threads.helpers, threads.spawn);
-    return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, scratch);
+    run.f32.fill(1, ones, ones + R);
+    return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, ones, scratch);
   }
 
   /** Loads weights from a state dict in the official names and PyTorch's [out, in] layout; zeroes the moments. */
@@ -267,7 +272,6 @@ export class HostFlow {
 
   /** Gradients of one subnet's weights from dO (rows x out) at scratch.dO; dIn = dL/dx when wanted. */
   private subnetBackward(lins: Lin[], x: number, acts: NetActs, rows: number, wantInput: boolean): void {
-    const f = this.f;
     const g = this.grads - this.params.at;
     const { dO, dA, dB, dIn } = this.scratch;
     let dy = dO;
@@ -279,17 +283,13 @@ export class HostFlow {
       const K = l.inDim;
       // dW = input^T dy (input read transposed), db = column sums of dy.
       this.run.nn(input * 4, 1, K, dy * 4, N, (g + l.w) * 4, N, K, N, rows);
-      const gb = g + l.b;
-      for (let j = 0; j < N; j++) f[gb + j] = 0;
-      for (let r = 0; r < rows; r++) for (let j = 0; j < N; j++) f[gb + j] += f[dy + r * N + j];
+      // db = ones^T dy: the same float32 sums, row after row, as a loop over rows would make.
+      this.run.nn(this.ones * 4, 0, 1, dy * 4, N, (g + l.b) * 4, N, 1, N, rows);
       if (li === 0 && !wantInput) break;
       const dx = li > 0 ? bufs[li % 2] : dIn;
       this.run.nt(dy * 4, N, l.w * 4, N, dx * 4, K, rows, K, N);
-      if (li > 0) {
-        // ReLU: the gradient passes where the layer's output is positive.
-        const h = acts.h[li - 1];
-        for (let i = 0, e = rows * K; i < e; i++) if (!(f[h + i] > 0)) f[dx + i] = 0;
-      }
+      // ReLU: the gradient passes where the layer's output is positive.
+      if (li > 0) this.run.reluMask(acts.h[li - 1] * 4, dx * 4, rows * K);
       dy = dx;
     }
   }
@@ -298,38 +298,18 @@ export class HostFlow {
   private affineForward(o: number, x: number, ls: number, e: number, y: number, l: number, rows: number): void {
     const f = this.f;
     const c = this.config.clamp;
-    const k = c * 0.636;
+    this.run.affine(o * 4, x * 4, ls * 4, e * 4, y * 4, l, rows, c, c * 0.636);
+    // Summed in float64, in order, as the loss wants them.
     for (let r = 0; r < rows; r++) {
       let ld = 0;
-      for (let i = 0; i < l; i++) {
-        const at = r * l + i;
-        const lsi = Math.fround(k * Math.atan(f[o + r * 2 * l + i] / c));
-        const ei = Math.fround(Math.exp(lsi));
-        f[ls + at] = lsi;
-        f[e + at] = ei;
-        f[y + at] = ei * f[x + at] + f[o + r * 2 * l + l + i];
-        ld += lsi;
-      }
+      for (let i = ls + r * l, end = i + l; i < end; i++) ld += f[i];
       this.logDet[r] += ld;
     }
   }
 
   /** Through y = exp(ls) x + t: the subnet's output gradient into scratch.dO (rows x 2l) and dL/dx = dy exp(ls) into dx. */
   private affineBackward(dyAt: number, e: number, x: number, o: number, dx: number, l: number, rows: number, gLogDet: number): void {
-    const f = this.f;
-    const c = this.config.clamp;
-    const dO = this.scratch.dO;
-    for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < l; i++) {
-        const at = r * l + i;
-        const dy = f[dyAt + at];
-        const ei = f[e + at];
-        const sRaw = f[o + r * 2 * l + i] / c;
-        f[dO + r * 2 * l + i] = ((dy * ei * f[x + at] + gLogDet) * 0.636) / (1 + sRaw * sRaw);
-        f[dO + r * 2 * l + l + i] = dy;
-        f[dx + at] = dy * ei;
-      }
-    }
+    this.run.affineBack(dyAt * 4, e * 4, x * 4, o * 4, this.scratch.dO * 4, dx * 4, l, rows, this.config.clamp, gLogDet);
   }
 
   private forward(rows: number): void {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../backend';
+import { enableRelaxedSimd } from './wasmFeatures';
 
 const require = createRequire(import.meta.url);
 
@@ -14,6 +15,7 @@ export function nodeWasmPaths(): string {
 export async function initNodeBackend(name: BackendName = (process.env.DIFFERNET_BACKEND as BackendName) || 'wasm'): Promise<string> {
   // The pure-JS and WASM backends print a hint to install tfjs-node, which cannot be installed here.
   tf.env().set('IS_NODE', true);
+  enableRelaxedSimd();
   await useBackend(name, { wasmPaths: nodeWasmPaths() });
   return tf.getBackend();
 }

@@ -88,6 +88,10 @@ export class FuncBuilder {
   f32Add(): this { return this.op(0x92); }
   v128Load(offset = 0): this { return this.simd(0x00, ...this.memarg(offset)); }
   v128Store(offset = 0): this { return this.simd(0x0b, ...this.memarg(offset)); }
+  /** A float32 from memory in all four lanes (one broadcast load). */
+  v128Load32Splat(offset = 0): this { return this.simd(0x09, ...this.memarg(offset)); }
+  /** relaxed_madd(a, b, c) = a b + c, fused or not as the hardware does it (relaxed SIMD). */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
   v128Zero(): this { return this.simd(0x0c, ...new Array<number>(16).fill(0)); }
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Lane(lane: number): this { return this.simd(0x1f, lane); }
@@ -98,6 +102,30 @@ export class FuncBuilder {
   f32x4Sqrt(): this { return this.simd(0xe3); }
   /** pmax(a, b) = a < b ? b : a, so pmax(0, NaN) is 0 like JS's x > 0 ? x : 0. */
   f32x4Pmax(): this { return this.simd(0xeb); }
+  f32x4Abs(): this { return this.simd(0xe0); }
+  f32x4Neg(): this { return this.simd(0xe1); }
+  /** Lanes all ones where a > b, zeros elsewhere (false for NaN). */
+  f32x4Gt(): this { return this.simd(0x44); }
+  /** Round to nearest, ties to even. */
+  f32x4Nearest(): this { return this.simd(0x6a); }
+  i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
+  i32x4Add(): this { return this.simd(0xae); }
+  /** Shift each lane left by an i32 count. */
+  i32x4Shl(): this { return this.simd(0xab); }
+  v128And(): this { return this.simd(0x4e); }
+  v128Or(): this { return this.simd(0x50); }
+  /** bitselect(a, b, mask): a's bits where mask is 1, b's elsewhere. */
+  v128Bitselect(): this { return this.simd(0x52); }
+  /** Four copies of the float32 nearest `v`. */
+  f32x4Const(v: number): this {
+    const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
+    return this.simd(0x0c, ...lanes);
+  }
+  /** Four copies of the int32 `v`. */
+  i32x4Const(v: number): this {
+    const lanes = new Uint8Array(new Int32Array([v, v, v, v]).buffer);
+    return this.simd(0x0c, ...lanes);
+  }
 
   /** if (top of stack) { then } else { otherwise } */
   ifElse(then: () => void, otherwise?: () => void): this {

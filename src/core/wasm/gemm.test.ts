@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { gemmModule, instantiateGemm } from './gemmKernels';
+import { gemmModule, instantiateGemm, type KernelFlavour } from './gemmKernels';
 import { GemmRunner } from './threads';
 import { nodeThreadSpawner } from '../node/threads';
+import { enableRelaxedSimd } from '../node/wasmFeatures';
 
 function filled(n: number, seed: number): Float64Array {
   const a = new Float64Array(n);
@@ -20,9 +21,12 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return d / scale;
 }
 
-const { module, memory } = gemmModule(8 << 20, false);
-const k = instantiateGemm(module, memory);
-const f = new Float32Array(memory.buffer);
+// Node 20 needs V8's flag for relaxed SIMD; the fused kernels are what every Node and browser run where they can.
+const flavours: KernelFlavour[] = [{ fma: false }, ...(enableRelaxedSimd() ? [{ fma: true }] : [])];
+
+it('this Node runs the fused (relaxed SIMD) kernels', () => {
+  expect(flavours.map((x) => x.fma)).toEqual([false, true]);
+});
 
 // Shapes with row counts off the 4- and 2-row tiles, and column ranges that start inside the matrix.
 const shapes = [
@@ -32,7 +36,11 @@ const shapes = [
   [24, 192, 64],
 ];
 
-describe('WebAssembly SIMD GEMM kernels against float64 products', () => {
+for (const fl of flavours)
+describe(`WebAssembly SIMD GEMM kernels (${fl.fma ? 'fused multiply-add' : 'multiply, add'}) against float64 products`, () => {
+  const { module, memory } = gemmModule(8 << 20, false, fl);
+  const k = instantiateGemm(module, memory);
+  const f = new Float32Array(memory.buffer);
   for (const [M, K, N] of shapes) {
     it(`nn ${M}x${K} . ${K}x${N}, plain, transposed A, bias and ReLU, within 1e-6`, () => {
       const A = filled(M * K, 1);
