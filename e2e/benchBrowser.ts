@@ -1,4 +1,4 @@
-// npm run bench:browser [-- --full] [--alexnet] [--no-write]: the built app in Debian Chromium against the CLI on the
+// npm run bench:browser [-- --full] [--alexnet] [--no-write] [--live-only]: the built app in Debian Chromium against the CLI on the
 // same machine in the same run, for the default model (SqueezeNet 1.1, 448 px, 3 scales, flow 8 x 192).
 // Training on 60 MTD good images (and all 761 with --full), inspection latency (score; score + map), live
 // verdicts and maps per second on the fake camera. Prints a table and writes it into BENCHMARKS.md between
@@ -19,6 +19,8 @@ const args = new Set(process.argv.slice(2));
 const FULL = args.has('--full');
 /** Also load a random AlexNet of torchvision's size and format (made with Debian's python3-torch). */
 const ALEXNET = args.has('--alexnet');
+/** Only the live rows, printed and not written: for trying the map lane's cadence (a few minutes a run). */
+const LIVE_ONLY = args.has('--live-only');
 const INSPECT_IMAGES = 8;
 const LIVE_SECONDS = 25;
 
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
   const all = goodImages(10_000);
   const test = readdirSync(mtd('test', 'good')).filter((f) => f.endsWith('.jpg')).sort().slice(0, INSPECT_IMAGES + 1).map((f) => mtd('test', 'good', f));
   const work = tempDir('bench-browser');
+  if (LIVE_ONLY) return liveOnly(sixty);
 
   console.log('CLI: training on 60 images…');
   const cli60 = cliTrain(sixty, path.join(work, 'cli60.differnet'));
@@ -201,27 +204,19 @@ async function main(): Promise<void> {
     cliAlex = cliAlexnetLoad(alexFile);
   }
 
-  const server = await serve({ root: path.join(root, 'dist') });
-  const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'fray', 'exp1_num_136254.jpg'));
-  const s = await launch(server.url, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`] });
-  try {
-    const page = s.page;
-    await open(page, server.url, 'models');
-    await loadWeights(page, SQUEEZENET());
+  await withApp(async (page, url, userDataDir) => {
     const backend = (await page.getAttribute('[data-testid="backend-badge"]', 'title')) ?? 'unknown';
     console.log('App: training on 60 images…');
-    const app60 = await appTrain(page, server.url, 'bench 60', sixty);
+    const app60 = await appTrain(page, url, 'bench 60', sixty);
     console.log('App: inspection latency…');
     const appMap = await appInspect(page, test);
     console.log('App: live…');
-    await go(page, 'live');
-    await page.click('button:has-text("Start camera")');
-    await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640, undefined, { timeout: 60_000 });
+    await startLive(page);
     const liveNoMap = await appLive(page, false);
     const liveMap = await appLive(page, true);
     await page.click('button:has-text("Stop camera")').catch(() => undefined);
-    const appAlex = ALEXNET ? (console.log('App: loading the AlexNet file…'), await appAlexnetLoad(page, s.userDataDir, alexFile)) : null;
-    const appAll = FULL ? (console.log(`App: training on ${all.length} images…`), await appTrain(page, server.url, 'bench all', all)) : null;
+    const appAlex = ALEXNET ? (console.log('App: loading the AlexNet file…'), await appAlexnetLoad(page, userDataDir, alexFile)) : null;
+    const appAll = FULL ? (console.log(`App: training on ${all.length} images…`), await appTrain(page, url, 'bench all', all)) : null;
 
     const appScore = liveNoMap.scoreMs / 1000;
     const rows: [string, string, string, string][] = [
@@ -262,10 +257,39 @@ async function main(): Promise<void> {
       writeFileSync(file, re.test(md) ? md.replace(re, table) : `${md.trimEnd()}\n\n## Browser against CLI (written by \`npm run bench:browser\`)\n\n${table}\n`);
       console.log('wrote BENCHMARKS.md');
     }
+  });
+}
+
+/** The built app in Chromium on the fake camera, SqueezeNet loaded, on the Models screen. */
+async function withApp(fn: (page: Page, url: string, userDataDir: string) => Promise<void>): Promise<void> {
+  const server = await serve({ root: path.join(root, 'dist') });
+  const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'fray', 'exp1_num_136254.jpg'));
+  const s = await launch(server.url, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`] });
+  try {
+    await open(s.page, server.url, 'models');
+    await loadWeights(s.page, SQUEEZENET());
+    await fn(s.page, server.url, s.userDataDir);
   } finally {
     await s.close();
     await server.close();
   }
+}
+
+async function startLive(page: Page): Promise<void> {
+  await go(page, 'live');
+  await page.click('button:has-text("Start camera")');
+  await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640, undefined, { timeout: 60_000 });
+}
+
+async function liveOnly(images: string[]): Promise<void> {
+  await withApp(async (page, url) => {
+    await appTrain(page, url, 'bench live', images);
+    await startLive(page);
+    const off = await appLive(page, false);
+    const on = await appLive(page, true);
+    const score = off.scoreMs / 1000;
+    console.log(`live, heatmap off: ${f1(off.verdicts)} verdicts/s (x score latency ${f2(off.verdicts * score)}); heatmap on: ${f1(on.verdicts)} verdicts/s (${f2(on.verdicts * score)}), ${f2(on.maps)} maps/s, map ${f2(on.mapMs / 1000)} s`);
+  });
 }
 
 await main();
