@@ -34,8 +34,8 @@ function numpyRate(python: string): number | null {
 
 /**
  * GFLOP/s of the WebAssembly SIMD kernel on every core (best of 5), on a 240 x 512 x 512 product, whose
- * operands stay in cache as the flow's do: the kernel has no cache blocking, and on 2048^3 it runs at a
- * third of this (11.4 against 30.2 GFLOP/s measured here).
+ * operands stay in cache as the flow's do: the kernel has no cache blocking, and on 2048^3 it ran at a
+ * third of this (before its fused multiply-adds: 11.4 against 30.2 GFLOP/s here).
  */
 export async function wasmPeak(): Promise<number> {
   const [m, k, n] = [240, 512, 512];

@@ -186,10 +186,10 @@ async function main(): Promise<void> {
     execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production', VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' } });
   }
   const sixty = goodImages(60);
+  if (LIVE_ONLY) return liveOnly(sixty);
   const all = goodImages(10_000);
   const test = readdirSync(mtd('test', 'good')).filter((f) => f.endsWith('.jpg')).sort().slice(0, INSPECT_IMAGES + 1).map((f) => mtd('test', 'good', f));
   const work = tempDir('bench-browser');
-  if (LIVE_ONLY) return liveOnly(sixty);
 
   console.log('CLI: training on 60 images…');
   const cli60 = cliTrain(sixty, path.join(work, 'cli60.differnet'));

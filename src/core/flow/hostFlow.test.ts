@@ -58,13 +58,15 @@ describe('HostFlow: the training step on the WebAssembly kernels', () => {
     expect(Math.abs(loss - ref.loss_differnet) / Math.abs(ref.loss_differnet)).toBeLessThan(1e-6);
   });
 
-  it("gradients of every weight within 1e-5 of the TF.js graph's (relative to each tensor's largest)", async () => {
+  // The kernels of engines without relaxed SIMD (Safari, older Node): a multiply, then an add.
+  for (const flavour of [undefined, { fma: false }])
+  it(`gradients of every weight within 1e-5 of the TF.js graph's (relative to each tensor's largest), ${flavour ? 'multiply-then-add' : 'fused'} kernels`, async () => {
     const cfg = { inputDim: 48, blocks: 3, hidden: 16, clamp: 3 };
     const flow = Flow.random(cfg, 11);
     const rows = 7;
     const x = Float32Array.from({ length: rows * 48 }, (_, i) => 2 * Math.sin(i * 1.3));
     const want = await tfjsGradients(flow, x, rows);
-    const h = await HostFlow.create(cfg, 8);
+    const h = await HostFlow.create(cfg, 8, { helpers: 0 }, flavour);
     h.load(await flow.toStateDict());
     h.inputRows(rows).set(x);
     const loss = h.gradient(rows);

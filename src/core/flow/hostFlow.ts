@@ -6,7 +6,7 @@ import { numpyPermutation } from '../random';
 import type { AdamConfig } from '../train/adamConfig';
 import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 import { AFFINE_MAX_CLAMP } from '../wasm/couplingKernels';
-import { simdSupported } from '../wasm/gemmKernels';
+import { simdSupported, type KernelFlavour } from '../wasm/gemmKernels';
 import type { FlowConfig } from './config';
 import { flowParamCount } from './config';
 
@@ -92,7 +92,8 @@ export class HostFlow {
     return this.run.threads;
   }
 
-  static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }): Promise<HostFlow> {
+  /** `flavour` for tests: the kernels this engine runs best when absent. */
+  static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }, flavour?: KernelFlavour): Promise<HostFlow> {
     const { inputDim: D, hidden: H } = config;
     const l1 = Math.floor(D / 2);
     const l2 = D - l1;
@@ -151,7 +152,7 @@ export class HostFlow {
       dB: arena.take(R * H),
       dIn: arena.take(R * L),
     };
-    const run = await GemmRunner.create(arena.size * 4, threads.helpers, threads.spawn);
+    const run = await GemmRunner.create(arena.size * 4, threads.helpers, threads.spawn, flavour);
     run.f32.fill(1, ones, ones + R);
     return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, ones, scratch);
   }

@@ -4,9 +4,11 @@ import { relaxedSimdSupported } from '../wasm/gemmKernels';
 
 /**
  * Relaxed SIMD (the fused multiply-add the flow's products use) is on by default from V8 11.4 (Chromium
- * 114, Node 22); Node 20's V8 11.3 has the same implementation behind --experimental-wasm-relaxed-simd.
- * V8 reads the flag when it validates a module, so turning it on before the kernels are compiled suffices.
- * Newer engines already validate it and are left alone.
+ * 114, Node 21); Node 20's V8 11.3 has the same implementation behind --experimental-wasm-relaxed-simd.
+ * Node warns that flags changed after start-up may behave unpredictably; this one is safe to change late
+ * because V8 reads its WebAssembly feature flags afresh at every validation and compilation, and it is set
+ * before the kernels are compiled (helper threads get the compiled module). Newer engines already validate
+ * relaxed SIMD and are left alone.
  */
 export function enableRelaxedSimd(): boolean {
   if (!relaxedSimdSupported()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');

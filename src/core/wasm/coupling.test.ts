@@ -34,7 +34,8 @@ describe('affine-coupling SIMD kernels against float64 Math', () => {
     [3, 3 * 0.636],
     [1, 55],
   ]) {
-    it(`affine with clamp ${c}, k ${kk}: atan and exp within 4e-7 relative (3 float32 ulp), y within 1e-6`, () => {
+    // 4e-7 relative is 2^-21.3: 2 ulp of the approximations plus k and s / c rounded to float32.
+    it(`affine with clamp ${c}, k ${kk}: atan and exp within 4e-7 relative, y within 1e-6`, () => {
       f.set(o, po);
       f.set(x, px);
       f.fill(NaN, pls, py + rows * l);
@@ -74,7 +75,8 @@ describe('affine-coupling SIMD kernels against float64 Math', () => {
     f.set(x, px);
     f.set(dy, pdy);
     f.set(e, pe2);
-    k.affineBack(4 * pdy, 4 * pe2, 4 * px, 4 * po, 4 * pdO, 4 * pdx, l, 0, rows, c, g);
+    k.affineBack(4 * pdy, 4 * pe2, 4 * px, 4 * po, 4 * pdO, 4 * pdx, l, 0, 3, c, g);
+    k.affineBack(4 * pdy, 4 * pe2, 4 * px, 4 * po, 4 * pdO, 4 * pdx, l, 3, rows, c, g);
     let worst = 0;
     for (let r = 0; r < rows; r++)
       for (let i = 0; i < l; i++) {
@@ -87,6 +89,21 @@ describe('affine-coupling SIMD kernels against float64 Math', () => {
         expect(f[pdx + at]).toBe(Math.fround(dy[at] * e[at]));
       }
     expect(worst).toBeLessThan(1e-6);
+  });
+
+  it('affine on special values: -0 keeps its sign, +-Infinity reach +-k pi / 2, NaN stays NaN', () => {
+    const l4 = 4;
+    const s = [-0, Infinity, -Infinity, NaN];
+    f.set([...s, 1, 2, 3, 4], 0);
+    f.set([1, 1, 1, 1], 8);
+    k.affine(0, 32, 64, 80, 96, l4, 0, 1, 3, 2);
+    const ls = Array.from(f.subarray(16, 20));
+    expect(Object.is(ls[0], -0)).toBe(true);
+    expect(ls[1]).toBeCloseTo(Math.PI, 6);
+    expect(ls[2]).toBeCloseTo(-Math.PI, 6);
+    expect(ls[3]).toBeNaN();
+    expect(f[20]).toBe(1);
+    expect(Number.isNaN(f[23])).toBe(true);
   });
 
   it('reluMask zeroes the gradient where the activation is not positive (NaN and -0 included)', () => {

@@ -2,11 +2,12 @@ import { F32, FuncBuilder, I32, V128 } from './emit';
 
 /*
  * The elementwise half of an affine coupling in WebAssembly SIMD: the soft clamp's atan, the exp of the
- * log-scales, and their backward pass. In JavaScript (Math.atan, Math.exp per float) they took about a
- * third of a training step; here they run four floats at a time and split by rows across the GEMM threads.
+ * log-scales, and their backward pass. In JavaScript (Math.atan, Math.exp per float), with the ReLU masks and
+ * bias sums now also kernels, they took about a third of a training step; here they run four floats at a
+ * time, split by rows across the flow's threads.
  *
- * atan and exp are Cephes' single-precision polynomials (atanf.c, expf.c: range reduction plus a degree-4
- * and a degree-6 polynomial, about 2 ulp in float32), the same class of approximation as the SLEEF/glibc
+ * atan and exp are Cephes' single-precision polynomials (atanf.c, expf.c: range reduction, then an odd
+ * polynomial of degree 9 for atan and one of degree 7 for exp; about 2 ulp in float32), the same class of approximation as the SLEEF/glibc
  * float32 routines PyTorch runs for torch.atan and torch.exp. exp is valid for |x| < 87, i.e. a soft
  * clamp below 87 (the paper's is 3); hostFlowSupported checks it.
  *
@@ -57,13 +58,14 @@ function exp(f: FuncBuilder, x: number, t: number[]): void {
   f.f32x4Mul();
 }
 
-/** Locals for the row pointers of a per-row kernel and a loop over rows r0..r1 and 16-byte chunks q < 4l. */
-function rowLoop(f: FuncBuilder, l: number, r0: number, r1: number, q: number, body: (rowBytes: number, rowBytes2: number) => void): void {
+/**
+ * for (r = r0; r < r1; r++) for (q = 0; q < lb; q += 16) body(r lb, 2 r lb): a loop over rows and 16-byte
+ * chunks, lb (a local) the bytes of a row of l floats; the body gets the row offsets of l- and 2l-float rows.
+ */
+function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, q: number, body: (rowBytes: number, rowBytes2: number) => void): void {
   const r = f.local(I32);
   const rb = f.local(I32);
   const rb2 = f.local(I32);
-  const lb = f.local(I32);
-  f.get(l).i32(2).shl().set(lb);
   f.get(r0).set(r);
   f.while(
     () => f.get(r).get(r1).ltU(),
@@ -99,7 +101,7 @@ export function emitAffine(): FuncBuilder {
   f.get(l).i32(2).shl().set(lb);
   /** Pushes base + row offset + q. */
   const at = (base: number, row: number) => f.get(base).get(row).add().get(q).add();
-  rowLoop(f, l, r0, r1, q, (rb, rb2) => {
+  rowLoop(f, lb, r0, r1, q, (rb, rb2) => {
     at(o, rb2).v128Load().get(cv).f32x4Div().set(sv);
     atan(f, sv, tmp);
     f.get(kv).f32x4Mul().set(lsv);
@@ -130,7 +132,7 @@ export function emitAffineBack(): FuncBuilder {
   f.get(g).f32x4Splat().set(gv);
   f.get(l).i32(2).shl().set(lb);
   const at = (base: number, row: number) => f.get(base).get(row).add().get(q).add();
-  rowLoop(f, l, r0, r1, q, (rb, rb2) => {
+  rowLoop(f, lb, r0, r1, q, (rb, rb2) => {
     at(dy, rb).v128Load().set(dyv);
     at(e, rb).v128Load().set(ev);
     at(o, rb2).v128Load().get(cv).f32x4Div().set(sv);

@@ -1,5 +1,5 @@
-// A minimal WebAssembly binary writer: enough to emit the flow's GEMM kernels at run time, so the engine
-// needs no compiler toolchain at build time and no generated binary in the repository.
+// A minimal WebAssembly binary writer: enough to emit the flow's kernels (products, couplings, Adam) at run
+// time, so the engine needs no compiler toolchain at build time and no generated binary in the repository.
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
@@ -103,7 +103,6 @@ export class FuncBuilder {
   /** pmax(a, b) = a < b ? b : a, so pmax(0, NaN) is 0 like JS's x > 0 ? x : 0. */
   f32x4Pmax(): this { return this.simd(0xeb); }
   f32x4Abs(): this { return this.simd(0xe0); }
-  f32x4Neg(): this { return this.simd(0xe1); }
   /** Lanes all ones where a > b, zeros elsewhere (false for NaN). */
   f32x4Gt(): this { return this.simd(0x44); }
   /** Round to nearest, ties to even. */

@@ -26,11 +26,11 @@ const NN_PARAMS = 13;
 const NN_ROWS = 4;
 
 /**
- * How the products multiply and add: fused multiply-adds (relaxed SIMD's f32x4.relaxed_madd, which x86
- * and ARM run as one FMA instruction) where the engine has relaxed SIMD, else a multiply then an add. On
- * this machine's flow shapes the fused kernels ran 1.5-1.8x faster. relaxed_madd may round once or twice
- * depending on the hardware, so floats can differ between machines in the last bit; one machine is
- * deterministic, and the parity tests hold with either.
+ * How the products multiply and add: fused multiply-adds (relaxed SIMD's f32x4.relaxed_madd, one FMA
+ * instruction on CPUs that have one: x86 with FMA3, 64-bit ARM) where the engine has relaxed SIMD, else a
+ * multiply then an add. On this machine's flow shapes the fused kernels ran 1.5-1.8x faster.
+ * relaxed_madd may round once or twice depending on the hardware, so floats can differ between machines
+ * in the last bit; one machine is deterministic, and the parity tests hold with either.
  */
 export interface KernelFlavour {
   fma: boolean;
@@ -289,7 +289,7 @@ export function instantiateGemm(module: WebAssembly.Module, memory: WebAssembly.
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
 }
 
-/** Whether this engine runs relaxed SIMD (Chromium 114+, Firefox 120+; Node 20 only with V8's flag, see node/wasmFeatures.ts). */
+/** Whether this engine runs relaxed SIMD (V8 11.4+: Chromium 114+, Node 21+; Node 20 with V8's flag, see node/wasmFeatures.ts). Elsewhere the kernels multiply, then add. */
 export function relaxedSimdSupported(): boolean {
   const f = new FuncBuilder([V128, V128, V128]);
   f.get(0).get(1).get(2).f32x4RelaxedMadd().op(0x1a); // drop

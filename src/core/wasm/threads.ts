@@ -1,10 +1,10 @@
-import { gemmModule, instantiateGemm, type GemmExports } from './gemmKernels';
+import { bestFlavour, gemmModule, instantiateGemm, type GemmExports, type KernelFlavour } from './gemmKernels';
 
 /*
- * The GEMM kernels on several threads sharing one WebAssembly memory. The calling thread splits each
- * product by output columns, hands the other parts to helper threads through a shared control block,
- * computes its own part and waits for theirs. Helpers spin briefly between jobs (a training step hands out
- * about 200 products, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
+ * The flow's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
+ * job (products by output columns, couplings by rows, Adam by parameters), hands the other parts to helper
+ * threads through a shared control block, computes its own part and waits for theirs. Helpers spin briefly
+ * between jobs (a training step hands out about 250, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
  */
 
 /** A started helper thread; the adapters (Node worker_threads, browser Workers) make them. */
@@ -31,7 +31,7 @@ const OP = 2;
 const ERR = 3;
 const ARGS = 4;
 const CONTROL_INTS = 24;
-/** Float arguments (Adam's) after the ints, as float64. */
+/** Float arguments (Adam's constants, the couplings' clamp and factors) after the ints, as float64. */
 const FLOATS_AT = 4 * CONTROL_INTS;
 const CONTROL_BYTES = FLOATS_AT + 8 * 8;
 
@@ -122,9 +122,9 @@ export class GemmRunner {
    * A runner over `bytes` bytes of fresh memory with `helpers` helper threads (none without a spawner or
    * without SharedArrayBuffer, e.g. a page that is not cross-origin isolated).
    */
-  static async create(bytes: number, helpers = 0, spawn?: ThreadSpawner): Promise<GemmRunner> {
+  static async create(bytes: number, helpers = 0, spawn?: ThreadSpawner, flavour: KernelFlavour = bestFlavour()): Promise<GemmRunner> {
     const threaded = helpers > 0 && !!spawn && typeof SharedArrayBuffer !== 'undefined';
-    const { module, memory } = gemmModule(bytes, threaded);
+    const { module, memory } = gemmModule(bytes, threaded, flavour);
     const started: Helper[] = [];
     if (threaded) {
       try {
@@ -207,11 +207,11 @@ export class GemmRunner {
         // read afresh here could already be the finished one, and the wait would sleep through its notify.
         // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
         if (Atomics.wait(h.ctl, DONE, (h.seq - 1) | 0, 1000) === 'timed-out' && ++waited >= 30) {
-          throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a product)');
+          throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a job)');
         }
       }
     }
-    if (Atomics.load(h.ctl, ERR)) throw new Error('a flow helper thread failed while computing its share of a product');
+    if (Atomics.load(h.ctl, ERR)) throw new Error('a flow helper thread failed while computing its share of a job');
   }
 
   dispose(): void {
