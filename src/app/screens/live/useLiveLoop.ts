@@ -10,12 +10,14 @@ import { mapEngineFor, releaseMapEngine } from './mapLane';
 type Lane = (client: EngineClient, frame: ImageBitmap, roi: Roi, signal: AbortSignal) => Promise<void>;
 
 /**
- * After each map the map lane rests as long as the map took. On this 2-core machine a map engine working
- * without pause halved the verdicts (4.6 verdicts/s alone, 2.2 beside it); resting as long as the map
- * took left 76 % of them (5.0 and 3.8, with 0.24 maps/s), and resting twice as long no more (6.7 and 5.0,
- * 75 %, with only 0.16 maps/s): the verdict engine's two threads wait for whichever shares a core.
+ * After each map the map lane rests this many times as long as the map took. On this 2-core machine a map
+ * (1.7-2.0 s on the second engine's one thread) slows the verdict engine's two threads while it runs, so
+ * the rest sets the verdicts' share: `npm run bench:browser -- --live-only`, verdicts/s x score latency
+ * with the heatmap on, was 0.69 at a rest of 1x (0.28 maps/s), 0.83 at 1.5x (0.20), 0.88 and 0.88 at 2x
+ * (0.16) and 0.80 at 3x (0.12), against 0.97-0.99 with the heatmap off. 2x keeps the verdicts above 0.8
+ * with a map every 6 s or so.
  */
-const MAP_REST = 1;
+const MAP_REST = 2;
 
 /**
  * Takes the newest camera frame whenever the lane's engine is free: one frame in flight per lane, so the
