@@ -58,28 +58,26 @@ function exp(f: FuncBuilder, x: number, t: number[]): void {
   f.f32x4Mul();
 }
 
+/** Pushes the address of the current chunk in an array of rows: base + row offset + q. */
+type ChunkAt = (base: number, wide?: boolean) => FuncBuilder;
+
 /**
- * for (r = r0; r < r1; r++) for (q = 0; q < lb; q += 16) body(r lb, 2 r lb): a loop over rows and 16-byte
- * chunks, lb (a local) the bytes of a row of l floats; the body gets the row offsets of l- and 2l-float rows.
+ * for (r = r0; r < r1; r++) for (q = 0; q < lb; q += 16) body(at): a loop over rows and 16-byte chunks, lb
+ * (a local) the bytes of a row of l floats; `at` addresses rows of l floats, or of 2l when `wide`.
  */
-function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, q: number, body: (rowBytes: number, rowBytes2: number) => void): void {
+function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, body: (at: ChunkAt) => void): void {
   const r = f.local(I32);
+  const q = f.local(I32);
   const rb = f.local(I32);
   const rb2 = f.local(I32);
+  const at: ChunkAt = (base, wide = false) => f.get(base).get(wide ? rb2 : rb).add().get(q).add();
   f.get(r0).set(r);
   f.while(
     () => f.get(r).get(r1).ltU(),
     () => {
       f.get(r).get(lb).mul().set(rb);
       f.get(rb).i32(1).shl().set(rb2);
-      f.i32(0).set(q);
-      f.while(
-        () => f.get(q).get(lb).ltU(),
-        () => {
-          body(rb, rb2);
-          f.get(q).i32(16).add().set(q);
-        },
-      );
+      f.chunks(q, lb, () => body(at));
       f.get(r).i32(1).add().set(r);
     },
   );
@@ -88,7 +86,6 @@ function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, q: number, 
 export function emitAffine(): FuncBuilder {
   const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32]);
   const [o, x, ls, e, y, l, r0, r1, c, k] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const q = f.local(I32);
   const cv = f.local(V128);
   const kv = f.local(V128);
   const sv = f.local(V128);
@@ -99,20 +96,17 @@ export function emitAffine(): FuncBuilder {
   f.get(c).f32x4Splat().set(cv);
   f.get(k).f32x4Splat().set(kv);
   f.get(l).i32(2).shl().set(lb);
-  /** Pushes base + row offset + q. */
-  const at = (base: number, row: number) => f.get(base).get(row).add().get(q).add();
-  rowLoop(f, lb, r0, r1, q, (rb, rb2) => {
-    at(o, rb2).v128Load().get(cv).f32x4Div().set(sv);
+  rowLoop(f, lb, r0, r1, (at) => {
+    at(o, true).v128Load().get(cv).f32x4Div().set(sv);
     atan(f, sv, tmp);
     f.get(kv).f32x4Mul().set(lsv);
     exp(f, lsv, tmp);
     f.set(ev);
-    at(ls, rb).get(lsv).v128Store();
-    at(e, rb).get(ev).v128Store();
-    at(y, rb);
-    f.get(ev);
-    at(x, rb).v128Load().f32x4Mul();
-    at(o, rb2).get(lb).add().v128Load().f32x4Add();
+    at(ls).get(lsv).v128Store();
+    at(e).get(ev).v128Store();
+    at(y).get(ev);
+    at(x).v128Load().f32x4Mul();
+    at(o, true).get(lb).add().v128Load().f32x4Add();
     f.v128Store();
   });
   return f;
@@ -121,7 +115,6 @@ export function emitAffine(): FuncBuilder {
 export function emitAffineBack(): FuncBuilder {
   const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32]);
   const [dy, e, x, o, dO, dx, l, r0, r1, c, g] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const q = f.local(I32);
   const cv = f.local(V128);
   const gv = f.local(V128);
   const dyv = f.local(V128);
@@ -131,18 +124,16 @@ export function emitAffineBack(): FuncBuilder {
   f.get(c).f32x4Splat().set(cv);
   f.get(g).f32x4Splat().set(gv);
   f.get(l).i32(2).shl().set(lb);
-  const at = (base: number, row: number) => f.get(base).get(row).add().get(q).add();
-  rowLoop(f, lb, r0, r1, q, (rb, rb2) => {
-    at(dy, rb).v128Load().set(dyv);
-    at(e, rb).v128Load().set(ev);
-    at(o, rb2).v128Load().get(cv).f32x4Div().set(sv);
-    at(dO, rb2);
-    f.get(dyv).get(ev).f32x4Mul();
-    at(x, rb).v128Load().f32x4Mul().get(gv).f32x4Add().f32x4Const(0.636).f32x4Mul();
+  rowLoop(f, lb, r0, r1, (at) => {
+    at(dy).v128Load().set(dyv);
+    at(e).v128Load().set(ev);
+    at(o, true).v128Load().get(cv).f32x4Div().set(sv);
+    at(dO, true).get(dyv).get(ev).f32x4Mul();
+    at(x).v128Load().f32x4Mul().get(gv).f32x4Add().f32x4Const(0.636).f32x4Mul();
     f.get(sv).get(sv).f32x4Mul().f32x4Const(1).f32x4Add().f32x4Div();
     f.v128Store();
-    at(dO, rb2).get(lb).add().get(dyv).v128Store();
-    at(dx, rb).get(dyv).get(ev).f32x4Mul().v128Store();
+    at(dO, true).get(lb).add().get(dyv).v128Store();
+    at(dx).get(dyv).get(ev).f32x4Mul().v128Store();
   });
   return f;
 }
@@ -152,17 +143,12 @@ export function emitReluMask(): FuncBuilder {
   const [h, d, n] = [0, 1, 2];
   const q = f.local(I32);
   const end = f.local(I32);
-  f.i32(0).set(q);
   f.get(n).i32(2).shl().set(end);
-  f.while(
-    () => f.get(q).get(end).ltU(),
-    () => {
-      f.get(d).get(q).add();
-      f.get(d).get(q).add().v128Load();
-      f.get(h).get(q).add().v128Load().v128Zero().f32x4Gt().v128And();
-      f.v128Store();
-      f.get(q).i32(16).add().set(q);
-    },
-  );
+  f.chunks(q, end, () => {
+    f.get(d).get(q).add();
+    f.get(d).get(q).add().v128Load();
+    f.get(h).get(q).add().v128Load().v128Zero().f32x4Gt().v128And();
+    f.v128Store();
+  });
   return f;
 }

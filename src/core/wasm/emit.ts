@@ -176,6 +176,18 @@ export class FuncBuilder {
     );
   }
 
+  /** for (q = 0; q < end; q += 16) { body }: a loop over 16-byte chunks, q and end locals (bytes). */
+  chunks(q: number, end: number, body: () => void): this {
+    this.i32(0).set(q);
+    return this.while(
+      () => this.get(q).get(end).ltU(),
+      () => {
+        body();
+        this.get(q).i32(16).add().set(q);
+      },
+    );
+  }
+
   bytes(): number[] {
     const out: number[] = [];
     // Locals are declared one group per local: simple, and these functions have few.

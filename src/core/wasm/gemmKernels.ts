@@ -231,23 +231,18 @@ function emitAdam(): FuncBuilder {
   const mk = f.local(V128);
   const vk = f.local(V128);
   const pk = f.local(V128);
-  f.i32(0).set(q);
   f.get(n).i32(2).shl().set(end);
-  f.while(
-    () => f.get(q).get(end).ltU(),
-    () => {
-      f.get(p).get(q).add().v128Load().set(pk);
-      f.get(g).get(q).add().v128Load().get(wd).get(pk).f32x4Mul().f32x4Add().set(gk);
-      f.get(b1).get(m).get(q).add().v128Load().f32x4Mul().get(c1).get(gk).f32x4Mul().f32x4Add().set(mk);
-      f.get(b2).get(v).get(q).add().v128Load().f32x4Mul().get(c2).get(gk).get(gk).f32x4Mul().f32x4Mul().f32x4Add().set(vk);
-      f.get(m).get(q).add().get(mk).v128Store();
-      f.get(v).get(q).add().get(vk).v128Store();
-      f.get(p).get(q).add();
-      f.get(pk).get(rate).get(mk).f32x4Mul().get(vk).f32x4Sqrt().get(isb).f32x4Mul().get(eps).f32x4Add().f32x4Div().f32x4Sub();
-      f.v128Store();
-      f.get(q).i32(16).add().set(q);
-    },
-  );
+  f.chunks(q, end, () => {
+    f.get(p).get(q).add().v128Load().set(pk);
+    f.get(g).get(q).add().v128Load().get(wd).get(pk).f32x4Mul().f32x4Add().set(gk);
+    f.get(b1).get(m).get(q).add().v128Load().f32x4Mul().get(c1).get(gk).f32x4Mul().f32x4Add().set(mk);
+    f.get(b2).get(v).get(q).add().v128Load().f32x4Mul().get(c2).get(gk).get(gk).f32x4Mul().f32x4Mul().f32x4Add().set(vk);
+    f.get(m).get(q).add().get(mk).v128Store();
+    f.get(v).get(q).add().get(vk).v128Store();
+    f.get(p).get(q).add();
+    f.get(pk).get(rate).get(mk).f32x4Mul().get(vk).f32x4Sqrt().get(isb).f32x4Mul().get(eps).f32x4Add().f32x4Div().f32x4Sub();
+    f.v128Store();
+  });
   return f;
 }
 
