@@ -1,5 +1,7 @@
 /// <reference lib="webworker" />
 // The engine worker: TF.js and every model live here so the page never freezes while they compute.
+import { useHostForward } from '../core/features/hostForward';
+import { browserFlowThreads } from './flowThreads';
 import { EngineSession, type Reply } from './session';
 import type { EngineEvent, FromWorker, Request, SerializedError, ToWorker } from './protocol';
 
@@ -14,6 +16,9 @@ function serialize(e: unknown): SerializedError {
   if (e instanceof DOMException) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }
+
+// Feature rows on the engine's own kernels, every core on each image (on TF.js's CPU backends only).
+useHostForward(browserFlowThreads() ?? { helpers: 0 });
 
 const session = new EngineSession((e: EngineEvent) => post({ kind: 'event', ...e }));
 const running = new Map<number, AbortController>();

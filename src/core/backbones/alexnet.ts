@@ -1,9 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
 import type { StateDict } from '../torch/types';
-import { FrozenConv, maxPool3s2 } from './ops';
-import { NormalisingStem } from './stem';
+import type { BackbonePlan, PlanStep } from './plan';
+import { tfBackbone } from './tfBackbone';
 import { IMAGENET, type Backbone } from './types';
-import { backboneTensors, expectTensor, hashTensors } from './weights';
+import { backboneTensors, expectTensor } from './weights';
 
 interface ConvSpec {
   index: number;
@@ -22,36 +21,19 @@ const CONVS: ConvSpec[] = [
 ];
 const POOL_AFTER = new Set([0, 3, 10]);
 
-export function alexnet(stateDict: StateDict): Backbone {
+export function alexnetPlan(stateDict: StateDict): BackbonePlan {
   const sd = backboneTensors(stateDict);
-  const kept: StateDict = new Map();
-  const layers = CONVS.map((spec) => {
-    const w = expectTensor(sd, `features.${spec.index}.weight`, spec.shape, 'AlexNet');
-    const b = expectTensor(sd, `features.${spec.index}.bias`, [spec.shape[0]], 'AlexNet');
-    kept.set(`features.${spec.index}.weight`, w);
-    kept.set(`features.${spec.index}.bias`, b);
-    const conv = spec.index === 0 ? new NormalisingStem(w, b.data, spec.stride, spec.pad, IMAGENET) : new FrozenConv(w, b.data, spec.stride, spec.pad);
-    return { spec, conv };
-  });
-  const weightsHash = hashTensors(kept);
-  return {
-    id: 'alexnet',
-    featureWidth: 256,
-    input: IMAGENET,
-    weightsHash,
-    apply(x) {
-      return tf.tidy(() => {
-        let h: tf.Tensor4D = x;
-        for (const { spec, conv } of layers) {
-          h = conv.apply(h);
-          if (POOL_AFTER.has(spec.index)) h = maxPool3s2(h);
-        }
-        return h;
-      });
-    },
-    stateDict: () => kept,
-    dispose() {
-      for (const l of layers) l.conv.dispose();
-    },
-  };
+  const steps: PlanStep[] = [];
+  for (const spec of CONVS) {
+    const name = `features.${spec.index}`;
+    const w = expectTensor(sd, `${name}.weight`, spec.shape, 'AlexNet');
+    const b = expectTensor(sd, `${name}.bias`, [spec.shape[0]], 'AlexNet');
+    steps.push({ op: 'conv', conv: { name, shape: spec.shape, weight: w.data, bias: b.data, stride: spec.stride, pad: spec.pad } });
+    if (POOL_AFTER.has(spec.index)) steps.push({ op: 'pool', ceil: false });
+  }
+  return { id: 'alexnet', featureWidth: 256, input: IMAGENET, steps };
+}
+
+export function alexnet(stateDict: StateDict): Backbone {
+  return tfBackbone(alexnetPlan(stateDict));
 }

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { BackbonePlan } from './plan';
 
 export type BackboneId = 'alexnet' | 'squeezenet1_1';
 
@@ -25,7 +26,20 @@ export interface Backbone {
   readonly weightsHash: string;
   /** RGB in [0, 1] (NHWC; `input` normalises it inside) -> last feature map (NHWC). Pure tf ops, so gradients flow through it. */
   apply(x: tf.Tensor4D): tf.Tensor4D;
+  /** The layers and weights as data, which both executors run. */
+  readonly plan: BackbonePlan;
+  /** The forward pass on the engine's own kernels once attachHostForward has compiled them; feature rows then use it. */
+  host: HostForward | null;
   /** The tensors holding the weights, in torchvision's names and layout, for saving into a model file. */
   stateDict(): Map<string, { shape: number[]; data: Float32Array }>;
+  dispose(): void;
+}
+
+/** A backbone's forward pass outside TF.js (wasm/hostBackbone.ts). */
+export interface HostForward {
+  /** One image [side, side, 3], RGB in [0, 1] -> the channel means of the last feature map (featureWidth floats). */
+  pooled(rgb: Float32Array, side: number): Promise<Float32Array>;
+  /** Threads working on each image, this one included. */
+  readonly threads: number;
   dispose(): void;
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones/types';
 import type { RgbaImage } from '../image';
 import { featureDim, multiScaleFeatures, type FeatureConfig } from './extractor';
-import { jitter, rotate, toUnitRgb, type ColourJitter } from './preprocess';
+import { hostForward } from './hostForward';
+import { downsampleNearestRgb, jitter, rotate, toUnitRgb, type ColourJitter } from './preprocess';
 
 /** One transformed copy of an image: a rotation and optional colour jitter. */
 export interface CopySpec {
@@ -30,9 +31,26 @@ export function transformCopies(base: tf.Tensor4D, specs: CopySpec[]): tf.Tensor
 export async function copyFeatures(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: CopySpec[], chunk = 8): Promise<Float32Array> {
   const dim = featureDim(backbone, cfg);
   const out = new Float32Array(specs.length * dim);
+  const host = await hostForward(backbone, cfg.size);
   const base = tf.tidy(() => toUnitRgb(img, cfg.size).expandDims(0) as tf.Tensor4D);
   try {
     for (let i = 0; i < specs.length; i += chunk) {
+      if (host) {
+        // The transforms stay TF.js ops (the pixels of the differentiable path); the scales and the CNN
+        // run on the host, image by image.
+        const batch = transformCopies(base, specs.slice(i, i + chunk));
+        const px = (await batch.data()) as Float32Array;
+        batch.dispose();
+        const n = cfg.size * cfg.size * 3;
+        for (let j = 0; j * n < px.length; j++) {
+          const full = px.subarray(j * n, (j + 1) * n);
+          for (let s = 0; s < cfg.scales; s++) {
+            const side = Math.floor(cfg.size / 2 ** s);
+            out.set(await host.pooled(downsampleNearestRgb(full, cfg.size, side), side), (i + j) * dim + s * backbone.featureWidth);
+          }
+        }
+        continue;
+      }
       const f = tf.tidy(() => multiScaleFeatures(backbone, transformCopies(base, specs.slice(i, i + chunk)), cfg));
       out.set(await f.data(), i * dim);
       f.dispose();

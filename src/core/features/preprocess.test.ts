@@ -3,7 +3,7 @@ import type { RgbaImage } from '../image';
 import { fidelityFixtures } from '../../../test/support/fixtures';
 import { decodePng } from '../../../test/support/images';
 import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
-import { downsampleNearest, nearestIndices, rotate, toUnitRgb } from './preprocess';
+import { downsampleNearest, downsampleNearestRgb, nearestIndices, rotate, toUnitRgb } from './preprocess';
 
 beforeAll(setupTf);
 
@@ -47,6 +47,9 @@ describe('downsampleNearest', () => {
       const y = downsampleNearest(x, size);
       expect(y.shape).toEqual([2, size, size, 3]);
       expect(maxAbsDiff(await y.data(), nearestRef(xs, shape, size))).toBe(0);
+      // The host path's copy of one image reads the same pixels.
+      const one = xs.subarray(side * side * 3);
+      expect(Array.from(downsampleNearestRgb(one, side, size))).toEqual(Array.from((await y.data()).subarray(size * size * 3)));
       // The gradient of sum(w * y) puts w at each read pixel and zero elsewhere.
       const w = tf.randomNormal([2, size, size, 3]);
       const g = (await tf.grad((t: tf.Tensor) => tf.sum(tf.mul(downsampleNearest(t as tf.Tensor4D, size), w)))(x).data()) as Float32Array;

@@ -69,6 +69,24 @@ export function nearestIndices(n: number, m: number): Int32Array {
   return idx;
 }
 
+/** downsampleNearest of one [n, n, 3] image held in memory, to [m, m, 3]: the same pixels, without TF.js. */
+export function downsampleNearestRgb(px: Float32Array, n: number, m: number): Float32Array {
+  if (m === n) return px;
+  const idx = nearestIndices(n, m);
+  const out = new Float32Array(m * m * 3);
+  for (let y = 0; y < m; y++) {
+    const row = idx[y] * n;
+    for (let x = 0; x < m; x++) {
+      const src = (row + idx[x]) * 3;
+      const dst = (y * m + x) * 3;
+      out[dst] = px[src];
+      out[dst + 1] = px[src + 1];
+      out[dst + 2] = px[src + 2];
+    }
+  }
+  return out;
+}
+
 /**
  * Nearest-neighbour downsampling with gradients to the full-size input. An integer factor k reads every
  * k-th row and column, a reshape and a slice (3x faster than two gathers on WASM); other ratios gather.

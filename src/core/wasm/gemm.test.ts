@@ -61,8 +61,8 @@ describe(`WebAssembly SIMD GEMM kernels (${fl.fma ? 'fused multiply-add' : 'mult
             }
           // Columns [0, 8) first, then the rest, as two threads would split them.
           const [ars, acs] = transposed ? [1, M] : [K, 1];
-          k.nn(a, ars, acs, b, N, c, N, M, 0, 8, K, withBias ? pb : 0, withBias ? 1 : 0);
-          k.nn(a, ars, acs, b, N, c, N, M, 8, N, K, withBias ? pb : 0, withBias ? 1 : 0);
+          k.nn(a, ars, acs, b, N, c, N, M, 0, 8, K, withBias ? pb : 0, withBias ? 1 : 0, 32);
+          k.nn(a, ars, acs, b, N, c, N, M, 8, N, K, withBias ? pb : 0, withBias ? 1 : 0, 32);
           expect(relErr(f.subarray(c / 4, c / 4 + M * N), want)).toBeLessThan(1e-6);
         }
       }
@@ -103,4 +103,40 @@ describe('GemmRunner with a helper thread', () => {
     expect(Array.from(runner.f32.subarray(0, end))).toEqual(Array.from(single.f32.subarray(0, end)));
     single.dispose();
   });
+});
+
+describe('nn on B in strips of 8 columns, split by rows (the host backbone\'s convolutions)', () => {
+  // 701 x 600: more rows than one block of A holds (262144 / 600 -> 436), and a row count off the tiles.
+  const [M, K, N] = [701, 600, 24];
+  const A = filled(M * K, 8);
+  const B = filled(K * N, 9);
+  const bias = filled(N, 10);
+  const want = new Float64Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = bias[j];
+      for (let p = 0; p < K; p++) s += A[i * K + p] * B[p * N + j];
+      want[i * N + j] = Math.max(0, s);
+    }
+  const strips = new Float32Array(K * N);
+  for (let p = 0; p < K; p++) for (let j = 0; j < N; j++) strips[(j >> 3) * K * 8 + p * 8 + (j & 7)] = B[p * N + j];
+  const [a, b, pb, c] = [0, 4 * M * K, 4 * (M * K + K * N), 4 * (M * K + K * N + N)];
+  const runners: GemmRunner[] = [];
+  afterAll(() => runners.forEach((r) => r.dispose()));
+
+  for (const helpers of [0, 1]) {
+    it(`within 5e-6 of float64 (sums of 600 floats), on ${helpers + 1} thread(s), into every other column pair of a wider C`, async () => {
+      const r = await GemmRunner.create(4 * (M * K + K * N + N + 2 * M * N) + 64, helpers, nodeThreadSpawner);
+      runners.push(r);
+      r.f32.set(A, 0);
+      r.f32.set(strips, b / 4);
+      r.f32.set(bias, pb / 4);
+      // C rows 2N wide with this product in columns [N, 2N), as Fire's second expand writes beside the first.
+      r.nnRows(a, K, b, c + 4 * N, 2 * N, M, N, K, pb, true);
+      const got = new Float32Array(M * N);
+      for (let i = 0; i < M; i++) got.set(r.f32.subarray(c / 4 + i * 2 * N + N, c / 4 + i * 2 * N + 2 * N), i * N);
+      expect(relErr(got, want)).toBeLessThan(5e-6);
+      expect(r.f32[c / 4]).toBe(0); // columns [0, N) untouched
+    });
+  }
 });

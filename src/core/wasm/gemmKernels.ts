@@ -1,3 +1,4 @@
+import { emitIm2col, emitMaxPool } from './convKernels';
 import { emitAffine, emitAffineBack, emitReluMask } from './couplingKernels';
 import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
 
@@ -9,10 +10,13 @@ import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
  *
  * Pointers are byte offsets into the memory; strides and sizes count floats.
  *
- *   nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu):
- *     C[i, j] = bias[j] + sum_p A(i, p) * B[p*ldb + j] for i < m, j0 <= j < j1, with
- *     A(i, p) = a[i*ars + p*acs], so A may be read transposed (ars = 1); no bias when bias = 0, and
- *     max(0, C) when relu = 1. (j1 - j0) must be a multiple of 8.
+ *   nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu, bs):
+ *     C[i, j] = bias[j] + sum_p A(i, p) * B(p, j) for i < m, j0 <= j < j1, with
+ *     A(i, p) = a[i*ars + p*acs], so A may be read transposed (ars = 1), and B(p, j) at byte
+ *     b + (j / 8) bs + 4 (p ldb + j % 8): row-major when bs = 32, or in strips of 8 columns each stored
+ *     whole (ldb = 8, bs = 32 k), which a tall product with a deep B (AlexNet's 3x3 convolutions: 3456
+ *     rows of 256) reads from cache instead of memory. No bias when bias = 0, max(0, C) when relu = 1.
+ *     j0 and (j1 - j0) must be multiples of 8.
  *   nt(a, lda, b, ldb, c, ldc, m, j0, j1, k):
  *     C[i, j] = sum_p a[i*lda + p] * b[j*ldb + p], i.e. A times B transposed. (j1 - j0) and k must be
  *     multiples of 4.
@@ -21,9 +25,11 @@ import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
  *     and invSqrtBc2 = 1 / sqrt(1 - beta2^t).
  */
 
-const NN_PARAMS = 13;
+const NN_PARAMS = 14;
 /** Rows per tile of nn: 4 rows x 8 columns (6 rows measured 40 % slower: V8 spills their registers). */
 const NN_ROWS = 4;
+/** Floats of A per row block of nn (1 MB, half of this machine's L2 per core). */
+const NN_BLOCK_FLOATS = 262144;
 
 /**
  * How the products multiply and add: fused multiply-adds (relaxed SIMD's f32x4.relaxed_madd, one FMA
@@ -44,7 +50,7 @@ function madd(f: FuncBuilder, fl: KernelFlavour, acc: number, x: number, y: numb
 
 function emitNN(fl: KernelFlavour): FuncBuilder {
   const f = new FuncBuilder(new Array<ValType>(NN_PARAMS).fill(I32));
-  const [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, relu, bs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const j = f.local(I32);
   const i = f.local(I32);
   const p = f.local(I32);
@@ -86,7 +92,7 @@ function emitNN(fl: KernelFlavour): FuncBuilder {
       },
     );
     f.get(a).get(i).get(ars4).mul().add().set(pa);
-    f.get(b).get(j).i32(2).shl().add().set(pb);
+    f.get(b).get(j).i32(3).op(0x76).get(bs).mul().add().set(pb); // b + (j / 8) bs
     f.get(k).set(p);
     f.while(
       () => f.get(p),
@@ -119,35 +125,55 @@ function emitNN(fl: KernelFlavour): FuncBuilder {
   };
 
   f.v128Zero().set(zero);
-  tileLoops(f, { j, j0, j1, i, m }, NN_ROWS, 8, tile);
+  // Blocks of about NN_BLOCK_FLOATS of A (a multiple of the tile's rows, at least one tile).
+  const block = f.local(I32);
+  f.i32(NN_BLOCK_FLOATS).get(k).i32(1).get(k).i32(1).geU().op(0x1b).op(0x6e).i32(-NN_ROWS).op(0x71).set(block); // div_u, and
+  f.get(block).i32(NN_ROWS).get(block).i32(NN_ROWS).geU().op(0x1b).set(block); // at least NN_ROWS
+  tileLoops(f, { j, j0, j1, i, m }, NN_ROWS, 8, tile, block);
   return f;
 }
 
 /**
  * for (j = j0; j < j1; j += cols) { tiles of `rows` rows while they fit, then single rows, up to m }: the
- * loops both products share around their tiles. Arguments are local indices.
+ * loops both products share around their tiles. Arguments are local indices. With `block` (a local), rows
+ * go in blocks of that many, each block across all columns before the next: a tall A (a convolution's
+ * patches) is then read from memory once, not once per column strip.
  */
-function tileLoops(f: FuncBuilder, l: { j: number; j0: number; j1: number; i: number; m: number }, rows: number, cols: number, tile: (rows: number) => void): void {
-  f.get(l.j0).set(l.j);
+function tileLoops(f: FuncBuilder, l: { j: number; j0: number; j1: number; i: number; m: number }, rows: number, cols: number, tile: (rows: number) => void, block?: number): void {
+  const i0 = f.local(I32);
+  const iEnd = f.local(I32);
+  f.i32(0).set(i0);
   f.while(
-    () => f.get(l.j).get(l.j1).ltU(),
+    () => f.get(i0).get(l.m).ltU(),
     () => {
-      f.i32(0).set(l.i);
+      if (block === undefined) f.get(l.m).set(iEnd);
+      else {
+        f.get(i0).get(block).add().set(iEnd);
+        f.get(iEnd).get(l.m).get(iEnd).get(l.m).ltU().op(0x1b).set(iEnd); // select: min(iEnd, m)
+      }
+      f.get(l.j0).set(l.j);
       f.while(
-        () => f.get(l.i).i32(rows - 1).add().get(l.m).ltU(),
+        () => f.get(l.j).get(l.j1).ltU(),
         () => {
-          tile(rows);
-          f.get(l.i).i32(rows).add().set(l.i);
+          f.get(i0).set(l.i);
+          f.while(
+            () => f.get(l.i).i32(rows - 1).add().get(iEnd).ltU(),
+            () => {
+              tile(rows);
+              f.get(l.i).i32(rows).add().set(l.i);
+            },
+          );
+          f.while(
+            () => f.get(l.i).get(iEnd).ltU(),
+            () => {
+              tile(1);
+              f.get(l.i).i32(1).add().set(l.i);
+            },
+          );
+          f.get(l.j).i32(cols).add().set(l.j);
         },
       );
-      f.while(
-        () => f.get(l.i).get(l.m).ltU(),
-        () => {
-          tile(1);
-          f.get(l.i).i32(1).add().set(l.i);
-        },
-      );
-      f.get(l.j).i32(cols).add().set(l.j);
+      f.get(iEnd).set(i0);
     },
   );
 }
@@ -247,13 +273,16 @@ function emitAdam(): FuncBuilder {
 }
 
 export interface GemmExports {
-  nn(a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, m: number, j0: number, j1: number, k: number, bias: number, relu: number): void;
+  nn(a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, m: number, j0: number, j1: number, k: number, bias: number, relu: number, bs: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, eps: number, weightDecay: number, rate: number, invSqrtBc2: number): void;
   nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, j0: number, j1: number, k: number): void;
   /** couplingKernels.ts */
   affine(o: number, x: number, ls: number, e: number, y: number, l: number, r0: number, r1: number, c: number, k: number): void;
   affineBack(dy: number, e: number, x: number, o: number, dO: number, dx: number, l: number, r0: number, r1: number, c: number, g: number): void;
   reluMask(h: number, d: number, n: number): void;
+  /** convKernels.ts */
+  im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, ow: number, out: number, r0: number, r1: number): void;
+  maxPool(x: number, h: number, w: number, c: number, ow: number, out: number, r0: number, r1: number): void;
 }
 
 const PAGE = 65536;
@@ -267,6 +296,8 @@ export function gemmModuleBytes(memory: { initialPages: number; maximumPages: nu
       { name: 'affine', fn: emitAffine() },
       { name: 'affineBack', fn: emitAffineBack() },
       { name: 'reluMask', fn: emitReluMask() },
+      { name: 'im2col', fn: emitIm2col() },
+      { name: 'maxPool', fn: emitMaxPool() },
     ],
     memory,
   );

@@ -41,6 +41,8 @@ const OP_NT = 2;
 const OP_ADAM = 3;
 const OP_AFFINE = 4;
 const OP_AFFINE_BACK = 5;
+const OP_IM2COL = 6;
+const OP_POOL = 7;
 
 /** Adam's per-step constants, as torch.optim.Adam applies them (weight decay added to the gradient). */
 export interface AdamStep {
@@ -74,7 +76,7 @@ export const HELPER_SOURCE = `(init, post) => {
     const a = ${ARGS};
     if (op === ${OP_STOP}) return;
     try {
-    if (op === ${OP_NN}) k.nn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10], ctl[a + 11], ctl[a + 12]);
+    if (op === ${OP_NN}) k.nn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10], ctl[a + 11], ctl[a + 12], ctl[a + 13]);
     else if (op === ${OP_NT}) k.nt(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9]);
     else if (op === ${OP_ADAM}) {
       const lo = ctl[a + 4] * 4, n = ctl[a + 5] - ctl[a + 4];
@@ -82,6 +84,8 @@ export const HELPER_SOURCE = `(init, post) => {
     }
     else if (op === ${OP_AFFINE}) k.affine(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], fl[0], fl[1]);
     else if (op === ${OP_AFFINE_BACK}) k.affineBack(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], fl[0], fl[1]);
+    else if (op === ${OP_IM2COL}) k.im2col(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
+    else if (op === ${OP_POOL}) k.maxPool(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7]);
 
     } catch (e) {
       Atomics.store(ctl, ${ERR}, 1);
@@ -90,6 +94,10 @@ export const HELPER_SOURCE = `(init, post) => {
     Atomics.notify(ctl, ${DONE});
   }
 }`;
+
+type NNArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+type Im2colArgs = [number, number, number, number, number, number, number, number, number, number, number];
+type PoolArgs = [number, number, number, number, number, number, number, number];
 
 interface Helper {
   thread: HelperThread;
@@ -144,7 +152,34 @@ export class GemmRunner {
   /** C = A B over all columns; see gemmKernels.ts for the arguments. */
   nn(a: number, ars: number, acs: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, bias = 0, relu = false): void {
     const r = relu ? 1 : 0;
-    this.split(n, 8, OP_NN, (j0, j1) => [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r], (j0, j1) => this.k.nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r));
+    this.split(n, 8, OP_NN, (j0, j1) => [a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r, 32], (j0, j1) => this.k.nn(a, ars, acs, b, ldb, c, ldc, m, j0, j1, k, bias, r, 32));
+  }
+
+  /**
+   * C = A B split by rows of C instead of columns: for tall products (a convolution's pixels), where a
+   * column split would have every thread read all of A. A is read as rows (A(i, p) = a[i ars + p]), B
+   * in strips of 8 columns (the strips of hostBackbone.ts's patchMatrix).
+   */
+  nnRows(a: number, ars: number, b: number, c: number, ldc: number, m: number, n: number, k: number, bias = 0, relu = false): void {
+    const r = relu ? 1 : 0;
+    const args = (r0: number, r1: number) => [a + 4 * r0 * ars, ars, 1, b, 8, c + 4 * r0 * ldc, ldc, r1 - r0, 0, n, k, bias, r, 32 * k];
+    this.split(m, 4, OP_NN, args, (r0, r1) => this.k.nn(...(args(r0, r1) as NNArgs)));
+  }
+
+  /** Patch rows of a convolution (convKernels.ts), split by output rows where the copies are whole 16-byte groups. */
+  im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, oh: number, ow: number, out: number): void {
+    const args = (r0: number, r1: number) => [x, h, w, c, k, s, pad, ow, out, r0, r1];
+    // With c not a multiple of 4 a run's last copy spills into the next output row's bytes, which another
+    // thread may already have written.
+    if (c % 4 !== 0) this.local(() => this.k.im2col(...(args(0, oh) as Im2colArgs)));
+    else this.split(oh, 1, OP_IM2COL, args, (r0, r1) => this.k.im2col(...(args(r0, r1) as Im2colArgs)));
+  }
+
+  /** 3x3 / stride 2 max pool into oh x ow (convKernels.ts), split by output rows. */
+  maxPool(x: number, h: number, w: number, c: number, oh: number, ow: number, out: number): void {
+    if (c % 4 !== 0) throw new Error('the max pool runs on whole groups of 4 channels');
+    const args = (r0: number, r1: number) => [x, h, w, c, ow, out, r0, r1];
+    this.split(oh, 1, OP_POOL, args, (r0, r1) => this.k.maxPool(...(args(r0, r1) as PoolArgs)));
   }
 
   /** C = A B^T over all columns. */
@@ -173,6 +208,11 @@ export class GemmRunner {
     if (count % 4 !== 0) throw new Error('the ReLU mask runs on whole groups of 4 floats');
     if (this.disposed) throw new Error('the flow kernels were released');
     this.k.reluMask(h, d, count);
+  }
+
+  private local(run: () => void): void {
+    if (this.disposed) throw new Error('the flow kernels were released');
+    run();
   }
 
   private split(n: number, unit: number, op: number, args: (lo: number, hi: number) => number[], local: (lo: number, hi: number) => void, floats?: number[]): void {

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Backbone, HostForward } from '../backbones/types';
+import { simdSupported } from '../wasm/gemmKernels';
+import { HostBackbone, type HostThreads } from '../wasm/hostBackbone';
+
+/*
+ * Whether feature rows run on the engine's own kernels (wasm/hostBackbone.ts) instead of TF.js, and on how
+ * many threads: set once per engine (the CLI's workers: one thread each, as they split the images; the
+ * app's worker: every core). Only in place of TF.js's CPU backends: on WebGPU or WebGL the GPU keeps it.
+ */
+let threads: HostThreads | null = null;
+const CPU_BACKENDS = new Set(['wasm', 'cpu']);
+const pending = new WeakMap<Backbone, Promise<HostForward | null>>();
+
+/** Turns the host forward pass on (with these threads) or off (null). Backbones already compiled keep theirs. */
+export function useHostForward(t: HostThreads | null): void {
+  threads = t;
+}
+
+/** The backbone's host forward pass, compiled on first use; null where it is off or cannot run (TF.js then computes the rows). */
+export function hostForward(backbone: Backbone, side: number): Promise<HostForward | null> {
+  if (!threads || !CPU_BACKENDS.has(tf.getBackend())) return Promise.resolve(null);
+  if (backbone.host) return Promise.resolve(backbone.host);
+  let p = pending.get(backbone);
+  if (!p) {
+    const t = threads;
+    p = (async () => {
+      if (!simdSupported()) return null;
+      try {
+        backbone.host = await HostBackbone.create(backbone.plan, t, side);
+        return backbone.host;
+      } catch (e) {
+        // An unsupported plan or no memory for it: TF.js keeps computing this backbone's rows.
+        console.warn(`feature rows stay on TF.js: ${(e as Error).message}`);
+        return null;
+      }
+    })();
+    pending.set(backbone, p);
+  }
+  return p;
+}

@@ -1,0 +1,188 @@
+import { convOut, planShapes, poolOut, type BackbonePlan, type PlanConv } from '../backbones/plan';
+import type { HostForward } from '../backbones/types';
+import { bestFlavour, type KernelFlavour } from './gemmKernels';
+import { IM2COL_SLACK } from './convKernels';
+import { GemmRunner, type ThreadSpawner } from './threads';
+
+/*
+ * The backbone's forward pass on the engine's own kernels: each convolution one product (im2col patches
+ * times the weights, bias and ReLU fused, split by pixels across threads), Fire's two expands written side
+ * by side into one output (no concat), the pools and the global average here too. TF.js's WASM backend
+ * (XNNPACK, without fused multiply-adds) ran SqueezeNet's convolutions at about 19 GFLOP/s on one core of
+ * this machine; these products at 29-40 (BENCHMARKS.md). Forward only: defect maps differentiate through
+ * the TF.js backbone (tfBackbone.ts), which computes the same floats up to rounding.
+ */
+
+export interface HostThreads {
+  helpers: number;
+  spawn?: ThreadSpawner;
+  flavour?: KernelFlavour;
+}
+
+interface ConvAt {
+  conv: PlanConv;
+  /** Byte offsets of its weight matrix [k k in, out] and bias. */
+  w: number;
+  b: number;
+}
+
+const ALIGN = 16;
+
+/**
+ * The weights as the product's right operand, row (ky k + kx) in + ci and column co, stored in strips of 8
+ * columns (all rows of columns 0-7, then of 8-15, ...), as nnRows reads it.
+ */
+function patchMatrix(c: PlanConv): Float32Array {
+  const [cout, cin, k] = c.shape;
+  const rows = k * k * cin;
+  const out = new Float32Array(rows * cout);
+  for (let co = 0; co < cout; co++) {
+    const strip = (co >> 3) * rows * 8;
+    for (let ci = 0; ci < cin; ci++) {
+      for (let t = 0; t < k * k; t++) out[strip + (t * cin + ci) * 8 + (co & 7)] = c.weight[(co * cin + ci) * k * k + t];
+    }
+  }
+  return out;
+}
+
+function convs(plan: BackbonePlan): PlanConv[] {
+  return plan.steps.flatMap((s) => (s.op === 'conv' ? [s.conv] : s.op === 'fire' ? [s.squeeze, s.expand1x1, s.expand3x3] : []));
+}
+
+/** Why this plan cannot run here, or null. The products take output channels in groups of 8. */
+export function hostBackboneUnsupported(plan: BackbonePlan): string | null {
+  const odd = convs(plan).find((c) => c.shape[0] % 8 !== 0);
+  if (odd) return `${odd.name} has ${odd.shape[0]} output channels, not a multiple of 8`;
+  return null;
+}
+
+const isPointwise = (c: PlanConv) => c.shape[2] === 1 && c.stride === 1 && c.pad === 0;
+
+export class HostBackbone implements HostForward {
+  private runner: GemmRunner | null = null;
+  private side = 0;
+  private at = new Map<PlanConv, ConvAt>();
+  private buffers = { input: 0, ping: 0, pong: 0, col: 0, squeeze: 0 };
+
+  private constructor(
+    private readonly plan: BackbonePlan,
+    private readonly opts: HostThreads,
+  ) {}
+
+  static async create(plan: BackbonePlan, opts: HostThreads, side = 224): Promise<HostBackbone> {
+    const why = hostBackboneUnsupported(plan);
+    if (why) throw new Error(`${plan.id} cannot run on the engine's kernels: ${why}`);
+    const host = new HostBackbone(plan, opts);
+    await host.reserve(side);
+    return host;
+  }
+
+  get threads(): number {
+    return this.runner?.threads ?? 1;
+  }
+
+  /** Lays out memory for inputs up to `side` px (a new runner when it grows: fixed-size shared memories cannot). */
+  private async reserve(side: number): Promise<void> {
+    if (side <= this.side) return;
+    const all = convs(this.plan);
+    let o = 0;
+    const take = (floats: number) => {
+      const at = o;
+      o += Math.ceil((4 * floats + IM2COL_SLACK) / ALIGN) * ALIGN;
+      return at;
+    };
+    const at = new Map<PlanConv, ConvAt>();
+    for (const c of all) at.set(c, { conv: c, w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]) });
+    let act = 0;
+    let col = 0;
+    let squeeze = 0;
+    let cur = { side, channels: 3 };
+    const patches = (c: PlanConv, inSide: number) => (isPointwise(c) ? 0 : convOut(inSide, c) ** 2 * c.shape[1] * c.shape[2] ** 2);
+    const shapes = planShapes(this.plan, side);
+    this.plan.steps.forEach((s, i) => {
+      if (s.op === 'conv') col = Math.max(col, patches(s.conv, cur.side));
+      if (s.op === 'fire') {
+        squeeze = Math.max(squeeze, convOut(cur.side, s.squeeze) ** 2 * s.squeeze.shape[0]);
+        col = Math.max(col, patches(s.squeeze, cur.side), patches(s.expand3x3, convOut(cur.side, s.squeeze)));
+      }
+      cur = shapes[i];
+      act = Math.max(act, cur.side ** 2 * cur.channels);
+    });
+    const buffers = { input: take(side * side * 3), ping: take(act), pong: take(act), col: take(col), squeeze: take(squeeze) };
+    const runner = await GemmRunner.create(o, this.opts.helpers, this.opts.spawn, this.opts.flavour ?? bestFlavour());
+    for (const c of all) {
+      const a = at.get(c)!;
+      runner.f32.set(patchMatrix(c), a.w / 4);
+      runner.f32.set(c.bias, a.b / 4);
+    }
+    this.runner?.dispose();
+    this.runner = runner;
+    this.at = at;
+    this.buffers = buffers;
+    this.side = side;
+  }
+
+  async pooled(rgb: Float32Array, side: number): Promise<Float32Array> {
+    if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
+    await this.reserve(side);
+    const run = this.runner;
+    if (!run) throw new Error('the backbone kernels were released');
+    const { mean, std } = this.plan.input;
+    const f32 = run.f32;
+    const inAt = this.buffers.input / 4;
+    for (let i = 0; i < side * side; i++) {
+      for (let c = 0; c < 3; c++) f32[inAt + 3 * i + c] = (rgb[3 * i + c] - mean[c]) / std[c];
+    }
+    let src = this.buffers.input;
+    let h = side;
+    let ch = 3;
+    const next = () => (src === this.buffers.ping ? this.buffers.pong : this.buffers.ping);
+    for (const s of this.plan.steps) {
+      const dst = next();
+      if (s.op === 'conv') {
+        h = this.conv(s.conv, src, h, dst, s.conv.shape[0], 0);
+        ch = s.conv.shape[0];
+      } else if (s.op === 'pool') {
+        const o = poolOut(h, s.ceil);
+        run.maxPool(src, h, h, ch, o, o, dst);
+        h = o;
+      } else {
+        const e1 = s.expand1x1.shape[0];
+        ch = e1 + s.expand3x3.shape[0];
+        const sh = this.conv(s.squeeze, src, h, this.buffers.squeeze, s.squeeze.shape[0], 0);
+        this.conv(s.expand1x1, this.buffers.squeeze, sh, dst, ch, 0);
+        h = this.conv(s.expand3x3, this.buffers.squeeze, sh, dst, ch, e1);
+      }
+      src = dst;
+    }
+    // Global average pooling, summed in float64.
+    const sums = new Float64Array(ch);
+    const base = src / 4;
+    for (let p = 0; p < h * h; p++) {
+      const row = base + p * ch;
+      for (let c = 0; c < ch; c++) sums[c] += f32[row + c];
+    }
+    return Float32Array.from(sums, (v) => v / (h * h));
+  }
+
+  /** conv + bias + ReLU of a (side x side x in) image at `src` into channels [col0, col0 + out) of rows `ldc` wide at `dst`. */
+  private conv(c: PlanConv, src: number, side: number, dst: number, ldc: number, col0: number): number {
+    const run = this.runner!;
+    const { w, b } = this.at.get(c)!;
+    const [cout, cin, k] = c.shape;
+    const o = convOut(side, c);
+    let a = src;
+    if (!isPointwise(c)) {
+      run.im2col(src, side, side, cin, k, c.stride, c.pad, o, o, this.buffers.col);
+      a = this.buffers.col;
+    }
+    run.nnRows(a, k * k * cin, w, dst + 4 * col0, ldc, o * o, cout, k * k * cin, b, true);
+    return o;
+  }
+
+  dispose(): void {
+    this.runner?.dispose();
+    this.runner = null;
+    this.side = Infinity;
+  }
+}
