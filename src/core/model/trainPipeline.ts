@@ -104,10 +104,10 @@ async function heldOutCalibration(model: DifferNet, bank: FeatureBank, heldOut: 
     maps.forEach(tick);
     return calibrate({ goodScores, source: 'training', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
   }
-  const rows = await work.rows(heldOut, () => specs, tick, opts.signal);
-  const goodScores = await scoreFeatureRows(model.flow, rows, bank.dim, specs.length);
-  const maps = await work.maps(model, heldOut.slice(0, CALIBRATION_MAPS), opts.signal);
+  // Both at once: where rows run on other threads (the CLI's workers) the maps take this one meanwhile.
+  const [rows, maps] = await Promise.all([work.rows(heldOut, () => specs, tick, opts.signal), work.maps(model, heldOut.slice(0, CALIBRATION_MAPS), opts.signal)]);
   maps.forEach(tick);
+  const goodScores = await scoreFeatureRows(model.flow, rows, bank.dim, specs.length);
   return calibrate({ goodScores, source: 'held-out', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
 }
 
