@@ -9,6 +9,7 @@ import {
   pixelAuroc,
   scoreStats,
   scoreFeatureRows,
+  throwIfAborted,
   trainInspectionModel,
   type Backbone,
   type DifferNet,
@@ -33,10 +34,13 @@ export function poolFeatureWork(pool: EnginePool, paths: string[], quiet: boolea
       const label = pass++ === 0 ? 'features' : 'calibrate';
       return concatRows(await featureRowsOf(pool, indices.map((i) => paths[i]), specsFor, label, quiet));
     },
-    async maps(model, indices) {
+    // Rows on the workers while this thread computes the maps.
+    rowsOffThread: true,
+    async maps(model, indices, signal) {
       const bar = new ProgressBar('calibration maps', indices.length, 'img', quiet);
       const out: Float32Array[] = [];
       for (const i of indices) {
+        throwIfAborted(signal, 'calibration');
         out.push((await model.defectMap(decodeForInspection(new Uint8Array(readFileSync(paths[i])), paths[i]))).map);
         bar.update(out.length);
       }

@@ -23,6 +23,6 @@ export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, withRotations, ROTATION_B
 export * from './inspection';
 export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './model/trainPipeline';
 export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';
-export { CancelledError, type Progress } from './progress';
+export { CancelledError, throwIfAborted, type Progress } from './progress';
 export * from './metrics';
 export { overlayHeatmap, heatColour, heatPalette } from './heatmap';

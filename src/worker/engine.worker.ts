@@ -17,7 +17,7 @@ function serialize(e: unknown): SerializedError {
   return { name: 'Error', message: String(e) };
 }
 
-// Feature rows on the engine's own kernels, every core on each image (on TF.js's CPU backends only).
+// Feature rows on the engine's own kernels, every core (up to 8) on each image (on TF.js's CPU backends only).
 useHostForward(browserFlowThreads() ?? { helpers: 0 });
 
 const session = new EngineSession((e: EngineEvent) => post({ kind: 'event', ...e }));

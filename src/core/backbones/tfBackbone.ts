@@ -3,7 +3,7 @@ import type { StateDict } from '../torch/types';
 import { FrozenConv, maxPool3s2 } from './ops';
 import { poolOut, type BackbonePlan, type PlanConv } from './plan';
 import { NormalisingStem } from './stem';
-import type { Backbone } from './types';
+import type { Backbone, HostForward } from './types';
 import { hashTensors } from './weights';
 
 /**
@@ -49,21 +49,31 @@ export function tfBackbone(plan: BackbonePlan): Backbone {
   });
   const kept = planStateDict(plan);
   const weightsHash = hashTensors(kept);
+  let host: HostForward | null = null;
+  let disposed = false;
   return {
     id: plan.id,
     featureWidth: plan.featureWidth,
     input: plan.input,
     weightsHash,
     plan,
-    host: null,
+    get host() {
+      return host;
+    },
+    set host(h: HostForward | null) {
+      // A host compiled while this backbone was being disposed would keep its helper threads alive.
+      if (disposed) h?.dispose();
+      else host = h;
+    },
     apply(x) {
       return tf.tidy(() => layers.reduce((h, layer) => layer(h), x));
     },
     stateDict: () => kept,
     dispose() {
+      disposed = true;
       for (const o of owned) o.dispose();
-      this.host?.dispose();
-      this.host = null;
+      host?.dispose();
+      host = null;
     },
   };
 }
@@ -72,7 +82,7 @@ export function tfBackbone(plan: BackbonePlan): Backbone {
 function planStateDict(plan: BackbonePlan): StateDict {
   const sd: StateDict = new Map();
   const add = (c: PlanConv) => {
-    sd.set(`${c.name}.weight`, { shape: c.shape, data: c.weight });
+    sd.set(`${c.name}.weight`, { shape: [...c.shape], data: c.weight });
     sd.set(`${c.name}.bias`, { shape: [c.shape[0]], data: c.bias });
   };
   for (const s of plan.steps) {

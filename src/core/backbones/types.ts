@@ -28,7 +28,10 @@ export interface Backbone {
   apply(x: tf.Tensor4D): tf.Tensor4D;
   /** The layers and weights as data, which both executors run. */
   readonly plan: BackbonePlan;
-  /** The forward pass on the engine's own kernels once attachHostForward has compiled them; feature rows then use it. */
+  /**
+   * The forward pass on the engine's own kernels once features/hostForward.ts has compiled it; feature rows
+   * then use it. One set after dispose() is released at once.
+   */
   host: HostForward | null;
   /** The tensors holding the weights, in torchvision's names and layout, for saving into a model file. */
   stateDict(): Map<string, { shape: number[]; data: Float32Array }>;
@@ -41,5 +44,7 @@ export interface HostForward {
   pooled(rgb: Float32Array, side: number): Promise<Float32Array>;
   /** Threads working on each image, this one included. */
   readonly threads: number;
+  /** Disposed, or broken (a helper thread failed): a new one has to be made. */
+  readonly released: boolean;
   dispose(): void;
 }

@@ -6,7 +6,7 @@ import { HostBackbone, type HostThreads } from '../wasm/hostBackbone';
 /*
  * Whether feature rows run on the engine's own kernels (wasm/hostBackbone.ts) instead of TF.js, and on how
  * many threads: set once per engine (the CLI's workers: one thread each, as they split the images; the
- * app's worker: every core). Only in place of TF.js's CPU backends: on WebGPU or WebGL the GPU keeps it.
+ * app's worker: every core, up to 8). Only in place of TF.js's CPU backends: on WebGPU or WebGL the GPU keeps it.
  */
 let threads: HostThreads | null = null;
 const CPU_BACKENDS = new Set(['wasm', 'cpu']);
@@ -20,22 +20,35 @@ export function useHostForward(t: HostThreads | null): void {
 /** The backbone's host forward pass, compiled on first use; null where it is off or cannot run (TF.js then computes the rows). */
 export function hostForward(backbone: Backbone, side: number): Promise<HostForward | null> {
   if (!threads || !CPU_BACKENDS.has(tf.getBackend())) return Promise.resolve(null);
-  if (backbone.host) return Promise.resolve(backbone.host);
+  const current = backbone.host;
+  if (current && !current.released) return Promise.resolve(current);
+  if (current) {
+    // Broken by a failed helper thread: the next rows get a fresh one.
+    backbone.host = null;
+    pending.delete(backbone);
+  }
   let p = pending.get(backbone);
   if (!p) {
-    const t = threads;
-    p = (async () => {
-      if (!simdSupported()) return null;
-      try {
-        backbone.host = await HostBackbone.create(backbone.plan, t, side);
-        return backbone.host;
-      } catch (e) {
-        // An unsupported plan or no memory for it: TF.js keeps computing this backbone's rows.
-        console.warn(`feature rows stay on TF.js: ${(e as Error).message}`);
-        return null;
-      }
-    })();
+    p = compile(backbone, threads, side);
     pending.set(backbone, p);
   }
   return p;
+}
+
+async function compile(backbone: Backbone, t: HostThreads, side: number): Promise<HostForward | null> {
+  if (!simdSupported()) return null;
+  let host: HostBackbone;
+  try {
+    host = await HostBackbone.create(backbone.plan, t, side);
+  } catch (e) {
+    if (t.helpers === 0) {
+      // A plan these kernels cannot run, or no memory for it: TF.js keeps computing this backbone's rows.
+      console.warn(`feature rows stay on TF.js: ${(e as Error).message}`);
+      return null;
+    }
+    // Helper threads that would not start (a blocked Worker, say): this thread alone.
+    return compile(backbone, { ...t, helpers: 0 }, side);
+  }
+  backbone.host = host;
+  return backbone.host;
 }

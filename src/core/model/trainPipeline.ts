@@ -27,6 +27,8 @@ export interface FeatureWork {
   rows(indices: number[], specsFor: (j: number) => CopySpec[], onImage: () => void, signal?: AbortSignal): Promise<Float32Array>;
   /** Defect maps of these good images under the trained model. */
   maps(model: DifferNet, indices: number[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Rows run on other threads than maps (the CLI's workers), so calibration runs both at once. */
+  rowsOffThread?: boolean;
 }
 
 /** The in-process FeatureWork: one image at a time on the current backend (the app's worker). */
@@ -104,11 +106,43 @@ async function heldOutCalibration(model: DifferNet, bank: FeatureBank, heldOut: 
     maps.forEach(tick);
     return calibrate({ goodScores, source: 'training', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
   }
-  // Both at once: where rows run on other threads (the CLI's workers) the maps take this one meanwhile.
-  const [rows, maps] = await Promise.all([work.rows(heldOut, () => specs, tick, opts.signal), work.maps(model, heldOut.slice(0, CALIBRATION_MAPS), opts.signal)]);
+  const mapIdx = heldOut.slice(0, CALIBRATION_MAPS);
+  let rows: Float32Array;
+  let maps: Float32Array[];
+  if (work.rowsOffThread) [rows, maps] = await bothOrNeither(opts.signal, (s) => work.rows(heldOut, () => specs, tick, s), (s) => work.maps(model, mapIdx, s));
+  else {
+    rows = await work.rows(heldOut, () => specs, tick, opts.signal);
+    maps = await work.maps(model, mapIdx, opts.signal);
+  }
   maps.forEach(tick);
   const goodScores = await scoreFeatureRows(model.flow, rows, bank.dim, specs.length);
   return calibrate({ goodScores, source: 'held-out', mapScale: mapScaleFromGood(maps) }, { kind: 'false-alarm-rate', rate });
+}
+
+/**
+ * Runs a and b at once. When one fails the other is aborted and awaited before the error is thrown, so
+ * nothing still runs on the model that the caller then disposes.
+ */
+async function bothOrNeither<A, B>(signal: AbortSignal | undefined, a: (s: AbortSignal) => Promise<A>, b: (s: AbortSignal) => Promise<B>): Promise<[A, B]> {
+  const ctl = new AbortController();
+  const relay = () => ctl.abort(signal?.reason);
+  if (signal?.aborted) relay();
+  signal?.addEventListener('abort', relay);
+  let first: { error: unknown } | null = null;
+  const stopOnError = <T>(p: Promise<T>) => p.catch((e: unknown) => {
+    first ??= { error: e };
+    ctl.abort(e);
+    throw e;
+  });
+  try {
+    const [ra, rb] = await Promise.allSettled([stopOnError(a(ctl.signal)), stopOnError(b(ctl.signal))]);
+    // The failure that stopped the other, not the other's "aborted".
+    if (first) throw (first as { error: unknown }).error;
+    if (ra.status === 'rejected' || rb.status === 'rejected') throw new Error('unreachable: a rejection without an error');
+    return [ra.value, rb.value];
+  } finally {
+    signal?.removeEventListener('abort', relay);
+  }
 }
 
 export function concatRows(parts: Float32Array[]): Float32Array {

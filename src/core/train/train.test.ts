@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey } from '../backbones';
 import { Flow } from '../flow/flow';
-import { trainModel } from '../model/trainPipeline';
+import { localFeatureWork, trainInspectionModel, trainModel, type FeatureWork } from '../model/trainPipeline';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../model/settings';
 import { CancelledError } from '../progress';
 import { readShared } from '../../../test/support/shared';
@@ -57,6 +57,38 @@ describe('training', () => {
       onProgress: (e) => e.phase === 'flow' && ctl.abort(),
     });
     await expect(run).rejects.toBeInstanceOf(CancelledError);
+    bb.dispose();
+  });
+
+  it('with rows off this thread, a failed calibration map stops the rows and leaves nothing running on the disposed model', async () => {
+    const bb = backbone();
+    const good = Array.from({ length: 10 }, (_, i) => syntheticPart(64, i));
+    const small = { ...settings, train: { ...settings.train, epochs: 1, subEpochs: 1 } };
+    const local = localFeatureWork(bb, small, arraySource(good));
+    let pass = 0;
+    let rowsSawAbort = false;
+    let rowsRunning = false;
+    const work: FeatureWork = {
+      rowsOffThread: true,
+      async rows(indices, specsFor, onImage, signal) {
+        if (pass++ === 0) return local.rows(indices, specsFor, onImage, signal);
+        rowsRunning = true;
+        // The held-out rows: slow, until told to stop.
+        while (!signal?.aborted) await new Promise((r) => setTimeout(r, 5));
+        rowsSawAbort = true;
+        rowsRunning = false;
+        throw new Error('rows stopped');
+      },
+      maps: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('map failed');
+      },
+    };
+    const before = tf.memory().numTensors;
+    await expect(trainInspectionModel(bb, good.length, small, work)).rejects.toThrow('map failed');
+    expect(rowsSawAbort).toBe(true);
+    expect(rowsRunning).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
     bb.dispose();
   });
 

@@ -53,6 +53,7 @@ export function emitIm2col(): FuncBuilder {
       f.get(ix0).get(k).add().get(w).op(SUB).set(rz);
       f.get(rz).i32(0).get(rz).i32(0).op(GT_S).op(SELECT).set(rz);
       f.get(k).get(lz).op(SUB).get(rz).op(SUB).set(mid);
+      // Only a padding as wide as the kernel could clip more taps than there are.
       f.get(mid).i32(0).op(LT_S).ifElse(() => {
         f.i32(0).set(mid);
         f.get(k).get(lz).op(SUB).set(rz);

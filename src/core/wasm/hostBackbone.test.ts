@@ -104,10 +104,30 @@ describe('feature rows', () => {
     x.dispose();
   });
 
-  it('refuse an image of the wrong size and are released with their backbone', async () => {
+  it('refuse an image of the wrong size or too small for the network', async () => {
     const host = await HostBackbone.create(bb.plan, { helpers: 0 }, 64);
     await expect(host.pooled(new Float32Array(10), 64)).rejects.toThrow(/64x64 RGB image/);
+    // 8 px: SqueezeNet's last pool would have nothing to pool (TF.js fails there too, not with NaN).
+    await expect(host.pooled(new Float32Array(8 * 8 * 3), 8)).rejects.toThrow(/too small/);
     host.dispose();
     await expect(host.pooled(new Float32Array(64 * 64 * 3), 64)).rejects.toThrow(/released/);
+  });
+
+  it('disposed while growing its memory, ends released and does not come back', async () => {
+    const host = await HostBackbone.create(bb.plan, { helpers: 1, spawn: nodeThreadSpawner }, 64);
+    const growing = host.pooled(new Float32Array(448 * 448 * 3), 448);
+    host.dispose();
+    await expect(growing).rejects.toThrow(/released/);
+    expect(host.released).toBe(true);
+  });
+
+  it('are released with their backbone', async () => {
+    const other = nets[0].load();
+    await copyFeatures(other, { size: 64, scales: 1 }, syntheticPart(64, 1), [{ angle: 0 }]);
+    const host = other.host!;
+    expect(host.released).toBe(false);
+    other.dispose();
+    expect(host.released).toBe(true);
+    expect(other.host).toBeNull();
   });
 });

@@ -63,6 +63,10 @@ export class HostBackbone implements HostForward {
   private side = 0;
   private at = new Map<PlanConv, ConvAt>();
   private buffers = { input: 0, ping: 0, pong: 0, col: 0, squeeze: 0 };
+  private disposed = false;
+  private growing: Promise<void> | null = null;
+  /** Sides already checked against the plan (too small a side fails as TF.js's path would, not as NaN). */
+  private readonly sides = new Set<number>();
 
   private constructor(
     private readonly plan: BackbonePlan,
@@ -81,9 +85,22 @@ export class HostBackbone implements HostForward {
     return this.runner?.threads ?? 1;
   }
 
-  /** Lays out memory for inputs up to `side` px (a new runner when it grows: fixed-size shared memories cannot). */
+  /** Disposed, or broken by a failed helper thread (a new one is needed). */
+  get released(): boolean {
+    return this.disposed;
+  }
+
+  /** Memory for inputs up to `side` px; one growth at a time, and never a shrink. */
   private async reserve(side: number): Promise<void> {
-    if (side <= this.side) return;
+    while (side > this.side && !this.disposed) {
+      this.growing ??= this.grow(side).finally(() => (this.growing = null));
+      await this.growing;
+    }
+    if (this.disposed) throw new Error('the backbone kernels were released');
+  }
+
+  /** A new runner laid out for `side` px (fixed-size shared memories cannot grow). */
+  private async grow(side: number): Promise<void> {
     const all = convs(this.plan);
     let o = 0;
     const take = (floats: number) => {
@@ -110,6 +127,10 @@ export class HostBackbone implements HostForward {
     });
     const buffers = { input: take(side * side * 3), ping: take(act), pong: take(act), col: take(col), squeeze: take(squeeze) };
     const runner = await GemmRunner.create(o, this.opts.helpers, this.opts.spawn, this.opts.flavour ?? bestFlavour());
+    if (this.disposed || side <= this.side) {
+      runner.dispose();
+      return;
+    }
     for (const c of all) {
       const a = at.get(c)!;
       runner.f32.set(patchMatrix(c), a.w / 4);
@@ -124,9 +145,22 @@ export class HostBackbone implements HostForward {
 
   async pooled(rgb: Float32Array, side: number): Promise<Float32Array> {
     if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
+    if (!this.sides.has(side)) {
+      planShapes(this.plan, side);
+      this.sides.add(side);
+    }
     await this.reserve(side);
-    const run = this.runner;
-    if (!run) throw new Error('the backbone kernels were released');
+    const run = this.runner!;
+    try {
+      return this.forward(run, rgb, side);
+    } catch (e) {
+      // A helper that failed leaves the runner unusable: released, so that hostForward makes a new one.
+      this.dispose();
+      throw e;
+    }
+  }
+
+  private forward(run: GemmRunner, rgb: Float32Array, side: number): Float32Array {
     const { mean, std } = this.plan.input;
     const f32 = run.f32;
     const inAt = this.buffers.input / 4;
@@ -181,8 +215,8 @@ export class HostBackbone implements HostForward {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.runner?.dispose();
     this.runner = null;
-    this.side = Infinity;
   }
 }

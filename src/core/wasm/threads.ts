@@ -1,8 +1,9 @@
 import { bestFlavour, gemmModule, instantiateGemm, type GemmExports, type KernelFlavour } from './gemmKernels';
 
 /*
- * The flow's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
- * job (products by output columns, couplings by rows, Adam by parameters), hands the other parts to helper
+ * The engine's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
+ * job (the flow's products by output columns, a convolution's by rows of pixels, couplings, patches and
+ * pools by rows, Adam by parameters), hands the other parts to helper
  * threads through a shared control block, computes its own part and waits for theirs. Helpers spin briefly
  * between jobs (a training step hands out about 250, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
  */
