@@ -36,9 +36,18 @@ export function localFeatureWork(backbone: Backbone, settings: ModelSettings, so
   return {
     async rows(indices, specsFor, onImage, signal) {
       const parts: Float32Array[] = [];
+      // The next image loads while this one's features are computed (the browser decodes off this thread).
+      const load = (j: number) => {
+        const p = Promise.resolve(source.load(indices[j]));
+        p.catch(() => undefined); // awaited below; a failure is reported there, not as unhandled
+        return p;
+      };
+      let next = indices.length > 0 ? load(0) : null;
       for (let j = 0; j < indices.length; j++) {
         throwIfAborted(signal, 'training');
-        parts.push(await copyFeatures(backbone, settings.features, await source.load(indices[j]), specsFor(j)));
+        const img = await next!;
+        next = j + 1 < indices.length ? load(j + 1) : null;
+        parts.push(await copyFeatures(backbone, settings.features, img, specsFor(j)));
         onImage();
       }
       return concatRows(parts);

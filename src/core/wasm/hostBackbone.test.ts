@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackbone, isBackboneKey, type Backbone } from '../backbones';
 import { copyFeatures } from '../features/copies';
 import { useHostForward } from '../features/hostForward';
@@ -119,6 +119,25 @@ describe('feature rows', () => {
     host.dispose();
     await expect(growing).rejects.toThrow(/released/);
     expect(host.released).toBe(true);
+  });
+
+  it('share one compiled forward pass between backbones with the same weights, until the last is disposed', async () => {
+    const create = vi.spyOn(HostBackbone, 'create');
+    // AlexNet: no other backbone of this file holds a share of its weights yet.
+    const [a, b] = [nets[1].load(), nets[1].load()];
+    const img = syntheticPart(96, 2);
+    const cfg = { size: 96, scales: 1 };
+    const rowA = await copyFeatures(a, cfg, img, [{ angle: 0 }]);
+    const rowB = await copyFeatures(b, cfg, img, [{ angle: 0 }]);
+    expect(create).toHaveBeenCalledTimes(1);
+    expect(Array.from(rowB)).toEqual(Array.from(rowA));
+    const hostB = b.host!;
+    a.dispose();
+    expect(hostB.released).toBe(false);
+    expect(Array.from(await copyFeatures(b, cfg, img, [{ angle: 0 }]))).toEqual(Array.from(rowA));
+    b.dispose();
+    expect(hostB.released).toBe(true);
+    create.mockRestore();
   });
 
   it('are released with their backbone', async () => {
