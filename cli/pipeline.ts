@@ -37,14 +37,16 @@ export function poolFeatureWork(pool: EnginePool, paths: string[], quiet: boolea
     // Rows on the workers while this thread computes the maps.
     rowsOffThread: true,
     async maps(model, indices, signal) {
-      const bar = new ProgressBar('calibration maps', indices.length, 'img', quiet);
+      // No bar of their own: they run beside the held-out rows' bar, which would share its terminal line.
+      const started = Date.now();
       const out: Float32Array[] = [];
       for (const i of indices) {
         throwIfAborted(signal, 'calibration');
         out.push((await model.defectMap(decodeForInspection(new Uint8Array(readFileSync(paths[i])), paths[i]))).map);
-        bar.update(out.length);
       }
-      bar.done();
+      // On a terminal the rows' bar may be mid-line: clear it, and it redraws below on its next update.
+      const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
+      if (!quiet) process.stderr.write(`${clear}calibration maps: ${out.length} in ${formatSeconds((Date.now() - started) / 1000)}\n`);
       return out;
     },
   };

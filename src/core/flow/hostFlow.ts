@@ -42,6 +42,8 @@ interface NetActs {
 
 interface BlockLayout {
   perm: Int32Array;
+  /** Float offset of the permutation's copy in the memory, as int32s (the glue kernels read it). */
+  permAt: number;
   nets: Record<'s1' | 's2', Lin[]>;
   x1: number;
   x2: number;
@@ -82,10 +84,12 @@ export class HostFlow {
     private readonly input: number,
     /** maxRows floats equal to 1, the left operand of the bias gradients' column sums. */
     private readonly ones: number,
+    /** Float offset of rows float64s: each row's log|det J|. */
+    private readonly logDetAt: number,
     private readonly scratch: { dh: number; dhIn: number; dy1: number; dy2: number; dx1: number; dx2: number; dO: number; dA: number; dB: number; dIn: number },
   ) {
     this.f = run.f32;
-    this.logDet = new Float64Array(maxRows);
+    this.logDet = new Float64Array(run.f32.buffer, logDetAt * 4, maxRows);
   }
 
   get threads(): number {
@@ -119,6 +123,7 @@ export class HostFlow {
       const s2 = net(`${key}.s2`, l2, 2 * l1);
       layouts.push({
         perm: numpyPermutation(D, k),
+        permAt: arena.take(D),
         nets: { s1, s2 },
         x1: arena.take(R * l1),
         x2: arena.take(R * l2),
@@ -139,6 +144,7 @@ export class HostFlow {
     const v = arena.take(nParams);
     const input = arena.take(R * D);
     const ones = arena.take(R);
+    const logDet = arena.take(2 * R); // float64s
     const L = Math.max(l1, l2);
     const scratch = {
       dh: arena.take(R * D),
@@ -154,7 +160,9 @@ export class HostFlow {
     };
     const run = await GemmRunner.create(arena.size * 4, threads.helpers, threads.spawn, flavour);
     run.f32.fill(1, ones, ones + R);
-    return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, ones, scratch);
+    const ints = new Int32Array(run.f32.buffer);
+    for (const b of layouts) ints.set(b.perm, b.permAt);
+    return new HostFlow(config, maxRows, run, layouts, { at: params, count: nParams }, grads, [m, v], input, ones, logDet, scratch);
   }
 
   /** Loads weights from a state dict in the official names and PyTorch's [out, in] layout; zeroes the moments. */
@@ -297,15 +305,10 @@ export class HostFlow {
 
   /** y = exp(ls) x + t with ls = 0.636 c atan(s / c), [s, t] the subnet's output o (rows x 2l); adds ls to log|det J|. */
   private affineForward(o: number, x: number, ls: number, e: number, y: number, l: number, rows: number): void {
-    const f = this.f;
     const c = this.config.clamp;
     this.run.affine(o * 4, x * 4, ls * 4, e * 4, y * 4, l, rows, c, c * 0.636);
     // Summed in float64, in order, as the loss wants them.
-    for (let r = 0; r < rows; r++) {
-      let ld = 0;
-      for (let i = ls + r * l, end = i + l; i < end; i++) ld += f[i];
-      this.logDet[r] += ld;
-    }
+    this.run.glue.rowSums(ls * 4, l, rows, this.logDetAt * 4);
   }
 
   /** Through y = exp(ls) x + t: the subnet's output gradient into scratch.dO (rows x 2l) and dL/dx = dy exp(ls) into dx. */
@@ -317,24 +320,18 @@ export class HostFlow {
     const D = this.config.inputDim;
     const l1 = Math.floor(D / 2);
     const l2 = D - l1;
-    const f = this.f;
     this.logDet.fill(0, 0, rows);
     let hin = this.input;
+    const glue = this.run.glue;
     for (const b of this.blocks) {
-      for (let r = 0; r < rows; r++) {
-        const src = hin + r * D;
-        for (let i = 0; i < l1; i++) f[b.x1 + r * l1 + i] = f[src + b.perm[i]];
-        for (let i = 0; i < l2; i++) f[b.x2 + r * l2 + i] = f[src + b.perm[l1 + i]];
-      }
+      glue.gather(hin * 4, D, b.permAt * 4, l1, b.x1 * 4, l1, rows);
+      glue.gather(hin * 4, D, (b.permAt + l1) * 4, l2, b.x2 * 4, l2, rows);
       this.subnetForward(b.nets.s2, b.x2, b.a2, rows);
       this.affineForward(b.a2.o, b.x1, b.ls2, b.e2, b.y1, l1, rows);
       this.subnetForward(b.nets.s1, b.y1, b.a1, rows);
       this.affineForward(b.a1.o, b.x2, b.ls1, b.e1, b.y2, l2, rows);
-      for (let r = 0; r < rows; r++) {
-        const dst = b.out + r * D;
-        for (let i = 0; i < l1; i++) f[dst + i] = clip(f[b.y1 + r * l1 + i]);
-        for (let i = 0; i < l2; i++) f[dst + l1 + i] = clip(f[b.y2 + r * l2 + i]);
-      }
+      glue.clipCopy(b.y1 * 4, l1, b.out * 4, D, l1, rows, CLIP);
+      glue.clipCopy(b.y2 * 4, l2, (b.out + l1) * 4, D, l2, rows, CLIP);
       hin = b.out;
     }
   }
@@ -343,44 +340,31 @@ export class HostFlow {
     const D = this.config.inputDim;
     const l1 = Math.floor(D / 2);
     const l2 = D - l1;
-    const f = this.f;
     const s = this.scratch;
     const scale = 1 / (rows * D);
     const z = this.blocks[this.blocks.length - 1].out;
-    for (let i = 0, e = rows * D; i < e; i++) f[s.dh + i] = f[z + i] * scale;
+    const glue = this.run.glue;
+    glue.scaleCopy(z * 4, s.dh * 4, rows * D, scale);
     // Every log-scale adds to log|det J|, whose weight in the loss is -1/(rows D).
     const gLogDet = -scale;
     for (let k = this.blocks.length - 1; k >= 0; k--) {
       const b = this.blocks[k];
       // Through the clip: the gradient passes where the value was inside [-1e6, 1e6].
-      for (let r = 0; r < rows; r++) {
-        for (let i = 0; i < l1; i++) f[s.dy1 + r * l1 + i] = inClip(f[b.y1 + r * l1 + i]) ? f[s.dh + r * D + i] : 0;
-        for (let i = 0; i < l2; i++) f[s.dy2 + r * l2 + i] = inClip(f[b.y2 + r * l2 + i]) ? f[s.dh + r * D + l1 + i] : 0;
-      }
+      glue.maskCopy(b.y1 * 4, l1, s.dh * 4, D, s.dy1 * 4, l1, l1, rows, CLIP);
+      glue.maskCopy(b.y2 * 4, l2, (s.dh + l1) * 4, D, s.dy2 * 4, l2, l2, rows, CLIP);
       // y2 = exp(ls1) x2 + t1, with [s1, t1] = s1net(y1).
       this.affineBackward(s.dy2, b.e1, b.x2, b.a1.o, s.dx2, l2, rows, gLogDet);
       this.subnetBackward(b.nets.s1, b.y1, b.a1, rows, true);
-      for (let i = 0, e = rows * l1; i < e; i++) f[s.dy1 + i] += f[s.dIn + i];
+      glue.addTo(s.dy1 * 4, s.dIn * 4, rows * l1);
       // y1 = exp(ls2) x1 + t2, with [s2, t2] = s2net(x2).
       this.affineBackward(s.dy1, b.e2, b.x1, b.a2.o, s.dx1, l1, rows, gLogDet);
       const wantInput = k > 0;
       this.subnetBackward(b.nets.s2, b.x2, b.a2, rows, wantInput);
       if (!wantInput) break;
-      for (let i = 0, e = rows * l2; i < e; i++) f[s.dx2 + i] += f[s.dIn + i];
+      glue.addTo(s.dx2 * 4, s.dIn * 4, rows * l2);
       // Undo the permutation: x[:, i] came from h[:, perm[i]].
-      for (let r = 0; r < rows; r++) {
-        const dst = s.dh + r * D;
-        for (let i = 0; i < l1; i++) f[dst + b.perm[i]] = f[s.dx1 + r * l1 + i];
-        for (let i = 0; i < l2; i++) f[dst + b.perm[l1 + i]] = f[s.dx2 + r * l2 + i];
-      }
+      glue.scatter(s.dx1 * 4, l1, b.permAt * 4, l1, s.dh * 4, D, rows);
+      glue.scatter(s.dx2 * 4, l2, (b.permAt + l1) * 4, l2, s.dh * 4, D, rows);
     }
   }
-}
-
-function clip(x: number): number {
-  return x < -CLIP ? -CLIP : x > CLIP ? CLIP : x;
-}
-
-function inClip(x: number): boolean {
-  return x >= -CLIP && x <= CLIP;
 }

@@ -3,8 +3,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 function uleb(n: number, out: number[]): void {
   do {
@@ -86,6 +87,24 @@ export class FuncBuilder {
   f32Load(offset = 0): this { return this.op(0x2a, ...this.memarg(offset)); }
   f32Store(offset = 0): this { return this.op(0x38, ...this.memarg(offset)); }
   f32Add(): this { return this.op(0x92); }
+  f32Min(): this { return this.op(0x96); }
+  f32Max(): this { return this.op(0x97); }
+  f32Ge(): this { return this.op(0x60); }
+  f32Le(): this { return this.op(0x5f); }
+  f32Neg(): this { return this.op(0x8c); }
+  f32DemoteF64(): this { return this.op(0xb6); }
+  f64PromoteF32(): this { return this.op(0xbb); }
+  f64Add(): this { return this.op(0xa0); }
+  f64Mul(): this { return this.op(0xa2); }
+  f64Load(offset = 0): this { return this.op(0x2b, ...this.memarg(offset)); }
+  f64Store(offset = 0): this { return this.op(0x39, ...this.memarg(offset)); }
+  i32Load(offset = 0): this { return this.op(0x28, ...this.memarg(offset)); }
+  and(): this { return this.op(0x71); }
+  /** select(a, b, cond): a where cond is non-zero, else b. */
+  select(): this { return this.op(0x1b); }
+  f32Const(v: number): this {
+    return this.op(0x43, ...new Uint8Array(new Float32Array([v]).buffer));
+  }
   v128Load(offset = 0): this { return this.simd(0x00, ...this.memarg(offset)); }
   v128Store(offset = 0): this { return this.simd(0x0b, ...this.memarg(offset)); }
   /** A float32 from memory in all four lanes (one broadcast load). */

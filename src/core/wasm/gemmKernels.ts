@@ -1,5 +1,6 @@
 import { emitIm2col, emitMaxPool } from './convKernels';
 import { emitAffine, emitAffineBack, emitReluMask } from './couplingKernels';
+import { emitAddTo, emitClipCopy, emitGather, emitMaskCopy, emitRowSums, emitScaleCopy, emitScatter } from './glueKernels';
 import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
 
 /*
@@ -285,6 +286,14 @@ export interface GemmExports {
   /** convKernels.ts */
   im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, ow: number, out: number, r0: number, r1: number): void;
   maxPool(x: number, h: number, w: number, c: number, ow: number, out: number, r0: number, r1: number): void;
+  /** glueKernels.ts */
+  gather(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
+  scatter(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
+  clipCopy(src: number, ss: number, dst: number, ds: number, n: number, rows: number, c: number): void;
+  maskCopy(y: number, ys: number, g: number, gs: number, dst: number, ds: number, n: number, rows: number, c: number): void;
+  addTo(dst: number, src: number, n: number): void;
+  rowSums(x: number, l: number, rows: number, out: number): void;
+  scaleCopy(src: number, dst: number, n: number, scale: number): void;
 }
 
 const PAGE = 65536;
@@ -300,6 +309,13 @@ export function gemmModuleBytes(memory: { initialPages: number; maximumPages: nu
       { name: 'reluMask', fn: emitReluMask() },
       { name: 'im2col', fn: emitIm2col() },
       { name: 'maxPool', fn: emitMaxPool() },
+      { name: 'gather', fn: emitGather() },
+      { name: 'scatter', fn: emitScatter() },
+      { name: 'clipCopy', fn: emitClipCopy() },
+      { name: 'maskCopy', fn: emitMaskCopy() },
+      { name: 'addTo', fn: emitAddTo() },
+      { name: 'rowSums', fn: emitRowSums() },
+      { name: 'scaleCopy', fn: emitScaleCopy() },
     ],
     memory,
   );

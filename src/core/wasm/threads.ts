@@ -211,6 +211,15 @@ export class GemmRunner {
     this.k.reluMask(h, d, count);
   }
 
+  /**
+   * The flow step's glue (glueKernels.ts), on this thread: each is a fraction of a millisecond, less than
+   * a hand-off would cost.
+   */
+  get glue(): Pick<GemmExports, 'gather' | 'scatter' | 'clipCopy' | 'maskCopy' | 'addTo' | 'rowSums' | 'scaleCopy'> {
+    if (this.disposed) throw new Error('the flow kernels were released');
+    return this.k;
+  }
+
   private local(run: () => void): void {
     if (this.disposed) throw new Error('the flow kernels were released');
     run();

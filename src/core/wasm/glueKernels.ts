@@ -1,0 +1,141 @@
+import { F32, F64, FuncBuilder, I32 } from './emit';
+
+/*
+ * The flow step's glue between its products and couplings: the permutations into and out of each block,
+ * the clip of each block's output and its gradient mask, the sums of the log-scales and the first gradient.
+ * In JavaScript they were 11 ms of a 58 ms step (two million float accesses through a Float32Array); here
+ * they are plain scalar loops over the same memory, computing the very same floats (float64 where the
+ * JavaScript summed or scaled in float64), so training follows the same trajectory bit for bit.
+ *
+ * Pointers are byte offsets; strides and counts are floats. For rows r < rows and i < n:
+ *   gather(src, ss, idx, n, dst, ds, rows):   dst[r ds + i] = src[r ss + idx[i]]  (idx: int32s)
+ *   scatter(src, ss, idx, n, dst, ds, rows):  dst[r ds + idx[i]] = src[r ss + i]
+ *   clipCopy(src, ss, dst, ds, n, rows, c):   dst[r ds + i] = min(max(src[r ss + i], -c), c)  (NaN stays NaN)
+ *   maskCopy(y, ys, g, gs, dst, ds, n, rows, c): dst[r ds + i] = -c <= y[r ys + i] <= c ? g[r gs + i] : 0
+ *   addTo(dst, src, n):                        dst[i] += src[i]
+ *   rowSums(x, l, rows, out):                  out[r] += sum over i < l of x[r l + i], in float64, in order (out: float64s)
+ *   scaleCopy(src, dst, n, scale):             dst[i] = float32(float64(src[i]) * scale)
+ */
+
+/** for (r = 0; r < rows; r++) for (i = 0; i < n; i++) body(r, i) with locals r and i. */
+function rowsByN(f: FuncBuilder, rows: number, n: number, body: (r: number, i: number) => void): void {
+  const r = f.local(I32);
+  const i = f.local(I32);
+  f.i32(0).set(r);
+  f.while(() => f.get(r).get(rows).ltU(), () => {
+    f.i32(0).set(i);
+    f.while(() => f.get(i).get(n).ltU(), () => {
+      body(r, i);
+      f.get(i).i32(1).add().set(i);
+    });
+    f.get(r).i32(1).add().set(r);
+  });
+}
+
+/** Pushes the byte address base + 4 (r stride + i). */
+function at(f: FuncBuilder, base: number, r: number, stride: number, i: () => void): FuncBuilder {
+  f.get(base).get(r).get(stride).mul();
+  i();
+  return f.add().i32(2).shl().add();
+}
+
+export function emitGather(): FuncBuilder {
+  const f = new FuncBuilder(new Array(7).fill(I32));
+  const [src, ss, idx, n, dst, ds, rows] = [0, 1, 2, 3, 4, 5, 6];
+  rowsByN(f, rows, n, (r, i) => {
+    at(f, dst, r, ds, () => f.get(i));
+    at(f, src, r, ss, () => f.get(idx).get(i).i32(2).shl().add().i32Load());
+    f.f32Load().f32Store();
+  });
+  return f;
+}
+
+export function emitScatter(): FuncBuilder {
+  const f = new FuncBuilder(new Array(7).fill(I32));
+  const [src, ss, idx, n, dst, ds, rows] = [0, 1, 2, 3, 4, 5, 6];
+  rowsByN(f, rows, n, (r, i) => {
+    at(f, dst, r, ds, () => f.get(idx).get(i).i32(2).shl().add().i32Load());
+    at(f, src, r, ss, () => f.get(i)).f32Load();
+    f.f32Store();
+  });
+  return f;
+}
+
+export function emitClipCopy(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, F32]);
+  const [src, ss, dst, ds, n, rows, c] = [0, 1, 2, 3, 4, 5, 6];
+  rowsByN(f, rows, n, (r, i) => {
+    at(f, dst, r, ds, () => f.get(i));
+    at(f, src, r, ss, () => f.get(i)).f32Load();
+    f.get(c).f32Neg().f32Max().get(c).f32Min().f32Store();
+  });
+  return f;
+}
+
+export function emitMaskCopy(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32]);
+  const [y, ys, g, gs, dst, ds, n, rows, c] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const v = f.local(F32);
+  rowsByN(f, rows, n, (r, i) => {
+    at(f, dst, r, ds, () => f.get(i));
+    at(f, g, r, gs, () => f.get(i)).f32Load();
+    f.f32Const(0);
+    at(f, y, r, ys, () => f.get(i)).f32Load().set(v);
+    f.get(v).get(c).f32Neg().f32Ge().get(v).get(c).f32Le().and();
+    f.select().f32Store();
+  });
+  return f;
+}
+
+export function emitAddTo(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32]);
+  const [dst, src, n] = [0, 1, 2];
+  const q = f.local(I32);
+  const end = f.local(I32);
+  f.get(n).i32(2).shl().set(end);
+  f.i32(0).set(q);
+  f.while(() => f.get(q).get(end).ltU(), () => {
+    f.get(dst).get(q).add();
+    f.get(dst).get(q).add().f32Load().get(src).get(q).add().f32Load().f32Add();
+    f.f32Store();
+    f.get(q).i32(4).add().set(q);
+  });
+  return f;
+}
+
+export function emitRowSums(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32]);
+  const [x, l, rows, out] = [0, 1, 2, 3];
+  const r = f.local(I32);
+  const i = f.local(I32);
+  const s = f.local(F64);
+  f.i32(0).set(r);
+  f.while(() => f.get(r).get(rows).ltU(), () => {
+    f.op(0x44, ...new Uint8Array(new Float64Array([0]).buffer)).set(s); // f64.const 0
+    f.i32(0).set(i);
+    f.while(() => f.get(i).get(l).ltU(), () => {
+      f.get(s);
+      at(f, x, r, l, () => f.get(i)).f32Load().f64PromoteF32().f64Add().set(s);
+      f.get(i).i32(1).add().set(i);
+    });
+    f.get(out).get(r).i32(3).shl().add();
+    f.get(out).get(r).i32(3).shl().add().f64Load().get(s).f64Add().f64Store();
+    f.get(r).i32(1).add().set(r);
+  });
+  return f;
+}
+
+export function emitScaleCopy(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, F64]);
+  const [src, dst, n, scale] = [0, 1, 2, 3];
+  const q = f.local(I32);
+  const end = f.local(I32);
+  f.get(n).i32(2).shl().set(end);
+  f.i32(0).set(q);
+  f.while(() => f.get(q).get(end).ltU(), () => {
+    f.get(dst).get(q).add();
+    f.get(src).get(q).add().f32Load().f64PromoteF32().get(scale).f64Mul().f32DemoteF64().f32Store();
+    f.get(q).i32(4).add().set(q);
+  });
+  return f;
+}
