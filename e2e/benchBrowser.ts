@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString().slice(0, 10);
     const table = [
       `<!-- browser-bench:start -->`,
-      `\`npm run bench:browser${FULL ? ' -- --full' : ''}\`, ${date}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Debian Chromium headless, app backend "${backend}"; CLI: WASM, ${os.availableParallelism()} worker threads for features, flow on all cores, latency in-process on 1 thread. Ratio = app / CLI (target at most 1.3). The live rows' bracket is verdicts/s times the app's score latency (target at least 0.8).`,
+      `\`npm run bench:browser${[FULL && '--full', ALEXNET && '--alexnet'].some(Boolean) ? ` -- ${[FULL && '--full', ALEXNET && '--alexnet'].filter(Boolean).join(' ')}` : ''}\`, ${date}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Debian Chromium headless, app backend "${backend}"; CLI: WASM, ${os.availableParallelism()} worker threads for features, flow on all cores, latency in-process on 1 thread. Ratio = app / CLI (target at most 1.3). The live rows' bracket is verdicts/s times the app's score latency (target at least 0.8).`,
       '',
       '| measure | app (Chromium) | CLI (Node) | ratio |',
       '| --- | --- | --- | --- |',

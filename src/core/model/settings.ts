@@ -64,7 +64,8 @@ export const ROTATION_BANK_COPIES = 32;
  * Settings with the paper's random-rotation augmentation on (parts at any angle: a bank of
  * ROTATION_BANK_COPIES rotated copies per training image, 4 drawn afresh each step, 16 evenly spaced
  * rotations per score) or off (one unrotated copy each). 16, not the paper's 64: on MTD T = 64 scored
- * 1.25 AUROC points above T = 16 and takes 3.1x as long per image (2.48 against 7.72 s here).
+ * 1.25 AUROC points above T = 16 and takes 3-4x as long per image (2.48 against 7.72 s on TF.js's
+ * convolutions, 1.20 against 4.41 s on the engine's own).
  */
 export function withRotations(s: ModelSettings, rotate: boolean): ModelSettings {
   const n = rotate ? { copies: ROTATION_BANK_COPIES, transforms: 4, test: 16 } : { copies: 1, transforms: 1, test: 1 };
