@@ -35,11 +35,7 @@ export function emitIm2col(): FuncBuilder {
   f.get(k).get(cb).mul().set(runB);
   /** Stores 16-byte zeros over n bytes at dst, then advances dst by n. */
   const zeros = () => {
-    f.i32(0).set(q);
-    f.while(() => f.get(q).get(n).ltU(), () => {
-      f.get(dst).get(q).add().get(zero).v128Store();
-      f.get(q).i32(16).add().set(q);
-    });
+    f.chunks(q, n, () => f.get(dst).get(q).add().get(zero).v128Store());
     f.get(dst).get(n).add().set(dst);
   };
   f.get(out).get(r0).get(ow).mul().get(runB).mul().get(k).mul().add().set(dst);
@@ -67,11 +63,7 @@ export function emitIm2col(): FuncBuilder {
             zeros();
             f.get(mid).get(cb).mul().set(n);
             f.get(x).get(iy).get(w).mul().get(ix0).add().get(lz).add().get(cb).mul().add().set(src);
-            f.i32(0).set(q);
-            f.while(() => f.get(q).get(n).ltU(), () => {
-              f.get(dst).get(q).add().get(src).get(q).add().v128Load().v128Store();
-              f.get(q).i32(16).add().set(q);
-            });
+            f.chunks(q, n, () => f.get(dst).get(q).add().get(src).get(q).add().v128Load().v128Store());
             f.get(dst).get(n).add().set(dst);
             f.get(rz).get(cb).mul().set(n);
             zeros();
@@ -111,8 +103,7 @@ export function emitMaxPool(): FuncBuilder {
     f.while(() => f.get(ox).get(ow).ltU(), () => {
       min(() => f.get(ox).i32(1).shl().i32(3).add(), w);
       f.set(x1);
-      f.i32(0).set(q);
-      f.while(() => f.get(q).get(cb).ltU(), () => {
+      f.chunks(q, cb, () => {
         // The window's first tap (always inside), then the max with the others.
         f.get(x).get(oy).i32(1).shl().get(w).mul().get(ox).i32(1).shl().add().get(cb).mul().add().get(q).add().v128Load().set(m);
         f.get(oy).i32(1).shl().set(y);
@@ -126,7 +117,6 @@ export function emitMaxPool(): FuncBuilder {
           f.get(y).i32(1).add().set(y);
         });
         f.get(dst).get(q).add().get(m).v128Store();
-        f.get(q).i32(16).add().set(q);
       });
       f.get(dst).get(cb).add().set(dst);
       f.get(ox).i32(1).add().set(ox);

@@ -105,6 +105,9 @@ export class FuncBuilder {
   f32Const(v: number): this {
     return this.op(0x43, ...new Uint8Array(new Float32Array([v]).buffer));
   }
+  f64Const(v: number): this {
+    return this.op(0x44, ...new Uint8Array(new Float64Array([v]).buffer));
+  }
   v128Load(offset = 0): this { return this.simd(0x00, ...this.memarg(offset)); }
   v128Store(offset = 0): this { return this.simd(0x0b, ...this.memarg(offset)); }
   /** A float32 from memory in all four lanes (one broadcast load). */
@@ -195,14 +198,14 @@ export class FuncBuilder {
     );
   }
 
-  /** for (q = 0; q < end; q += 16) { body }: a loop over 16-byte chunks, q and end locals (bytes). */
-  chunks(q: number, end: number, body: () => void): this {
+  /** for (q = 0; q < end; q += step) { body }: a loop over 16-byte chunks (or `step`-byte ones), q and end locals (bytes). */
+  chunks(q: number, end: number, body: () => void, step = 16): this {
     this.i32(0).set(q);
     return this.while(
       () => this.get(q).get(end).ltU(),
       () => {
         body();
-        this.get(q).i32(16).add().set(q);
+        this.get(q).i32(step).add().set(q);
       },
     );
   }

@@ -93,13 +93,11 @@ export function emitAddTo(): FuncBuilder {
   const q = f.local(I32);
   const end = f.local(I32);
   f.get(n).i32(2).shl().set(end);
-  f.i32(0).set(q);
-  f.while(() => f.get(q).get(end).ltU(), () => {
+  f.chunks(q, end, () => {
     f.get(dst).get(q).add();
     f.get(dst).get(q).add().f32Load().get(src).get(q).add().f32Load().f32Add();
     f.f32Store();
-    f.get(q).i32(4).add().set(q);
-  });
+  }, 4);
   return f;
 }
 
@@ -111,7 +109,7 @@ export function emitRowSums(): FuncBuilder {
   const s = f.local(F64);
   f.i32(0).set(r);
   f.while(() => f.get(r).get(rows).ltU(), () => {
-    f.op(0x44, ...new Uint8Array(new Float64Array([0]).buffer)).set(s); // f64.const 0
+    f.f64Const(0).set(s);
     f.i32(0).set(i);
     f.while(() => f.get(i).get(l).ltU(), () => {
       f.get(s);
@@ -131,11 +129,9 @@ export function emitScaleCopy(): FuncBuilder {
   const q = f.local(I32);
   const end = f.local(I32);
   f.get(n).i32(2).shl().set(end);
-  f.i32(0).set(q);
-  f.while(() => f.get(q).get(end).ltU(), () => {
+  f.chunks(q, end, () => {
     f.get(dst).get(q).add();
     f.get(src).get(q).add().f32Load().f64PromoteF32().get(scale).f64Mul().f32DemoteF64().f32Store();
-    f.get(q).i32(4).add().set(q);
-  });
+  }, 4);
   return f;
 }

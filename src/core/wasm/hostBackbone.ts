@@ -20,7 +20,6 @@ export interface HostThreads {
 }
 
 interface ConvAt {
-  conv: PlanConv;
   /** Byte offsets of its weight matrix [k k in, out] and bias. */
   w: number;
   b: number;
@@ -109,7 +108,7 @@ export class HostBackbone implements HostForward {
       return at;
     };
     const at = new Map<PlanConv, ConvAt>();
-    for (const c of all) at.set(c, { conv: c, w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]) });
+    for (const c of all) at.set(c, { w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]) });
     let act = 0;
     let col = 0;
     let squeeze = 0;
