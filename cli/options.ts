@@ -1,10 +1,11 @@
-import { DEFAULT_SETTINGS, PAPER_SETTINGS, withRotations, type ModelSettings } from '../src/core';
+import { DEFAULT_SETTINGS, forBackbone, PAPER_SETTINGS, withRotations, type BackboneId, type ModelSettings } from '../src/core';
 
 /** Flags shared by commands that build or score with a model; parseArgs option specs. */
 export const SETTINGS_FLAGS = {
   preset: { type: 'string' },
   size: { type: 'string' },
   scales: { type: 'string' },
+  taps: { type: 'string' },
   blocks: { type: 'string' },
   width: { type: 'string' },
   clamp: { type: 'string' },
@@ -35,18 +36,21 @@ function num(values: Record<string, unknown>, key: string, integer: boolean, min
   return n;
 }
 
-/** Settings from a preset ('default' or 'paper') with individual flags on top. */
-export function settingsFromFlags(values: Record<string, unknown>): ModelSettings {
+/** Settings from a preset ('default' or 'paper'), the backbone's default features, and individual flags on top. */
+export function settingsFromFlags(values: Record<string, unknown>, backbone?: BackboneId): ModelSettings {
   const preset = (values.preset as string | undefined) ?? 'default';
   if (preset !== 'default' && preset !== 'paper') throw new UsageError(`--preset must be "default" or "paper", got "${preset}"`);
   if (values.rotate && values['no-rotate']) throw new UsageError('--rotate and --no-rotate contradict each other');
   let base = structuredClone(preset === 'paper' ? PAPER_SETTINGS : DEFAULT_SETTINGS);
+  if (backbone) base = forBackbone(base, backbone);
   // Before the individual flags, so e.g. --rotate --test-transforms 64 keeps the 64.
   if (values.rotate) base = withRotations(base, true);
   if (values['no-rotate']) base = withRotations(base, false);
   const set = <T>(v: T | undefined, apply: (v: T) => void) => v !== undefined && apply(v);
   set(num(values, 'size', true, 32), (v) => (base.features.size = v));
   set(num(values, 'scales', true, 1), (v) => (base.features.scales = v));
+  // Checked against the backbone's plan when the model is built (resolveTaps lists the names it has).
+  set(values.taps as string | undefined, (v) => (base.features.taps = v.split(',').map((t) => t.trim()).filter(Boolean)));
   set(num(values, 'blocks', true, 1), (v) => (base.flow.blocks = v));
   set(num(values, 'width', true, 1), (v) => (base.flow.hidden = v));
   set(num(values, 'clamp', false, 0.01), (v) => (base.flow.clamp = v));

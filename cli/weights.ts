@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createBackbone, isBackboneKey, readPth, type Backbone, type BackboneId } from '../src/core/internal';
+import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } from '../src/core/internal';
 
-/** Reads a PyTorch weights file (torchvision or official DifferNet checkpoint) into a backbone. */
+/** Reads a weights file (torchvision .pth, official DifferNet checkpoint, BVLC GoogLeNet .caffemodel) into a backbone. */
 export function loadBackboneFile(file: string, id?: BackboneId): Backbone {
   let bytes: Uint8Array;
   try {
@@ -10,7 +10,7 @@ export function loadBackboneFile(file: string, id?: BackboneId): Backbone {
     throw new Error(`cannot read weights file ${file}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    return createBackbone(readPth(bytes, { include: isBackboneKey }), id);
+    return createBackbone(readBackboneWeights(bytes), id);
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }

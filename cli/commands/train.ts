@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core/internal';
+import { BACKBONE_IDS, DEFAULT_FALSE_ALARM_RATE, describeCalibration, featureDim, flowParamCount, saveModel, type BackboneId } from '../../src/core/internal';
 import { initNodeBackend } from '../../src/core/node/backend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
@@ -9,10 +9,13 @@ import { defaultThreads, EnginePool } from '../pool/pool';
 import { formatSeconds } from '../progressBar';
 import { loadBackboneFile } from '../weights';
 
-export const TRAIN_HELP = `differnet train --data DIR --weights FILE.pth --out MODEL [--backbone alexnet|squeezenet1_1]
-    [--preset default|paper] [--rotate | --no-rotate] [--size 448] [--scales 3] [--blocks 8] [--width 192]
+export const TRAIN_HELP = `differnet train --data DIR --weights FILE --out MODEL [--backbone alexnet|squeezenet1_1|googlenet]
+    [--preset default|paper] [--rotate | --no-rotate] [--size 448] [--scales 3] [--taps A,B,...] [--blocks 8] [--width 192]
     [--clamp 3] [--train-transforms 1] [--copies 1] [--test-transforms 1] [--epochs 4] [--sub-epochs 8]
     [--batch 24] [--lr 2e-4] [--seed 0] [--jitter 0] [--false-alarms 5] [--threads N] [--json]
+  FILE: torchvision's AlexNet or SqueezeNet 1.1 .pth, or BVLC's bvlc_googlenet.caffemodel. GoogLeNet's default
+  features are inception_3b, 4a, 4c and 4e pooled at 224 px (--size 224 --scales 1); the others' are the last
+  layer at 448, 224 and 112 px. --taps names other layers (an unknown name lists the ones there are).
   Trains on DIR/train/good (MVTec AD layout) and writes one model file (backbone included). A fifth of the
   good images is held out of training; the threshold flags --false-alarms percent of good parts like them.
   The default expects parts in a fixed pose (no rotations); --rotate adds the paper's random rotations
@@ -24,7 +27,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     options: { ...SETTINGS_FLAGS, data: { type: 'string' }, weights: { type: 'string' }, backbone: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, name: { type: 'string' }, 'false-alarms': { type: 'string' } },
   });
   if (!values.data || !values.weights || !values.out) throw new UsageError('train needs --data, --weights and --out');
-  const settings = settingsFromFlags(values);
+  const backboneFlag = values.backbone as BackboneId | undefined;
+  if (backboneFlag && !BACKBONE_IDS.includes(backboneFlag)) throw new UsageError(`--backbone must be one of ${BACKBONE_IDS.join(', ')}, got "${backboneFlag}"`);
+  settingsFromFlags(values, backboneFlag);
   const falseAlarmRate = values['false-alarms'] === undefined ? DEFAULT_FALSE_ALARM_RATE : Number(values['false-alarms']) / 100;
   if (!(falseAlarmRate > 0 && falseAlarmRate < 1)) throw new UsageError(`--false-alarms takes a percentage between 0 and 100, got "${values['false-alarms']}"`);
   const quiet = values.json === true && !process.stderr.isTTY;
@@ -34,7 +39,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   log(`data: ${describeDataset(ds)}`);
 
   const backend = await initNodeBackend();
-  const backbone = loadBackboneFile(values.weights, values.backbone as BackboneId | undefined);
+  const backbone = loadBackboneFile(values.weights, backboneFlag);
+  const settings = settingsFromFlags(values, backbone.id);
+  featureDim(backbone, settings.features);
   const threads = intFlag(values, 'threads', defaultThreads());
   const pool = await EnginePool.create({ kind: 'backbone', weightsPath: values.weights, backbone: backbone.id, features: settings.features }, threads);
   try {

@@ -30,6 +30,7 @@ describe('public engine API', () => {
         'PthError',
         'WeightsError',
         'currentBackend',
+        'forBackbone',
         'heatColour',
         'heatPalette',
         'loadBackbone',

@@ -3,13 +3,12 @@
 // `model.defectMap`), save it, dispose of it; plus the types and the TF-free inspection policy.
 // The pipeline's parts (features, flow, training steps, scoring rows) are deep imports, or
 // src/core/internal.ts for the CLI and the benchmark.
-import { createBackbone, isBackboneKey, type Backbone, type BackboneId } from './backbones';
+import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } from './backbones';
 import type { RgbaImage } from './image';
 import type { DifferNet } from './model/differnet';
 import { trainModel, type PipelineOptions } from './model/trainPipeline';
 import { DEFAULT_SETTINGS, type ModelSettings } from './model/settings';
 import { decodeWeightsFile, isWeightsFile } from './model/weightsFile';
-import { readPth } from './torch';
 import { arraySource, type ImageSource } from './train/featureBank';
 
 export { useBackend, currentBackend, BackendError, type BackendName, type BackendOptions } from './backend';
@@ -21,7 +20,7 @@ export type { ImageSource } from './train/featureBank';
 export type { DefectMap, MapOrder } from './score/defectMap';
 export type { ScoreOptions } from './score/score';
 export type { DifferNet, TrainEvent, TrainingRecord } from './model/differnet';
-export { PAPER_SETTINGS, DEFAULT_SETTINGS, withRotations, type ModelSettings, type TrainSettings } from './model/settings';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, forBackbone, withRotations, type ModelSettings, type TrainSettings } from './model/settings';
 export { saveModel, loadModel, ModelFileError, type ModelManifest, type SaveOptions } from './model/modelFile';
 export { CancelledError, type Progress } from './progress';
 export { overlayHeatmap, heatColour, heatPalette } from './heatmap';
@@ -29,7 +28,7 @@ export * from './inspection';
 
 /**
  * A backbone from PyTorch weights (a torchvision .pth or an official DifferNet checkpoint; only the
- * backbone's tensors are read) or from this engine's own weights file. The architecture is detected
+ * backbone's tensors are read), BVLC GoogLeNet's .caffemodel, or this engine's own weights file. The architecture is detected
  * unless `id` is given.
  */
 export function loadBackbone(bytes: Uint8Array, id?: BackboneId): Backbone {
@@ -37,7 +36,7 @@ export function loadBackbone(bytes: Uint8Array, id?: BackboneId): Backbone {
     const { manifest, stateDict } = decodeWeightsFile(bytes);
     return createBackbone(stateDict, id ?? manifest.id);
   }
-  return createBackbone(readPth(bytes, { include: isBackboneKey }), id);
+  return createBackbone(readBackboneWeights(bytes), id);
 }
 
 export type TrainOptions = PipelineOptions;

@@ -5,7 +5,7 @@ export { loadBackbone, train, type TrainOptions } from './index';
 export { useBackend, currentBackend, BackendError, type BackendName, type BackendOptions } from './backend';
 export type { RgbaImage } from './image';
 export { readPth, PthError, type ReadPthOptions, type StateDict, type TensorData } from './torch';
-export { createBackbone, detectBackbone, isBackboneKey, WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
+export { createBackbone, detectBackbone, isBackboneKey, readBackboneWeights, WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
 export { multiScaleFeatures, featureDim, PAPER_FEATURES, type FeatureConfig } from './features/extractor';
 export { toUnitRgb, rotate, PREPROCESS_VERSION } from './features/preprocess';
 export { resizeRgb } from './features/resize';
@@ -19,7 +19,7 @@ export { anomalyScore, scoreFeatureRows, scoreAngles, type ScoreOptions } from '
 export { defectMap, gaussianBlur, DEFAULT_MAP_ORDER, type DefectMap, type MapOrder } from './score/defectMap';
 export { evenAngles, randomAngles } from './transforms';
 export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
-export { PAPER_SETTINGS, DEFAULT_SETTINGS, bankCopies, withRotations, ROTATION_BANK_COPIES, type ModelSettings, type TrainSettings } from './model/settings';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, BACKBONE_FEATURES, forBackbone, bankCopies, withRotations, ROTATION_BANK_COPIES, type ModelSettings, type TrainSettings } from './model/settings';
 export * from './inspection';
 export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './model/trainPipeline';
 export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';

@@ -8,6 +8,8 @@ import { ProgressBar } from './ProgressBar';
 const OFFICIAL: Record<BackboneId, { file: string; url: string }> = {
   alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
   squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
+  // The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it.
+  googlenet: { file: 'bvlc_googlenet.caffemodel', url: 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel' },
 };
 
 const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading file', parse: 'Extracting backbone tensors' };

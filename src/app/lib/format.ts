@@ -29,4 +29,4 @@ export function newId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export const BACKBONE_LABEL: Record<string, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1' };
+export const BACKBONE_LABEL: Record<string, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet (BVLC)' };

@@ -28,10 +28,12 @@ export function alexnetPlan(stateDict: StateDict): BackbonePlan {
     const name = `features.${spec.index}`;
     const w = expectTensor(sd, `${name}.weight`, spec.shape, 'AlexNet');
     const b = expectTensor(sd, `${name}.bias`, [spec.shape[0]], 'AlexNet');
-    steps.push({ op: 'conv', conv: { name, shape: spec.shape, weight: w.data, bias: b.data, stride: spec.stride, pad: spec.pad } });
-    if (POOL_AFTER.has(spec.index)) steps.push({ op: 'pool', ceil: false });
+    // Taps are named by the torchvision index of the module whose output they are (the ReLU, the pool).
+    const conv = { name, shape: spec.shape, weight: w.data, bias: b.data, stride: spec.stride, pad: spec.pad };
+    steps.push({ op: 'conv', conv, tap: `features.${spec.index + 1}` });
+    if (POOL_AFTER.has(spec.index)) steps.push({ op: 'pool', ceil: false, tap: `features.${spec.index + 2}` });
   }
-  return { id: 'alexnet', featureWidth: 256, input: IMAGENET, steps };
+  return { id: 'alexnet', featureWidth: 256, input: IMAGENET, steps, defaultTaps: ['features.12'] };
 }
 
 export function alexnet(stateDict: StateDict): Backbone {

@@ -25,17 +25,22 @@ export function squeezenetPlan(stateDict: StateDict): BackbonePlan {
     return { name, shape, weight: w.data, bias: b.data, stride, pad };
   };
   // All pools are MaxPool2d(3, 2, ceil_mode=True).
-  const steps: PlanStep[] = [{ op: 'conv', conv: conv('features.0', [64, 3, 3, 3], 2) }, { op: 'pool', ceil: true }];
+  // Taps are named by the torchvision index of the module whose output they are.
+  const steps: PlanStep[] = [
+    { op: 'conv', conv: conv('features.0', [64, 3, 3, 3], 2), tap: 'features.1' },
+    { op: 'pool', ceil: true, tap: 'features.2' },
+  ];
   for (const [index, inC, sq, e1, e3] of FIRES) {
     steps.push({
       op: 'fire',
       squeeze: conv(`features.${index}.squeeze`, [sq, inC, 1, 1]),
       expand1x1: conv(`features.${index}.expand1x1`, [e1, sq, 1, 1]),
       expand3x3: conv(`features.${index}.expand3x3`, [e3, sq, 3, 3], 1, 1),
+      tap: `features.${index}`,
     });
-    if (POOL_AFTER.has(index)) steps.push({ op: 'pool', ceil: true });
+    if (POOL_AFTER.has(index)) steps.push({ op: 'pool', ceil: true, tap: `features.${index + 1}` });
   }
-  return { id: 'squeezenet1_1', featureWidth: 512, input: IMAGENET, steps };
+  return { id: 'squeezenet1_1', featureWidth: 512, input: IMAGENET, steps, defaultTaps: ['features.12'] };
 }
 
 export function squeezenet1_1(stateDict: StateDict): Backbone {

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BackbonePlan } from './plan';
 
-export type BackboneId = 'alexnet' | 'squeezenet1_1';
+export type BackboneId = 'alexnet' | 'squeezenet1_1' | 'googlenet';
 
-export const BACKBONE_IDS: readonly BackboneId[] = ['alexnet', 'squeezenet1_1'];
+export const BACKBONE_IDS: readonly BackboneId[] = ['alexnet', 'squeezenet1_1', 'googlenet'];
 
 /** How a backbone expects its input: RGB in [0,1], then (x - mean) / std per channel. */
 export interface InputConvention {
@@ -24,8 +24,10 @@ export interface Backbone {
   readonly input: InputConvention;
   /** Hex digest of the weights, so a model file can name the exact backbone it was trained on. */
   readonly weightsHash: string;
-  /** RGB in [0, 1] (NHWC; `input` normalises it inside) -> last feature map (NHWC). Pure tf ops, so gradients flow through it. */
+  /** RGB in [0, 1] (NHWC; `input` normalises it inside) -> the feature map of the last default tap (NHWC). Pure tf ops, so gradients flow through it. */
   apply(x: tf.Tensor4D): tf.Tensor4D;
+  /** The feature maps of these taps (plan.ts: resolveTaps), computed no further than the deepest. Differentiable. */
+  taps(x: tf.Tensor4D, taps: readonly string[]): tf.Tensor4D[];
   /** The layers and weights as data, which both executors run. */
   readonly plan: BackbonePlan;
   /**
@@ -40,8 +42,8 @@ export interface Backbone {
 
 /** A backbone's forward pass outside TF.js (wasm/hostBackbone.ts). */
 export interface HostForward {
-  /** One image [side, side, 3], RGB in [0, 1] -> the channel means of the last feature map (featureWidth floats). */
-  pooled(rgb: Float32Array, side: number): Promise<Float32Array>;
+  /** One image [side, side, 3], RGB in [0, 1] -> the channel means of each tap's feature map, concatenated (default: the plan's taps). */
+  pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array>;
   /** Threads working on each image, this one included. */
   readonly threads: number;
   /** Disposed, or broken (a helper thread failed): a new one has to be made. */

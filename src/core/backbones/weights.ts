@@ -28,8 +28,9 @@ export function detectBackbone(sd: StateDict): BackboneId {
   const feats = backboneTensors(sd);
   const first = feats.get('features.0.weight');
   if (feats.has('features.3.squeeze.weight')) return 'squeezenet1_1';
+  if (feats.has('features.conv1/7x7_s2.weight')) return 'googlenet';
   if (first && first.shape.join('x') === '64x3x11x11') return 'alexnet';
-  throw new WeightsError('unrecognised backbone: expected torchvision alexnet (features.0.weight 64x3x11x11) or squeezenet1_1 (features.3.squeeze.*)');
+  throw new WeightsError('unrecognised backbone: expected torchvision alexnet (features.0.weight 64x3x11x11) or squeezenet1_1 (features.3.squeeze.*), or BVLC GoogLeNet (features.conv1/7x7_s2.*)');
 }
 
 export function expectTensor(sd: StateDict, key: string, shape: number[], arch: string): TensorData {

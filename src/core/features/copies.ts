@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Backbone } from '../backbones/types';
 import type { RgbaImage } from '../image';
-import { featureDim, multiScaleFeatures, type FeatureConfig } from './extractor';
+import { featureDim, multiScaleFeatures, scaleWidth, type FeatureConfig } from './extractor';
 import { hostForward } from './hostForward';
 import { downsampleNearestRgb, jitter, rotate, toUnitRgb, type ColourJitter } from './preprocess';
 
@@ -30,6 +30,7 @@ export function transformCopies(base: tf.Tensor4D, specs: CopySpec[]): tf.Tensor
  */
 export async function copyFeatures(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: CopySpec[], chunk = 8): Promise<Float32Array> {
   const dim = featureDim(backbone, cfg);
+  const width = scaleWidth(backbone, cfg);
   const out = new Float32Array(specs.length * dim);
   const host = await hostForward(backbone, cfg.size);
   const base = tf.tidy(() => toUnitRgb(img, cfg.size).expandDims(0) as tf.Tensor4D);
@@ -46,7 +47,7 @@ export async function copyFeatures(backbone: Backbone, cfg: FeatureConfig, img: 
           const full = px.subarray(j * n, (j + 1) * n);
           for (let s = 0; s < cfg.scales; s++) {
             const side = Math.floor(cfg.size / 2 ** s);
-            out.set(await host.pooled(downsampleNearestRgb(full, cfg.size, side), side), (i + j) * dim + s * backbone.featureWidth);
+            out.set(await host.pooled(downsampleNearestRgb(full, cfg.size, side), side, cfg.taps), (i + j) * dim + s * width);
           }
         }
         continue;

@@ -69,7 +69,7 @@ async function attach(backbone: Backbone, t: HostThreads, side: number): Promise
 function handle(key: string, s: Shared, host: HostBackbone): HostForward {
   let mine = true;
   return {
-    pooled: (rgb, side) => host.pooled(rgb, side),
+    pooled: (rgb, side, taps) => host.pooled(rgb, side, taps),
     get threads() {
       return host.threads;
     },

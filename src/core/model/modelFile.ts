@@ -1,5 +1,5 @@
 import { createBackbone } from '../backbones';
-import type { Backbone, BackboneId } from '../backbones/types';
+import { BACKBONE_IDS, type Backbone, type BackboneId } from '../backbones/types';
 import { Flow } from '../flow/flow';
 import type { FlowConfig } from '../flow/config';
 import type { StateDict } from '../torch/types';
@@ -86,11 +86,14 @@ function validateManifest(m: ModelManifest): void {
     throw new ModelFileError(`damaged model file: manifest ${what}`);
   };
   if (typeof m.name !== 'string') bad('has no name');
-  if (!m.backbone || !['alexnet', 'squeezenet1_1'].includes(m.backbone.id) || typeof m.backbone.weightsHash !== 'string') bad('names no known backbone');
+  if (!m.backbone || !BACKBONE_IDS.includes(m.backbone.id) || typeof m.backbone.weightsHash !== 'string') bad('names no known backbone');
   const f = m.flow;
   if (!f || !isCount(f.inputDim, 2) || !isCount(f.blocks, 1) || !isCount(f.hidden, 1) || !(typeof f.clamp === 'number' && f.clamp > 0)) bad('has an invalid flow configuration');
   const st = m.settings;
   if (!st?.features || !isCount(st.features.size, 8) || !isCount(st.features.scales, 1) || !isCount(st.testTransforms, 1) || !st.train || !st.flow) bad('has invalid settings');
+  // Absent in files written before feature taps: the backbone's default, the last layer.
+  const taps = st.features.taps;
+  if (taps !== undefined && (!Array.isArray(taps) || taps.length < 1 || taps.length > 64 || !taps.every((t) => typeof t === 'string' && t.length > 0 && t.length < 100))) bad('has invalid feature taps');
   const c = m.calibration;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (c !== null) {

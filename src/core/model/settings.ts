@@ -72,9 +72,20 @@ export function withRotations(s: ModelSettings, rotate: boolean): ModelSettings 
   return { ...s, train: { ...s.train, rotate, copies: n.copies, transforms: n.transforms }, testTransforms: n.test };
 }
 
-export interface ModelIdentity {
-  name: string;
-  backbone: BackboneId;
+/**
+ * Each backbone's default features. AlexNet and SqueezeNet: the paper's last layer at 448, 224 and 112 px.
+ * GoogLeNet: inception_3b, 4a, 4c and 4e (its plan's default taps) at 224 px only, the size it was trained
+ * at; one 224 px pass costs less than SqueezeNet's three scales (BENCHMARKS.md has both rows).
+ */
+export const BACKBONE_FEATURES: Record<BackboneId, FeatureConfig> = {
+  alexnet: { size: 448, scales: 3 },
+  squeezenet1_1: { size: 448, scales: 3 },
+  googlenet: { size: 224, scales: 1 },
+};
+
+/** Settings with the backbone's default features in place of the preset's. */
+export function forBackbone(s: ModelSettings, id: BackboneId): ModelSettings {
+  return { ...s, features: { ...BACKBONE_FEATURES[id] } };
 }
 
 /** Copies per image in the feature bank: at least the transforms drawn per step. */

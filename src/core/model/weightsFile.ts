@@ -1,6 +1,6 @@
 // A features-only backbone file: what `npm start` writes into public/models/ and what the app caches in
 // IndexedDB, so the 233 MB torchvision AlexNet file (mostly classifier) is read once and kept as ~10 MB.
-import type { BackboneId } from '../backbones/types';
+import { BACKBONE_IDS, type BackboneId } from '../backbones/types';
 import type { StateDict } from '../torch/types';
 import { peekManifest, readTensorArchive, TensorArchiveError, writeTensorArchive, type ArchiveManifest } from './tensorArchive';
 
@@ -38,7 +38,7 @@ export function decodeWeightsFile(bytes: Uint8Array): { manifest: WeightsManifes
     throw e;
   }
   const m = read.manifest;
-  if (!['alexnet', 'squeezenet1_1'].includes(m.id as string) || typeof m.hash !== 'string' || typeof m.source !== 'string') {
+  if (!BACKBONE_IDS.includes(m.id as BackboneId) || typeof m.hash !== 'string' || typeof m.source !== 'string') {
     throw new WeightsFileError('damaged weights file: manifest names no known backbone, hash or source');
   }
   return { manifest: m as unknown as WeightsManifest, stateDict: read.tensors };

@@ -2,8 +2,8 @@
 import type { BackboneId } from '../backbones/types';
 import { bankCopies, type ModelSettings } from '../model/settings';
 
-/** GAP feature width per scale of each backbone (Backbone.featureWidth), known without loading one. */
-export const FEATURE_WIDTH: Record<BackboneId, number> = { alexnet: 256, squeezenet1_1: 512 };
+/** GAP feature width per scale of each backbone with its default taps (Backbone.featureWidth), known without loading one. */
+export const FEATURE_WIDTH: Record<BackboneId, number> = { alexnet: 256, squeezenet1_1: 512, googlenet: 2336 };
 
 export interface BankCost {
   /** Transformed copies whose CNN features are computed: images x copies. */

@@ -1,4 +1,4 @@
-import { convOut, planShapes, poolOut, type BackbonePlan, type PlanConv } from '../backbones/plan';
+import { convOut, planConvs, planShapes, poolOut, resolveTaps, type BackbonePlan, type BranchStep, type PlanConv } from '../backbones/plan';
 import type { HostForward } from '../backbones/types';
 import { bestFlavour, type KernelFlavour } from './gemmKernels';
 import { IM2COL_SLACK } from './convKernels';
@@ -7,7 +7,8 @@ import { GemmRunner, type ThreadSpawner } from './threads';
 /*
  * The backbone's forward pass on the engine's own kernels: each convolution one product (im2col patches
  * times the weights, bias and ReLU fused, split by pixels across threads), Fire's two expands written side
- * by side into one output (no concat), the pools and the global average here too. TF.js's WASM backend
+ * by side into one output (no concat), like the branches of GoogLeNet's inceptions, the pools and the
+ * global average here too. TF.js's WASM backend
  * (XNNPACK, without fused multiply-adds) ran SqueezeNet's convolutions at about 19 GFLOP/s on one core of
  * this machine; these products at 29-40 (BENCHMARKS.md). Forward only: defect maps differentiate through
  * the TF.js backbone (tfBackbone.ts), which computes the same floats up to rounding.
@@ -44,14 +45,12 @@ function patchMatrix(c: PlanConv): Float32Array {
   return out;
 }
 
-function convs(plan: BackbonePlan): PlanConv[] {
-  return plan.steps.flatMap((s) => (s.op === 'conv' ? [s.conv] : s.op === 'fire' ? [s.squeeze, s.expand1x1, s.expand3x3] : []));
-}
-
 /** Why this plan cannot run here, or null. The products take output channels in groups of 8. */
 export function hostBackboneUnsupported(plan: BackbonePlan): string | null {
-  const odd = convs(plan).find((c) => c.shape[0] % 8 !== 0);
+  const odd = planConvs(plan).find((c) => c.shape[0] % 8 !== 0);
   if (odd) return `${odd.name} has ${odd.shape[0]} output channels, not a multiple of 8`;
+  const open = plan.steps.find((s) => s.op === 'inception' && s.branches.some((b) => b[b.length - 1].op !== 'conv'));
+  if (open) return 'an inception branch ends in a pool';
   return null;
 }
 
@@ -61,7 +60,7 @@ export class HostBackbone implements HostForward {
   private runner: GemmRunner | null = null;
   private side = 0;
   private at = new Map<PlanConv, ConvAt>();
-  private buffers = { input: 0, ping: 0, pong: 0, col: 0, squeeze: 0 };
+  private buffers = { input: 0, ping: 0, pong: 0, col: 0, squeeze: 0, branch: 0 };
   private disposed = false;
   private growing: Promise<void> | null = null;
   /** Sides already checked against the plan (too small a side fails as TF.js's path would, not as NaN). */
@@ -100,7 +99,7 @@ export class HostBackbone implements HostForward {
 
   /** A new runner laid out for `side` px (fixed-size shared memories cannot grow). */
   private async grow(side: number): Promise<void> {
-    const all = convs(this.plan);
+    const all = planConvs(this.plan);
     let o = 0;
     const take = (floats: number) => {
       const at = o;
@@ -109,22 +108,33 @@ export class HostBackbone implements HostForward {
     };
     const at = new Map<PlanConv, ConvAt>();
     for (const c of all) at.set(c, { w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]) });
+    // Largest activation, patch matrix, and the two scratch images a Fire or an inception branch needs.
     let act = 0;
     let col = 0;
-    let squeeze = 0;
+    const scratch = [0, 0];
     let cur = { side, channels: 3 };
     const patches = (c: PlanConv, inSide: number) => (isPointwise(c) ? 0 : convOut(inSide, c) ** 2 * c.shape[1] * c.shape[2] ** 2);
+    const branch = (steps: BranchStep[]) => {
+      let h = cur.side;
+      let ch = cur.channels;
+      steps.forEach((t, j) => {
+        if (t.op === 'conv') {
+          col = Math.max(col, patches(t.conv, h));
+          h = convOut(h, t.conv);
+          ch = t.conv.shape[0];
+        } else h = poolOut(h, t.ceil, t.stride);
+        if (j < steps.length - 1) scratch[j % 2] = Math.max(scratch[j % 2], h * h * ch);
+      });
+    };
     const shapes = planShapes(this.plan, side);
     this.plan.steps.forEach((s, i) => {
       if (s.op === 'conv') col = Math.max(col, patches(s.conv, cur.side));
-      if (s.op === 'fire') {
-        squeeze = Math.max(squeeze, convOut(cur.side, s.squeeze) ** 2 * s.squeeze.shape[0]);
-        col = Math.max(col, patches(s.squeeze, cur.side), patches(s.expand3x3, convOut(cur.side, s.squeeze)));
-      }
+      if (s.op === 'fire') branch([{ op: 'conv', conv: s.squeeze }, { op: 'conv', conv: s.expand3x3 }]);
+      if (s.op === 'inception') s.branches.forEach(branch);
       cur = shapes[i];
       act = Math.max(act, cur.side ** 2 * cur.channels);
     });
-    const buffers = { input: take(side * side * 3), ping: take(act), pong: take(act), col: take(col), squeeze: take(squeeze) };
+    const buffers = { input: take(side * side * 3), ping: take(act), pong: take(act), col: take(col), squeeze: take(scratch[0]), branch: take(scratch[1]) };
     const runner = await GemmRunner.create(o, this.opts.helpers, this.opts.spawn, this.opts.flavour ?? bestFlavour());
     if (this.disposed || side <= this.side) {
       runner.dispose();
@@ -142,7 +152,7 @@ export class HostBackbone implements HostForward {
     this.side = side;
   }
 
-  async pooled(rgb: Float32Array, side: number): Promise<Float32Array> {
+  async pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array> {
     if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
     if (!this.sides.has(side)) {
       planShapes(this.plan, side);
@@ -151,7 +161,7 @@ export class HostBackbone implements HostForward {
     await this.reserve(side);
     const run = this.runner!;
     try {
-      return this.forward(run, rgb, side);
+      return this.forward(run, rgb, side, taps);
     } catch (e) {
       // A helper that failed leaves the runner unusable: released, so that hostForward makes a new one.
       this.dispose();
@@ -159,43 +169,87 @@ export class HostBackbone implements HostForward {
     }
   }
 
-  private forward(run: GemmRunner, rgb: Float32Array, side: number): Float32Array {
+  private forward(run: GemmRunner, rgb: Float32Array, side: number, names?: readonly string[]): Float32Array {
     const { mean, std } = this.plan.input;
     const f32 = run.f32;
     const inAt = this.buffers.input / 4;
     for (let i = 0; i < side * side; i++) {
       for (let c = 0; c < 3; c++) f32[inAt + 3 * i + c] = (rgb[3 * i + c] - mean[c]) / std[c];
     }
+    const taps = resolveTaps(this.plan, names);
+    const shapes = planShapes(this.plan, side);
+    const out = new Float32Array(taps.reduce((a, t) => a + t.channels, 0));
+    let filled = 0;
     let src = this.buffers.input;
     let h = side;
     let ch = 3;
     const next = () => (src === this.buffers.ping ? this.buffers.pong : this.buffers.ping);
-    for (const s of this.plan.steps) {
+    const last = taps[taps.length - 1].step;
+    for (let i = 0; i <= last; i++) {
+      const s = this.plan.steps[i];
       const dst = next();
       if (s.op === 'conv') {
         h = this.conv(s.conv, src, h, dst, s.conv.shape[0], 0);
         ch = s.conv.shape[0];
       } else if (s.op === 'pool') {
-        const o = poolOut(h, s.ceil);
-        run.maxPool(src, h, h, ch, o, o, dst);
-        h = o;
-      } else {
+        h = this.pool(s.ceil, s.stride, src, h, ch, dst);
+      } else if (s.op === 'lrn') {
+        lrnAcross(f32, src / 4, dst / 4, h * h, ch, s);
+      } else if (s.op === 'fire') {
         const e1 = s.expand1x1.shape[0];
         ch = e1 + s.expand3x3.shape[0];
         const sh = this.conv(s.squeeze, src, h, this.buffers.squeeze, s.squeeze.shape[0], 0);
         this.conv(s.expand1x1, this.buffers.squeeze, sh, dst, ch, 0);
         h = this.conv(s.expand3x3, this.buffers.squeeze, sh, dst, ch, e1);
+      } else {
+        const total = shapes[i].channels;
+        let col0 = 0;
+        let oh = h;
+        for (const b of s.branches) {
+          const r = this.branch(b, src, h, ch, dst, total, col0);
+          col0 += r.channels;
+          oh = r.side;
+        }
+        h = oh;
+        ch = total;
       }
       src = dst;
+      if (taps.some((t) => t.step === i)) {
+        // Global average pooling, summed in float64.
+        const sums = new Float64Array(ch);
+        const base = src / 4;
+        for (let p = 0; p < h * h; p++) {
+          const row = base + p * ch;
+          for (let c = 0; c < ch; c++) sums[c] += f32[row + c];
+        }
+        for (let c = 0; c < ch; c++) out[filled + c] = sums[c] / (h * h);
+        filled += ch;
+      }
     }
-    // Global average pooling, summed in float64.
-    const sums = new Float64Array(ch);
-    const base = src / 4;
-    for (let p = 0; p < h * h; p++) {
-      const row = base + p * ch;
-      for (let c = 0; c < ch; c++) sums[c] += f32[row + c];
-    }
-    return Float32Array.from(sums, (v) => v / (h * h));
+    return out;
+  }
+
+  /** One inception branch on (h x h x ch) at `src`, its last convolution writing channels [col0, ...) of `dst`. */
+  private branch(steps: BranchStep[], src: number, h: number, ch: number, dst: number, ldc: number, col0: number): { side: number; channels: number } {
+    const scratch = [this.buffers.squeeze, this.buffers.branch];
+    let at = src;
+    steps.forEach((t, j) => {
+      const lastStep = j === steps.length - 1;
+      const to = lastStep ? dst : scratch[j % 2];
+      if (t.op === 'conv') {
+        h = this.conv(t.conv, at, h, to, lastStep ? ldc : t.conv.shape[0], lastStep ? col0 : 0);
+        ch = t.conv.shape[0];
+      } else h = this.pool(t.ceil, t.stride, at, h, ch, to);
+      at = to;
+    });
+    return { side: h, channels: ch };
+  }
+
+  private pool(ceil: boolean, stride: 2 | 1 | undefined, src: number, h: number, ch: number, dst: number): number {
+    const o = poolOut(h, ceil, stride);
+    if (stride === 1) maxPoolSame(this.runner!.f32, src / 4, dst / 4, h, ch);
+    else this.runner!.maxPool(src, h, h, ch, o, o, dst);
+    return o;
   }
 
   /** conv + bias + ReLU of a (side x side x in) image at `src` into channels [col0, col0 + out) of rows `ldc` wide at `dst`. */
@@ -217,5 +271,47 @@ export class HostBackbone implements HostForward {
     this.disposed = true;
     this.runner?.dispose();
     this.runner = null;
+  }
+}
+
+/*
+ * GoogLeNet's two LRNs and its inception pools (3x3, stride 1) are a small share of its work at 224 px:
+ * plain loops over the shared memory, on this thread.
+ */
+
+/** Caffe's LRN across channels on `pixels` rows of `ch` channels: x (k + alpha / size * window sum of x^2)^-beta. */
+function lrnAcross(f32: Float32Array, src: number, dst: number, pixels: number, ch: number, p: { size: number; alpha: number; beta: number; k: number }): void {
+  const half = (p.size - 1) / 2;
+  const scale = p.alpha / p.size;
+  const sq = new Float64Array(ch + 1);
+  for (let i = 0; i < pixels; i++) {
+    const row = src + i * ch;
+    // Prefix sums of squares: each window's sum in two reads.
+    for (let c = 0; c < ch; c++) sq[c + 1] = sq[c] + f32[row + c] * f32[row + c];
+    for (let c = 0; c < ch; c++) {
+      const lo = Math.max(0, c - half);
+      const hi = Math.min(ch, c + half + 1);
+      f32[dst + i * ch + c] = f32[row + c] * Math.pow(p.k + scale * (sq[hi] - sq[lo]), -p.beta);
+    }
+  }
+}
+
+/** 3x3 max pool, stride 1, windows clipped to the image (padding never wins, as in Caffe and TF's 'same'). */
+function maxPoolSame(f32: Float32Array, src: number, dst: number, h: number, ch: number): void {
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - 1);
+    const y1 = Math.min(h, y + 2);
+    for (let x = 0; x < h; x++) {
+      const x0 = Math.max(0, x - 1);
+      const x1 = Math.min(h, x + 2);
+      const o = dst + (y * h + x) * ch;
+      for (let c = 0; c < ch; c++) f32[o + c] = -Infinity;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0; xx < x1; xx++) {
+          const r = src + (yy * h + xx) * ch;
+          for (let c = 0; c < ch; c++) if (f32[r + c] > f32[o + c]) f32[o + c] = f32[r + c];
+        }
+      }
+    }
   }
 }
