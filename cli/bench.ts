@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bankCopies, DEFAULT_SETTINGS, describeCalibration, DifferNet, formatRawScore, PREPROCESS_VERSION, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core/internal';
+import { bankCopies, DEFAULT_SETTINGS, detectBackbone, forBackbone, readBackboneWeights, type Backbone, type BackboneId, type FeatureConfig, type Flow, describeCalibration, DifferNet, formatRawScore, PREPROCESS_VERSION, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
 import { sharedPath } from '../src/core/node/shared';
 import { concatRows } from '../src/core/internal';
@@ -65,13 +65,107 @@ export function modelCacheKey(weightsHash: string, s: ModelSettings): string {
   return `model-p${PREPROCESS_VERSION}-f3-${weightsHash}-${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
 }
 
+/** The feature config in a cache key: empty for the paper's last layer at 448/224/112 px (keys written before taps). */
+function featuresTag(f: FeatureConfig): string {
+  const size = f.size === 448 && f.scales === 3 ? '' : `-${f.size}x${f.scales}`;
+  return size + (f.taps ? `-t${createHash('sha256').update(f.taps.join(',')).digest('hex').slice(0, 8)}` : '');
+}
+
 /** Cache key of a training feature bank: weights, feature config and the drawn transforms. */
 export function bankCacheKey(weightsHash: string, s: ModelSettings): string {
-  const f = s.features;
   const aug = s.train.rotate ? '' : '-norot';
-  const size = f.size === 448 && f.scales === 3 ? '' : `-${f.size}x${f.scales}`;
-  return `bank-p${PREPROCESS_VERSION}-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${size}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
+  return `bank-p${PREPROCESS_VERSION}-${weightsHash}-${bankCopies(s)}-${s.train.seed}${aug}${featuresTag(s.features)}${s.train.jitter ? `-j${s.train.jitter}` : ''}`;
 }
+
+/** A backbone and features measured side by side with the others in one run (issue 20). */
+export interface BenchArm {
+  id: BackboneId;
+  weights: string;
+  settings: ModelSettings;
+  label: string;
+}
+
+const ARM_WEIGHTS: Partial<Record<BackboneId, string[]>> = {
+  googlenet: ['weights', 'bvlc_googlenet.caffemodel'],
+  squeezenet1_1: ['weights', 'squeezenet1_1-imagenet.pth'],
+};
+
+/**
+ * What the run measures: GoogLeNet's default (the product's default where its weights are present) first,
+ * then GoogLeNet at 224 + 112 px and SqueezeNet's default beside it; `--weights FILE` measures that file's
+ * backbone alone.
+ */
+export function benchArms(weights: string | undefined, ids: BackboneId[]): BenchArm[] {
+  const arm = (id: BackboneId, file: string, scales?: number): BenchArm => {
+    const settings = forBackbone(structuredClone(DEFAULT_SETTINGS), id);
+    if (scales) settings.features.scales = scales;
+    const f = settings.features;
+    const px = Array.from({ length: f.scales }, (_, k) => Math.floor(f.size / 2 ** k)).join(' + ');
+    return { id, weights: file, settings, label: `${BACKBONE_NAME[id]}, ${f.taps?.join(' + ') ?? (id === 'googlenet' ? 'inception_3b + 4a + 4c + 4e' : 'last layer')}, ${px} px` };
+  };
+  if (weights) return [arm(detectBackbone(readBackboneWeights(readFileSync(weights))), weights)];
+  const arms: BenchArm[] = [];
+  for (const id of ids) {
+    const file = sharedPath(...ARM_WEIGHTS[id]!);
+    if (!existsSync(file)) continue;
+    arms.push(arm(id, file));
+    if (id === 'googlenet') arms.push(arm(id, file, 2));
+  }
+  if (!arms.length) throw new UsageError(`no weights for ${ids.join(', ')} under ../shared/weights: give --weights FILE`);
+  return arms;
+}
+
+interface ArmSeed {
+  auroc: number;
+  falseAlarms: number;
+  recall: number;
+  /** The false-alarm rate the threshold was calibrated for. */
+  requested: number;
+}
+
+/** One backbone and feature config's numbers in the side-by-side table. */
+interface ArmRow {
+  label: string;
+  dim: number;
+  seeds: ArmSeed[];
+  pixelAuroc: number;
+  /** Seconds per defect map (abs-first, T = 1), on the pool's threads. */
+  mapSeconds: number;
+  trainSeconds: number;
+  featureRate: number;
+  scoreSeconds: number;
+  latency: number;
+  cached: boolean;
+}
+
+/** The side-by-side table, and the detection targets of issue 20 checked on the first row (the default). */
+export function armsSection(rows: ArmRow[]): string {
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const spread = (xs: number[]) => { const st = scoreStats(xs); return `${pct(st.mean)} +- ${pct(st.std)}`; };
+  const d = rows[0];
+  const fa = mean(d.seeds.map((x) => x.falseAlarms));
+  const requested = d.seeds[0].requested;
+  const recall = mean(d.seeds.map((x) => x.recall));
+  const auroc = mean(d.seeds.map((x) => x.auroc));
+  return `## Backbones side by side (issue 20)
+
+Every row is measured in this run on the same split, each as \`differnet train\` makes its default model (held-out calibration for a ${pct(requested)} % false-alarm rate), over ${d.seeds.length} seeds of the flow. False alarms and recall are at each model's own threshold, on the held-out test set (test/good and the defects), never on training images. Pixel AUROC: ${pixelNote}. Latency: one image, features and score, median.${rows.some((r) => r.cached) ? ' Rows marked * reuse cached features or models; their times are the ones recorded when they were computed.' : ''}
+
+| backbone, taps, scales | features | image AUROC (seeds) | false alarms at threshold, test/good | recall at threshold | pixel AUROC | training wall time (seed 0) | feature extraction | score throughput | score latency | defect map |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.map((r, i) => `| ${i === 0 ? '**' + r.label + '** (default)' : r.label}${r.cached ? ' *' : ''} | ${r.dim} | ${spread(r.seeds.map((x) => x.auroc))} (${r.seeds.map((x) => pct(x.auroc)).join(', ')}) | ${r.seeds.map((x) => pct(x.falseAlarms)).join(', ')} % | ${r.seeds.map((x) => pct(x.recall)).join(', ')} % | ${pct(r.pixelAuroc)} | ${formatSeconds(r.trainSeconds)} | ${r.featureRate.toFixed(2)} images/s | ${r.scoreSeconds.toFixed(3)} s/image | ${r.latency.toFixed(2)} s | ${r.mapSeconds.toFixed(2)} s/image |`).join('\n')}
+
+| target (issue 20, on the default) | measured | met |
+| --- | --- | --- |
+| MTD image AUROC >= 95 (mean of ${d.seeds.length} seeds) | ${pct(auroc)} | ${auroc >= 0.95 ? 'yes' : 'no'} |
+| recall at the model's own threshold >= 75 % (mean of seeds) | ${pct(recall)} % | ${recall >= 0.75 ? 'yes' : 'no'} |
+| false alarms within 3 points of the calibrated ${pct(requested)} % (mean of seeds) | ${pct(fa)} % | ${Math.abs(fa - requested) <= 0.03 ? 'yes' : 'no'} |
+
+`;
+}
+const pixelNote = 'abs-first maps of up to 40 test images spread over all types (the same images for every row)';
+
+const BACKBONE_NAME: Record<BackboneId, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet' };
 
 /**
  * Optional on-disk cache (--cache DIR) of CNN features and trained models, so the study can be rerun or
@@ -158,6 +252,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       cache: { type: 'string' },
       seeds: { type: 'string' },
       skip: { type: 'string' },
+      backbones: { type: 'string' },
     },
   });
   // `--skip rotations,study`: the default model alone (its sections are the ones a change of calibration or
@@ -165,7 +260,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
   for (const k of skip) if (!['rotations', 'study'].includes(k)) throw new UsageError(`--skip takes rotations and/or study, got "${k}"`);
   const data = values.data ?? sharedPath('datasets', 'mtd');
-  const weights = values.weights ?? sharedPath('weights', 'squeezenet1_1-imagenet.pth');
+  const ids = (values.backbones ?? 'googlenet,squeezenet1_1').split(',').filter(Boolean) as BackboneId[];
+  for (const id of ids) if (!ARM_WEIGHTS[id]) throw new UsageError(`--backbones takes ${Object.keys(ARM_WEIGHTS).join(' and/or ')}, got "${id}"`);
+  const arms = benchArms(values.weights, ids);
+  const primary = arms[0];
   // Flow width x passes over the training images; the default model is always a row.
   const studySpecs = (skip.has('study') ? '' : (values.study ?? '64x8,128x8,512x8,2048x8,192x48')).split(',').filter(Boolean).map((x) => {
     const [width, passes] = x.split('x').map(Number);
@@ -175,7 +273,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const out = values.out ?? 'BENCHMARKS.md';
   const keptSections = existsSync(out) ? sectionsKept(readFileSync(out, 'utf8')) : '';
   const seedCount = intFlag(values, 'seeds', 3);
-  const aligned: ModelSettings = structuredClone(DEFAULT_SETTINGS);
+  const aligned: ModelSettings = primary.settings;
   // The rotation arm is scored at up to 64 rotations (the paper's test count), read as nested subsets: the
   // paper's mechanism predicts the AUROC rising with T. Its flow trains without calibration, so the 64
   // rotations cost only the test set's features.
@@ -186,46 +284,103 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const started = new Date();
   const ds = readMvtecFolder(data, { requireTrain: true, requireTest: true });
   const backend = await initNodeBackend();
-  const backbone = loadBackboneFile(weights);
-  const hash = backbone.weightsHash;
+  const threads = intFlag(values, 'threads', defaultThreads());
+  const backbone = loadBackboneFile(primary.weights, primary.id);
   const dim = featureDim(backbone, aligned.features);
-  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: weights, backbone: backbone.id, features: aligned.features }, intFlag(values, 'threads', defaultThreads()));
+  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: primary.weights, backbone: backbone.id, features: aligned.features }, threads);
   const cache = new BenchCache(values.cache);
   const log = (s: string) => console.log(s);
-  const bankOf = async (s: ModelSettings) => {
-    const copies = bankCopies(s);
-    const r = await cache.floats(bankCacheKey(hash, s), async () => (await trainingBank(pool, ds.train, s, dim, false)).data);
-    const bank: FeatureBank = { dim, count: ds.train.length, copies, data: r.value };
-    return { bank, seconds: r.seconds, cached: r.cached };
-  };
-  const testOf = (s: ModelSettings) => {
-    const angles = scoreAngles({ transforms: s.testTransforms, rotate: s.train.rotate });
-    return cache.floats(`test-p${PREPROCESS_VERSION}-${hash}-${s.train.rotate ? angles.length : 'norot'}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
-  };
-  /** A trained model and the seconds its flow took (calibration included for the default). */
-  const modelOf = async (s: ModelSettings, bank: FeatureBank, calibrate: boolean) => {
-    const r = await cache.bytes(modelCacheKey(hash, s) + (calibrate ? '-heldout' : ''), async () => {
-      // Calibrated models train as `differnet train` does (held-out split, threshold from the held-out
-      // images); without rotations every row they need is an image's one unrotated row, already in `bank`.
-      const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { backend, flowThreads: nodeFlowThreads() }) : await DifferNet.trainOnBank(backbone, bank, s, { backend, flowThreads: nodeFlowThreads() });
-      const bytes = await saveModel(m, { name: 'bench', includeBackbone: true });
-      m.dispose();
-      return bytes;
-    });
-    return { model: loadModel(r.value, backbone).model, bytes: r.value, seconds: r.seconds, cached: r.cached };
-  };
-  /** FeatureWork over the cached one-row-per-image bank of a rotation-free model; maps from the files. */
-  const cachedWork = (bank: FeatureBank, s: ModelSettings): FeatureWork => {
-    if (s.train.rotate || s.train.jitter || bank.copies !== 1) throw new Error('cached rows serve rotation-free models only');
-    const files = poolFeatureWork(pool, ds.train, false);
-    return {
-      rows: async (indices) => {
-        const out = new Float32Array(indices.length * dim);
-        indices.forEach((i, j) => out.set(bank.data.subarray(i * dim, (i + 1) * dim), j * dim));
-        return out;
-      },
-      maps: files.maps,
+  const pixelLimit = intFlag(values, 'pixel-limit', 40);
+
+  /** Features, test rows and trained models of one backbone, through its pool and the cache. */
+  const kitOf = (pool: EnginePool, backbone: Backbone, dim: number) => {
+    const hash = backbone.weightsHash;
+    /** FeatureWork over the cached one-row-per-image bank of a rotation-free model; maps from the files. */
+    const cachedWork = (bank: FeatureBank, s: ModelSettings): FeatureWork => {
+      if (s.train.rotate || s.train.jitter || bank.copies !== 1) throw new Error('cached rows serve rotation-free models only');
+      const files = poolFeatureWork(pool, ds.train, false);
+      return {
+        rows: async (indices) => {
+          const out = new Float32Array(indices.length * dim);
+          indices.forEach((i, j) => out.set(bank.data.subarray(i * dim, (i + 1) * dim), j * dim));
+          return out;
+        },
+        maps: files.maps,
+      };
     };
+    return {
+      bankOf: async (s: ModelSettings) => {
+        const copies = bankCopies(s);
+        const r = await cache.floats(bankCacheKey(hash, s), async () => (await trainingBank(pool, ds.train, s, dim, false)).data);
+        const bank: FeatureBank = { dim, count: ds.train.length, copies, data: r.value };
+        return { bank, seconds: r.seconds, cached: r.cached };
+      },
+      testOf: (s: ModelSettings) => {
+        const angles = scoreAngles({ transforms: s.testTransforms, rotate: s.train.rotate });
+        return cache.floats(`test-p${PREPROCESS_VERSION}-${hash}-${s.train.rotate ? angles.length : 'norot'}${featuresTag(s.features)}`, async () => concatRows(await testRows(pool, ds.test, angles, false)));
+      },
+      /** A trained model and the seconds its flow took (calibration included for the default). */
+      modelOf: async (s: ModelSettings, bank: FeatureBank, calibrate: boolean) => {
+        const r = await cache.bytes(modelCacheKey(hash, s) + (calibrate ? '-heldout' : ''), async () => {
+          // Calibrated models train as `differnet train` does (held-out split, threshold from the held-out
+          // images); without rotations every row they need is an image's one unrotated row, already in `bank`.
+          const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { backend, flowThreads: nodeFlowThreads() }) : await DifferNet.trainOnBank(backbone, bank, s, { backend, flowThreads: nodeFlowThreads() });
+          const bytes = await saveModel(m, { name: 'bench', includeBackbone: true });
+          m.dispose();
+          return bytes;
+        });
+        return { model: loadModel(r.value, backbone).model, bytes: r.value, seconds: r.seconds, cached: r.cached };
+      },
+      /**
+       * Latency of inspecting one image: its copies split over the threads, as a user waiting on one part.
+       * Median over several images after one warm-up: single runs on this 2-core machine vary by +-20%.
+       */
+      latencyOf: async (flow: Flow, t: number): Promise<ScoreStats> => {
+        const specs = (t === 1 ? [0] : scoreAngles({ transforms: t })).map((angle) => ({ angle }));
+        const parts = Array.from({ length: Math.min(pool.size, specs.length) }, (_, k) => specs.filter((_, j) => j % pool.size === k));
+        const runs: number[] = [];
+        for (const img of ds.test.slice(0, t === 64 ? 4 : 8)) {
+          const l0 = Date.now();
+          const res = await Promise.all(parts.map((p) => pool.run({ kind: 'copies', imagePath: img.path, specs: p })));
+          const got = concatRows(res.map((x) => (x.ok && x.kind === 'copies' ? x.rows : new Float32Array())));
+          await scoreFeatureRows(flow, got, dim, t);
+          runs.push((Date.now() - l0) / 1000);
+        }
+        return scoreStats(runs.slice(1));
+      },
+    };
+  };
+  const { bankOf, testOf, modelOf, latencyOf } = kitOf(pool, backbone, dim);
+
+  /** Another backbone or feature config, measured as the default is: seeds, threshold, maps, speed. */
+  const measureArm = async (arm: BenchArm): Promise<ArmRow> => {
+    const bb = loadBackboneFile(arm.weights, arm.id);
+    const s = arm.settings;
+    const d = featureDim(bb, s.features);
+    const p = await EnginePool.create({ kind: 'backbone', weightsPath: arm.weights, backbone: bb.id, features: s.features }, threads);
+    try {
+      const kit = kitOf(p, bb, d);
+      const b = await kit.bankOf(s);
+      const test = await kit.testOf(s);
+      const seeds: ArmSeed[] = [];
+      let first: Awaited<ReturnType<typeof kit.modelOf>> | null = null;
+      for (let seed = 0; seed < seedCount; seed++) {
+        const m = await kit.modelOf({ ...s, train: { ...s.train, seed } }, b.bank, true);
+        const r = imageMetrics(ds.test, await scoreFeatureRows(m.model.flow, test.value, d, 1), m.model.calibration!.threshold);
+        seeds.push({ auroc: r.imageAuroc, falseAlarms: r.atThreshold!.falseAlarmRate, recall: r.atThreshold!.recall, requested: m.model.calibration!.guarantee?.requested ?? NaN });
+        if (seed === 0) first = m;
+        else m.model.dispose();
+        log(`${arm.label}, seed ${seed}: AUROC ${pct(r.imageAuroc)}, ${pct(r.atThreshold!.falseAlarmRate)} % false alarms, ${pct(r.atThreshold!.recall)} % recall`);
+      }
+      const mapPool = await EnginePool.create({ kind: 'model', modelBytes: first!.bytes }, threads);
+      const px = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, first!.model.calibration, 'abs-first').finally(() => mapPool.close());
+      const latency = await kit.latencyOf(first!.model.flow, 1);
+      first!.model.dispose();
+      return { label: arm.label, dim: d, seeds, pixelAuroc: px?.pixelAuroc ?? NaN, mapSeconds: px ? px.seconds / px.images : NaN, trainSeconds: b.seconds + first!.seconds, featureRate: ds.train.length / b.seconds, scoreSeconds: test.seconds / ds.test.length, latency: latency.median, cached: b.cached || test.cached || first!.cached };
+    } finally {
+      await p.close();
+      bb.dispose();
+    }
   };
   try {
     // 1. The default: parts in a fixed pose, one unrotated copy per image.
@@ -249,21 +404,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
       return { r, rTest, rModel, byT };
     })();
 
-    // 3. Latency of inspecting one image: its copies split over the threads, as a user waiting on one part.
-    // Median over several images after one warm-up: single runs on this 2-core machine vary by +-20%.
+    // 3. Latency of inspecting one image.
     const latency: Record<string, ScoreStats> = {};
     for (const t of rot ? [1, 16, 64] : [1]) {
-      const specs = (t === 1 ? [0] : scoreAngles({ transforms: t })).map((angle) => ({ angle }));
-      const parts = Array.from({ length: Math.min(pool.size, specs.length) }, (_, k) => specs.filter((_, j) => j % pool.size === k));
-      const runs: number[] = [];
-      for (const img of ds.test.slice(0, t === 64 ? 4 : 8)) {
-        const l0 = Date.now();
-        const res = await Promise.all(parts.map((p) => pool.run({ kind: 'copies', imagePath: img.path, specs: p })));
-        const got = concatRows(res.map((x) => (x.ok && x.kind === 'copies' ? x.rows : new Float32Array())));
-        await scoreFeatureRows((t === 1 ? aModel : rot!.rModel).model.flow, got, dim, t);
-        runs.push((Date.now() - l0) / 1000);
-      }
-      latency[t] = scoreStats(runs.slice(1));
+      latency[t] = await latencyOf((t === 1 ? aModel : rot!.rModel).model.flow, t);
       log(`latency T=${t}: ${showSpread(latency[t])}`);
     }
 
@@ -278,18 +422,34 @@ export async function benchCommand(argv: string[]): Promise<void> {
 
     // 4. Pixel AUROC from the default model's defect maps (gradients), which needs the model in the workers.
     const mapPool = await EnginePool.create({ kind: 'model', modelBytes: aModel.bytes }, pool.size);
-    const pixelLimit = intFlag(values, 'pixel-limit', 40);
     // Both orders of combining the copies' gradients (issue 10): the project's and localization.py's.
     const pixel = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'abs-first');
     const pixelOfficial = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'official').finally(() => mapPool.close());
 
+    // 4b. The other backbones and feature configs, side by side with the default (issue 20).
+    const others: ArmRow[] = [];
+    for (const arm of arms.slice(1)) others.push(await measureArm(arm));
+
     const study: StudyRow[] = [];
     const seedAurocs = [main.imageAuroc];
     const seedFalseAlarms = [at.falseAlarmRate];
+    const seedRecalls = [at.recall];
     const defaultPasses = aligned.train.epochs * aligned.train.subEpochs;
     const isDefault = (x: { width: number; passes: number }) => x.width === aligned.flow.hidden && x.passes === defaultPasses;
     if (!studySpecs.some(isDefault)) studySpecs.push({ width: aligned.flow.hidden, passes: defaultPasses });
     const paperRows = () => study.filter((x) => x.width === 2048);
+    const primaryRow = (): ArmRow => ({
+      label: primary.label,
+      dim,
+      seeds: seedAurocs.map((auroc, i) => ({ auroc, falseAlarms: seedFalseAlarms[i], recall: seedRecalls[i], requested: cal.guarantee?.requested ?? NaN })),
+      pixelAuroc: pixel?.pixelAuroc ?? NaN,
+      mapSeconds: pixel ? pixel.seconds / pixel.images : NaN,
+      trainSeconds,
+      featureRate: ds.train.length / a.seconds,
+      scoreSeconds: aTest.seconds / ds.test.length,
+      latency: latency[1].median,
+      cached: a.cached || aTest.cached || aModel.cached,
+    });
     const render = (): string => {
     const peakMB = mem.peakNow() / 1e6;
 
@@ -339,7 +499,7 @@ Peaks measured in this run on every core: numpy's float32 2048^3 product (native
 Made by \`npm run bench\` (\`tsx cli/main.ts bench${argv.length ? ' ' + shownArgs(argv).join(' ') : ''}\`) on ${started.toISOString().slice(0, 10)},
 ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, TF.js backend **${backend}** x ${pool.size} worker threads.${cachedNote}
 Data: Magnetic Tile Defects (\`../shared/datasets/mtd\`, the paper's split: ${ds.train.length} train, ${ds.test.filter((t) => t.label === 0).length} good + ${ds.test.filter((t) => t.label === 1).length} defective test).
-Backbone: SqueezeNet 1.1 ImageNet (\`../shared/weights/squeezenet1_1-imagenet.pth\`), ${dim} features (448/224/112 px).
+Backbone: ${primary.label} (\`${path.relative(process.cwd(), primary.weights)}\`), ${dim} features.
 Flow: ${aligned.flow.blocks} blocks x width ${aligned.flow.hidden}, clamp ${aligned.flow.clamp}; ${aligned.train.epochs * aligned.train.subEpochs} passes over the training images, batch ${aligned.train.batchSize}, Adam lr ${aligned.train.adam.lr} (the paper's betas, eps and weight decay).
 All AUROCs are of the **final** model (no best-of-run selection).
 
@@ -347,7 +507,7 @@ All AUROCs are of the **final** model (no best-of-run selection).
 
 | target | measured | met |
 | --- | --- | --- |
-| image AUROC >= 97.7 with SqueezeNet | ${pct(main.imageAuroc)} (default)${rot ? `, ${pct(rot.byT[16].imageAuroc)} (rotations, T=16)` : ''} | ${main.imageAuroc >= 0.977 ? 'yes' : 'no'} |
+| image AUROC >= 97.7 with the default backbone | ${pct(main.imageAuroc)} (default)${rot ? `, ${pct(rot.byT[16].imageAuroc)} (rotations, T=16)` : ''} | ${main.imageAuroc >= 0.977 ? 'yes' : 'no'} |
 | trained model in <= 10 min | ${formatSeconds(trainSeconds)} | ${trainSeconds <= 600 ? 'yes' : 'no'} |
 | inspection with 16 transforms <= 1.6 s | ${rot ? `median ${showSpread(latency[16])} ` : 'not measured (`--skip rotations`) '}(the default needs 1 copy: ${latency[1].median.toFixed(2)} s) | ${rot ? (latency[16].median <= 1.6 ? 'yes' : 'no') : 'n/a'} |
 | default within 0.5 AUROC points of width 2048, >= 20x smaller | ${paperRow && defaultRow ? `${(100 * (seeds.mean - paperRow.auroc)).toFixed(2)} points (default: mean of ${seeds.n} seeds; width 2048: one seed), ${(paperRow.parameters / defaultRow.parameters).toFixed(0)}x smaller` : 'width 2048 not trained yet'} | ${paperRow && defaultRow ? (seeds.mean >= paperRow.auroc - 0.005 && paperRow.parameters >= 20 * defaultRow.parameters ? 'yes' : 'no') : 'n/a'} |
@@ -368,14 +528,14 @@ All AUROCs are of the **final** model (no best-of-run selection).
 | false alarms at the threshold over seeds 0-${seedFalseAlarms.length - 1} | ${seedFalseAlarms.map(pct).join(', ')} % |
 | F1-max | ${main.f1Max!.f1.toFixed(3)} at raw ${formatRawScore(main.f1Max!.threshold)} |
 | training wall time (features + flow + calibration) | ${formatSeconds(trainSeconds)} (features ${formatSeconds(a.seconds)}, flow + held-out calibration ${formatSeconds(aModel.seconds)}; trained on ${aModel.model.training!.images}, ${aModel.model.training!.heldOut} held out) |
-| feature extraction | ${(ds.train.length / a.seconds).toFixed(2)} images/s (one copy, 3 scales, 448 px, ${pool.size} threads) |
+| feature extraction | ${(ds.train.length / a.seconds).toFixed(2)} images/s (one copy, ${aligned.features.scales} scale${aligned.features.scales > 1 ? 's' : ''} from ${aligned.features.size} px, ${pool.size} threads) |
 | scoring the test set | ${(aTest.seconds / ds.test.length).toFixed(3)} s per image (throughput) |
 | inspection latency of one image (score; median, range) | ${showSpread(latency[1])} |
 | model file (flow + backbone) | ${(aModel.bytes.length / 1e6).toFixed(1)} MB |
 | flow parameters | ${(flowParamCount(aModel.model.flow.config) / 1e6).toFixed(2)}M |
 | peak memory of the whole benchmark (RSS) | ${peakMB.toFixed(0)} MB |
 
-${speedSection()}${rotationSection()}## Flow width study (default features, T=1)
+${armsSection([primaryRow(), ...others])}${speedSection()}${rotationSection()}## Flow width study (default features, T=1)
 
 The paper's width 2048 has ${(flowParamCount({ inputDim: dim, blocks: 8, hidden: 2048, clamp: 3 }) / 1e6).toFixed(0)}M parameters for ${dim} inputs.${
       paperRow && defaultRow
@@ -409,6 +569,7 @@ ${study.map((x) => `| ${x.width}${isDefault(x) ? ' (default)' : ''} | ${x.passes
       const sm = imageMetrics(ds.test, await scoreFeatureRows(m.model.flow, aTest.value, dim, 1), m.model.calibration!.threshold);
       seedAurocs.push(sm.imageAuroc);
       seedFalseAlarms.push(sm.atThreshold!.falseAlarmRate);
+      seedRecalls.push(sm.atThreshold!.recall);
       m.model.dispose();
       log(`default with seed ${seed}: AUROC ${pct(seedAurocs[seed])}`);
       writeFileSync(out, render() + keptSections);

@@ -1,12 +1,12 @@
-// Backbone weights in: a torchvision .pth, an official DifferNet checkpoint (backbone and flow), or the
-// app's own cached weights file. A checkpoint's flow is held until `importCheckpoint` makes it a model.
-import { isBackboneKey, type BackboneId } from '../../core/backbones';
+// Backbone weights in: a torchvision .pth, an official DifferNet checkpoint (backbone and flow), BVLC
+// GoogLeNet's .caffemodel, or the app's own cached weights file. A checkpoint's flow is held until `importCheckpoint` makes it a model.
+import { isBackboneKey, readBackboneWeights, type BackboneId } from '../../core/backbones';
 import { Flow } from '../../core/flow';
 import { DifferNet } from '../../core/model/differnet';
 import { readModelFile, saveModel } from '../../core/model/modelFile';
 import { PAPER_SETTINGS, withRotations, type ModelSettings } from '../../core/model/settings';
 import { decodeWeightsFile, isWeightsFile } from '../../core/model/weightsFile';
-import { readPth, type StateDict } from '../../core/torch';
+import type { StateDict } from '../../core/torch';
 import { ownBuffer, readBlob } from '../jobs';
 import { summaryOf } from '../modelRegistry';
 import type { ImportedFlow, WeightsInfo } from '../protocol';
@@ -46,7 +46,8 @@ export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, '
         let sd: StateDict;
         try {
           let shown = 0;
-          sd = readPth(bytes, {
+          // A .pth keeps a checkpoint's flow beside the backbone; a .caffemodel holds GoogLeNet alone.
+          sd = readBackboneWeights(bytes, {
             include: (k) => isBackboneKey(k) || FLOW_KEY.test(k),
             onProgress: (f) => {
               if (f - shown < 0.02 && f < 1) return;
