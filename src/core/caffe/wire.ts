@@ -3,7 +3,7 @@
 // fields they know in any order and unknown fields cost nothing but a bounds-checked skip. Every length
 // is checked against the enclosing message before anything is read or allocated, varints are at most
 // 10 bytes, values past 2^53 are refused, groups (wire types 3 and 4) are refused, and nesting is bounded.
-import { CaffeError } from './errors';
+import { CaffeError, WireError } from './errors';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -45,16 +45,16 @@ export class Message {
     /** 0 for the file's top-level message. */
     readonly depth = 0,
   ) {
-    if (start < 0 || end > bytes.length || start > end) throw new CaffeError(`the caffemodel reader was given an impossible range ${start}..${end} for a ${type}`);
-    if (depth > MAX_DEPTH) throw new CaffeError(`the caffemodel is corrupt: messages are nested more than ${MAX_DEPTH} deep at byte ${start}`);
+    if (start < 0 || end > bytes.length || start > end) throw new WireError(`the caffemodel reader was given an impossible range ${start}..${end} for a ${type}`);
+    if (depth > MAX_DEPTH) throw new WireError(`the caffemodel is corrupt: messages are nested more than ${MAX_DEPTH} deep at byte ${start}`);
   }
 
   /** Throws the "runs past the end" error for a field that needs bytes up to `need` but the message ends first. */
   private overrun(what: string, at: number, need: number): never {
     if (this.depth === 0 && this.end === this.bytes.length) {
-      throw new CaffeError(`the caffemodel is truncated: ${what} at byte ${at} runs past the end of the file (needs ${need - at} bytes, ${this.end - at} left)`);
+      throw new WireError(`the caffemodel is truncated: ${what} at byte ${at} runs past the end of the file (needs ${need - at} bytes, ${this.end - at} left)`);
     }
-    throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${at} runs past the end of its ${this.type}, which ends at byte ${this.end}`);
+    throw new WireError(`the caffemodel is corrupt: ${what} at byte ${at} runs past the end of its ${this.type}, which ends at byte ${this.end}`);
   }
 
   /** Decodes the varint at `pos` into vLo/vHi/vEnd. */
@@ -73,14 +73,14 @@ export class Message {
         hi = bits >>> 4;
       } else hi |= bits << (7 * i - 32);
       if ((byte & 0x80) === 0) {
-        if (i === 9 && byte > 1) throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${pos} overflows 64 bits`);
+        if (i === 9 && byte > 1) throw new WireError(`the caffemodel is corrupt: ${what} at byte ${pos} overflows 64 bits`);
         vLo = lo >>> 0;
         vHi = hi >>> 0;
         vEnd = p + 1;
         return;
       }
     }
-    throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${pos} is a varint longer than 10 bytes`);
+    throw new WireError(`the caffemodel is corrupt: ${what} at byte ${pos} is a varint longer than 10 bytes`);
   }
 
   /** Calls `visit` with every field, in file order. Unknown fields need no special handling: they are skipped by the caller ignoring them. */
@@ -90,10 +90,10 @@ export class Message {
     while (pos < end) {
       const at = pos;
       this.varint(pos, `a field tag in a ${this.type}`);
-      if (vHi !== 0) throw new CaffeError(`the caffemodel is corrupt: the field tag at byte ${at} is out of range`);
+      if (vHi !== 0) throw new WireError(`the caffemodel is corrupt: the field tag at byte ${at} is out of range`);
       const no = vLo >>> 3;
       const wire = vLo & 7;
-      if (no === 0) throw new CaffeError(`the caffemodel is corrupt: field number 0 at byte ${at} (not a protobuf message)`);
+      if (no === 0) throw new WireError(`the caffemodel is corrupt: field number 0 at byte ${at} (not a protobuf message)`);
       pos = vEnd;
       let start = pos;
       switch (wire) {
@@ -122,9 +122,9 @@ export class Message {
         }
         case 3:
         case 4:
-          throw new CaffeError(`the caffemodel is corrupt: field ${no} at byte ${at} is a protobuf group (wire type ${wire}), which caffe.proto never uses`);
+          throw new WireError(`the caffemodel is corrupt: field ${no} at byte ${at} is a protobuf group (wire type ${wire}), which caffe.proto never uses`);
         default:
-          throw new CaffeError(`the caffemodel is corrupt: field ${no} at byte ${at} has the invalid wire type ${wire} (not a protobuf message)`);
+          throw new WireError(`the caffemodel is corrupt: field ${no} at byte ${at} has the invalid wire type ${wire} (not a protobuf message)`);
       }
       visit({ no, wire, at, start, end: pos });
     }
@@ -203,7 +203,12 @@ export class Message {
     const end = packed ? f.end : f.start + 1;
     while (pos < end) {
       if (out.length >= limit) throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} has more than ${limit} values`);
-      reader.varint(pos, name);
+      try {
+        reader.varint(pos, name);
+      } catch (e) {
+        // `name` already says where this is: no layer needs adding (see locate).
+        throw e instanceof WireError ? new CaffeError(e.message) : e;
+      }
       out.push(signed ? signedValue(name, pos) : unsigned(name, pos));
       pos = vEnd;
     }
