@@ -1,5 +1,6 @@
 // Test-only helpers: a small protobuf encoder and caffe.NetParameter writers (V1 and V2 layouts, field
 // numbers from caffe.proto), so tests can craft unusual and hostile .caffemodel files without Caffe.
+import { expect } from 'vitest';
 import { V1_LAYER_TYPES } from '../../src/core/caffe/caffemodel';
 import type { CaffeBlob, CaffeLayer, CaffeNet, CaffePhase } from '../../src/core/caffe';
 
@@ -248,4 +249,19 @@ export function smallNet(layout: 'V1' | 'V2'): CaffeNet {
       plainLayer('prob', 'Softmax', ['fc'], ['prob']),
     ],
   };
+}
+
+/** A parsed net must be consistent: every blob holds what its shape says, and no more than the file could. */
+export function checkNet(net: CaffeNet, input: Uint8Array, what: string): void {
+  let floats = 0;
+  for (const layer of net.layers) {
+    for (const blob of layer.blobs) {
+      expect(blob.data, what).toBeInstanceOf(Float32Array);
+      expect(blob.data.length, `${what}: ${layer.name}`).toBe(blob.shape.reduce((a, d) => a * d, 1));
+      expect(blob.shape.every((d) => Number.isInteger(d) && d >= 0), what).toBe(true);
+      floats += blob.data.length;
+    }
+  }
+  expect(floats * 4, what).toBeLessThanOrEqual(input.length);
+  expect(net.layers.length, what).toBeLessThanOrEqual(input.length / 2);
 }

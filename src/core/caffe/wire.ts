@@ -14,6 +14,8 @@ const WIRE_NAMES = ['varint', '64-bit', 'length-delimited', 'group start', 'grou
 
 /** Deeper than any caffe.proto message this reader descends into (NetParameter > layer > blob > shape is 4). */
 export const MAX_DEPTH = 8;
+/** Fields listed for one message: above MAX_LAYERS (100k) for NetParameter, far above what a layer holds. */
+export const MAX_FIELDS = 1 << 18;
 /** Layer, blob and input names are short; a longer string is not a Caffe name. */
 export const MAX_STRING = 1 << 16;
 
@@ -130,10 +132,13 @@ export class Message {
     }
   }
 
-  /** All fields, in file order. */
+  /** All fields, in file order; at most MAX_FIELDS (a file of millions of tiny unknown fields must not become millions of objects). */
   fields(): Field[] {
     const out: Field[] = [];
-    this.forEach((f) => out.push(f));
+    this.forEach((f) => {
+      if (out.length >= MAX_FIELDS) throw new WireError(`the caffemodel is corrupt: a ${this.type} at byte ${this.start} has more than ${MAX_FIELDS} fields`);
+      out.push(f);
+    });
     return out;
   }
 
