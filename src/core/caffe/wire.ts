@@ -189,7 +189,8 @@ export class Message {
     const n = f.end - f.start;
     if (n > MAX_STRING) throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} is ${n} bytes long (at most ${MAX_STRING})`);
     try {
-      return utf8.decode(this.bytes.subarray(f.start, f.end));
+      // A copy: TextDecoder refuses views of a SharedArrayBuffer, and names are short.
+      return utf8.decode(this.bytes.slice(f.start, f.end));
     } catch {
       throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} is not valid UTF-8 text`);
     }
