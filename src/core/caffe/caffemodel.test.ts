@@ -1,5 +1,6 @@
 // NetParameter decoding on small synthetic files written by test/support/caffeBuilders.ts: both layouts,
 // Caffe's defaults and alternative spellings, protobuf's merge rules, field order, and the decodeBlobs option.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { CaffeError, readCaffeModel, type CaffeLayer, type CaffeNet } from './index';
 import { V1_LAYER_TYPES } from './caffemodel';
@@ -223,5 +224,17 @@ describe('readCaffeModel: input forms', () => {
     caffeError(() => readCaffeModel(new TextEncoder().encode('name: "GoogleNet"\nlayer {\n  name: "data"\n}\n')), /text file \(a \.prototxt\?\)/);
     caffeError(() => readCaffeModel(new ProtoWriter().string(1, 'GoogleNet').finish()), /holds no layers/);
     caffeError(() => readCaffeModel(concat([layerField(smallNet('V1').layers[1], 'V1'), layerField(smallNet('V2').layers[1], 'V2')])), /mixes 1 V1 layers .* and 1 V2 layers/);
+  });
+});
+
+describe('the reader\'s own imports', () => {
+  it('imports nothing outside src/core/caffe: no TF.js, no Node built-ins (browser and worker safe)', () => {
+    const dir = import.meta.dirname;
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    expect(files.sort()).toEqual(['blobs.ts', 'caffemodel.ts', 'errors.ts', 'index.ts', 'params.ts', 'types.ts', 'wire.ts']);
+    for (const f of files) {
+      const specs = [...readFileSync(`${dir}/${f}`, 'utf8').matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
+      for (const spec of specs) expect(spec, f).toMatch(/^\.\/[a-zA-Z]+$/);
+    }
   });
 });

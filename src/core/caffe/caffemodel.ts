@@ -135,10 +135,7 @@ interface ReadLayer {
 function readLayer(msg: Message, index: number, schema: LayerSchema, decodeBlobs: ReadCaffeModelOptions['decodeBlobs']): ReadLayer {
   // All fields first, so that nothing depends on their order (a hostile file may put blobs before the name).
   const byNo = groupByNumber(msg.fields());
-  const all = (no: number | undefined): Field[] => (no === undefined ? [] : (byNo.get(no) ?? []));
-  const last = (no: number): Field | undefined => all(no).at(-1);
-
-  const nameField = last(schema.name);
+  const nameField = byNo.get(schema.name)?.at(-1);
   const name = nameField ? msg.string(nameField, `the name of layer ${index}`) : '';
   const where = `layer ${index}${name ? ` (${quote(name)})` : ''}`;
   return locate(where, () => readLayerBody(msg, byNo, name, where, schema, decodeBlobs));
