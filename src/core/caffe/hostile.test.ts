@@ -33,13 +33,13 @@ const v1BlobLayer = (build: (w: ProtoWriter) => unknown) => v1Layer((l) => l.str
 describe('lengths, wire types and varints', () => {
   it('refuses huge declared lengths before allocating anything', () => {
     for (const n of [2 ** 31, 2 ** 32 + 5, 2 ** 50]) {
-      caffeError(() => readCaffeModel(new ProtoWriter().tag(100, 2).varint(n).raw([1, 2, 3]).finish()), /the caffemodel is truncated/, new RegExp(`\\(${n} bytes\\) at byte 0 runs past the end of the file`));
+      caffeError(() => readCaffeModel(new ProtoWriter().tag(100, 2).varint(n).raw([1, 2, 3]).finish()), /the caffemodel is truncated/, new RegExp(`the ${n}-byte field 'layer' \\(100\\) of a NetParameter at byte 0 runs past the end of the file`));
     }
     // A blob inside a layer claiming more than its layer holds is corrupt, and the error names the layer.
     const bytes = v2Layer((l) => l.string(1, 'conv1').tag(7, 2).varint(1000).raw([1, 2, 3]));
-    caffeError(() => readCaffeModel(concat([bytes, new ProtoWriter().bytes(9, new Uint8Array(2000)).finish()])), /corrupt: in layer 0, field 7 of a LayerParameter \(1000 bytes\)/, /runs past the end of its LayerParameter/);
+    caffeError(() => readCaffeModel(concat([bytes, new ProtoWriter().bytes(9, new Uint8Array(2000)).finish()])), /corrupt: in layer 0, the 1000-byte field 'blobs' \(7\) of a LayerParameter at byte \d+/, /runs past the end of its LayerParameter/);
     // A packed float array claiming more than its blob holds.
-    caffeError(() => readCaffeModel(blobLayer((b) => b.message(7, (s) => s.int(1, 2)).tag(5, 2).varint(2 ** 30).raw([0, 0, 0, 0]))), /in layer 0 \('fc'\), field 5 of a BlobProto \(1073741824 bytes\)/);
+    caffeError(() => readCaffeModel(blobLayer((b) => b.message(7, (s) => s.int(1, 2)).tag(5, 2).varint(2 ** 30).raw([0, 0, 0, 0]))), /in layer 0 \('fc'\), the 1073741824-byte field 'data' \(5\) of a BlobProto at byte \d+ runs past the end of its BlobProto/);
   });
 
   it('refuses a known field with the wrong wire type, naming it', () => {

@@ -75,14 +75,14 @@ describe('protobuf wire reader', () => {
   });
 
   it('bounds lengths by the enclosing message, before reading or allocating', () => {
-    caffeError(() => top(new ProtoWriter().tag(1, 2).varint(2 ** 50).finish()).fields(), /truncated: field 1 of a Test \(1125899906842624 bytes\) at byte 0 runs past the end of the file/);
+    caffeError(() => top(new ProtoWriter().tag(1, 2).varint(2 ** 50).finish()).fields(), /truncated: the 1125899906842624-byte field 1 of a Test at byte 0 runs past the end of the file/);
     caffeError(() => top(new ProtoWriter().tag(1, 2).varint(2n ** 63n).finish()).fields(), /truncated/);
     // Inside a nested message, the same overrun is corruption: the message's own length says where it ends.
     const inner = new ProtoWriter().tag(2, 2).varint(5).raw([1, 2]).finish();
     const bytes = new ProtoWriter().bytes(1, inner).int(3, 7).int(4, 7).int(5, 7).finish();
     const m = top(bytes);
     const sub = m.sub(m.fields()[0], 'Inner', 'inner');
-    caffeError(() => sub.fields(), /corrupt: field 2 of a Inner \(5 bytes\) at byte 2 runs past the end of its Inner, which ends at byte 6/);
+    caffeError(() => sub.fields(), /corrupt: the 5-byte field 2 of a Inner at byte 2 runs past the end of its Inner, which ends at byte 6/);
     caffeError(() => top(new Uint8Array([0x0d, 1, 2])).fields(), /truncated: the 4-byte field 1/);
     caffeError(() => top(new Uint8Array([0x09, 1, 2])).fields(), /truncated: the 8-byte field 1/);
     caffeError(() => top(new Uint8Array([0x08])).fields(), /truncated: field 1 of a Test at byte 1/);

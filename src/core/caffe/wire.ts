@@ -4,6 +4,7 @@
 // is checked against the enclosing message before anything is read or allocated, varints are at most
 // 10 bytes, values past 2^53 are refused, groups (wire types 3 and 4) are refused, and nesting is bounded.
 import { CaffeError, WireError } from './errors';
+import { FIELD_NAMES } from './fieldNames';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -59,6 +60,12 @@ export class Message {
     throw new WireError(`the caffemodel is corrupt: ${what} at byte ${at} runs past the end of its ${this.type}, which ends at byte ${this.end}`);
   }
 
+  /** "field 'layer' (100) of a NetParameter", or "field 100 of a NetParameter" for fields the reader has no name for. */
+  private label(no: number): string {
+    const name = FIELD_NAMES[this.type]?.[no];
+    return name === undefined ? `field ${no} of a ${this.type}` : `field '${name}' (${no}) of a ${this.type}`;
+  }
+
   /** Decodes the varint at `pos` into vLo/vHi/vEnd. */
   private varint(pos: number, what: string): void {
     const b = this.bytes;
@@ -100,24 +107,24 @@ export class Message {
       let start = pos;
       switch (wire) {
         case WIRE_VARINT:
-          this.varint(pos, `field ${no} of a ${this.type}`);
+          this.varint(pos, this.label(no));
           pos = vEnd;
           break;
         case WIRE_FIXED64:
           pos += 8;
-          if (pos > end) this.overrun(`the 8-byte field ${no} of a ${this.type}`, at, pos);
+          if (pos > end) this.overrun(`the 8-byte ${this.label(no)}`, at, pos);
           break;
         case WIRE_FIXED32:
           pos += 4;
-          if (pos > end) this.overrun(`the 4-byte field ${no} of a ${this.type}`, at, pos);
+          if (pos > end) this.overrun(`the 4-byte ${this.label(no)}`, at, pos);
           break;
         case WIRE_LEN: {
-          this.varint(pos, `the length of field ${no} of a ${this.type}`);
+          this.varint(pos, `the length of ${this.label(no)}`);
           start = vEnd;
           // Compare before adding: a length near 2^53 must not round into range.
           if (vHi !== 0 || vLo > end - start) {
             const length = vHi * 0x1_0000_0000 + vLo;
-            this.overrun(`field ${no} of a ${this.type} (${length} bytes)`, at, start + length);
+            this.overrun(`the ${length}-byte ${this.label(no)}`, at, start + length);
           }
           pos = start + vLo;
           break;
