@@ -256,12 +256,12 @@ export function checkNet(net: CaffeNet, input: Uint8Array, what: string): void {
   let floats = 0;
   for (const layer of net.layers) {
     for (const blob of layer.blobs) {
-      expect(blob.data, what).toBeInstanceOf(Float32Array);
-      expect(blob.data.length, `${what}: ${layer.name}`).toBe(blob.shape.reduce((a, d) => a * d, 1));
-      expect(blob.shape.every((d) => Number.isInteger(d) && d >= 0), what).toBe(true);
+      // Plain checks first (fuzzing calls this thousands of times); expect() only to report a failure.
+      const ok = blob.data instanceof Float32Array && blob.shape.every((d) => Number.isInteger(d) && d >= 0) && blob.data.length === blob.shape.reduce((a, d) => a * d, 1);
+      if (!ok) expect({ shape: blob.shape, length: blob.data.length }, `${what}: ${layer.name}`).toBe('a blob holding what its shape says');
       floats += blob.data.length;
     }
   }
-  expect(floats * 4, what).toBeLessThanOrEqual(input.length);
-  expect(net.layers.length, what).toBeLessThanOrEqual(input.length / 2);
+  if (floats * 4 > input.length) expect(floats * 4, what).toBeLessThanOrEqual(input.length);
+  if (net.layers.length > input.length / 2) expect(net.layers.length, what).toBeLessThanOrEqual(input.length / 2);
 }
