@@ -3,7 +3,7 @@
 // BlobShape). Both give the same CaffeNet: V1 types are mapped to V2 type strings as Caffe's own
 // upgrade (UpgradeV1LayerType) maps them. Field numbers are those of caffe.proto.
 import { checkShape, readBlob, readShapeDims } from './blobs';
-import { CaffeError } from './errors';
+import { CaffeError, locate } from './errors';
 import { readConcat, readConvolution, readInnerProduct, readLrn, readPhases, readPooling } from './params';
 import { Message, WIRE_LEN, type Field } from './wire';
 import type { CaffeLayer, CaffeNet, ReadCaffeModelOptions } from './types';
@@ -135,12 +135,15 @@ interface ReadLayer {
 function readLayer(msg: Message, index: number, schema: LayerSchema, decodeBlobs: ReadCaffeModelOptions['decodeBlobs']): ReadLayer {
   // All fields first, so that nothing depends on their order (a hostile file may put blobs before the name).
   const byNo = groupByNumber(msg.fields());
-  const all = (no: number | undefined): Field[] => (no === undefined ? [] : (byNo.get(no) ?? []));
-  const last = (no: number): Field | undefined => all(no).at(-1);
-
-  const nameField = last(schema.name);
+  const nameField = byNo.get(schema.name)?.at(-1);
   const name = nameField ? msg.string(nameField, `the name of layer ${index}`) : '';
   const where = `layer ${index}${name ? ` (${quote(name)})` : ''}`;
+  return locate(where, () => readLayerBody(msg, byNo, name, where, schema, decodeBlobs));
+}
+
+function readLayerBody(msg: Message, byNo: Map<number, Field[]>, name: string, where: string, schema: LayerSchema, decodeBlobs: ReadCaffeModelOptions['decodeBlobs']): ReadLayer {
+  const all = (no: number | undefined): Field[] => (no === undefined ? [] : (byNo.get(no) ?? []));
+  const last = (no: number): Field | undefined => all(no).at(-1);
 
   if (all(schema.v0).length > 0) {
     throw new CaffeError(`the caffemodel is not supported: ${where} is in the V0 layer format of Caffe before 2014; upgrade it with Caffe's upgrade_net_proto_binary`);
@@ -271,7 +274,7 @@ export function readNet(bytes: Uint8Array, options: ReadCaffeModelOptions): Caff
   };
   layerFields.forEach((f, i) => {
     if (f.wire !== WIRE_LEN) corrupt(`layer ${i} at byte ${f.at} is not a message (wire type ${f.wire})`);
-    const { layer, inputs } = readLayer(top.sub(f, schema.message, `layer ${i}`), i, schema, options.decodeBlobs);
+    const { layer, inputs } = locate(`layer ${i}`, () => readLayer(top.sub(f, schema.message, `layer ${i}`), i, schema, options.decodeBlobs));
     net.layers.push(layer);
     net.inputs.push(...inputs);
   });

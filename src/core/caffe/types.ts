@@ -68,8 +68,9 @@ export interface CaffeNet {
 export interface ReadCaffeModelOptions {
   /**
    * Layers for which this returns false keep `blobs: []`: their blob bytes are never parsed, copied or
-   * converted (they are only bounded by their layer's length). Called once per layer, after the whole
-   * layer message is read, so the field order inside the file does not matter.
+   * converted (they are only bounded by their layer's length). Called once for each layer that has blobs,
+   * after the whole layer message is read, so the field order inside the file does not matter. Without
+   * it, every layer's blobs are decoded.
    */
   decodeBlobs?: (layer: { name: string; type: string }) => boolean;
 }

@@ -3,7 +3,8 @@
 // fields they know in any order and unknown fields cost nothing but a bounds-checked skip. Every length
 // is checked against the enclosing message before anything is read or allocated, varints are at most
 // 10 bytes, values past 2^53 are refused, groups (wire types 3 and 4) are refused, and nesting is bounded.
-import { CaffeError } from './errors';
+import { CaffeError, WireError } from './errors';
+import { FIELD_NAMES } from './fieldNames';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -14,6 +15,8 @@ const WIRE_NAMES = ['varint', '64-bit', 'length-delimited', 'group start', 'grou
 
 /** Deeper than any caffe.proto message this reader descends into (NetParameter > layer > blob > shape is 4). */
 export const MAX_DEPTH = 8;
+/** Fields listed for one message: above MAX_LAYERS (100k) for NetParameter, far above what a layer holds. */
+export const MAX_FIELDS = 1 << 18;
 /** Layer, blob and input names are short; a longer string is not a Caffe name. */
 export const MAX_STRING = 1 << 16;
 
@@ -45,16 +48,22 @@ export class Message {
     /** 0 for the file's top-level message. */
     readonly depth = 0,
   ) {
-    if (start < 0 || end > bytes.length || start > end) throw new CaffeError(`the caffemodel reader was given an impossible range ${start}..${end} for a ${type}`);
-    if (depth > MAX_DEPTH) throw new CaffeError(`the caffemodel is corrupt: messages are nested more than ${MAX_DEPTH} deep at byte ${start}`);
+    if (start < 0 || end > bytes.length || start > end) throw new WireError(`the caffemodel reader was given an impossible range ${start}..${end} for a ${type}`);
+    if (depth > MAX_DEPTH) throw new WireError(`the caffemodel is corrupt: messages are nested more than ${MAX_DEPTH} deep at byte ${start}`);
   }
 
   /** Throws the "runs past the end" error for a field that needs bytes up to `need` but the message ends first. */
   private overrun(what: string, at: number, need: number): never {
     if (this.depth === 0 && this.end === this.bytes.length) {
-      throw new CaffeError(`the caffemodel is truncated: ${what} at byte ${at} runs past the end of the file (needs ${need - at} bytes, ${this.end - at} left)`);
+      throw new WireError(`the caffemodel is truncated: ${what} at byte ${at} runs past the end of the file (needs ${need - at} bytes, ${this.end - at} left)`);
     }
-    throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${at} runs past the end of its ${this.type}, which ends at byte ${this.end}`);
+    throw new WireError(`the caffemodel is corrupt: ${what} at byte ${at} runs past the end of its ${this.type}, which ends at byte ${this.end}`);
+  }
+
+  /** "field 'layer' (100) of a NetParameter", or "field 100 of a NetParameter" for fields the reader has no name for. */
+  private label(no: number): string {
+    const name = FIELD_NAMES[this.type]?.[no];
+    return name === undefined ? `field ${no} of a ${this.type}` : `field '${name}' (${no}) of a ${this.type}`;
   }
 
   /** Decodes the varint at `pos` into vLo/vHi/vEnd. */
@@ -73,14 +82,14 @@ export class Message {
         hi = bits >>> 4;
       } else hi |= bits << (7 * i - 32);
       if ((byte & 0x80) === 0) {
-        if (i === 9 && byte > 1) throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${pos} overflows 64 bits`);
+        if (i === 9 && byte > 1) throw new WireError(`the caffemodel is corrupt: ${what} at byte ${pos} overflows 64 bits`);
         vLo = lo >>> 0;
         vHi = hi >>> 0;
         vEnd = p + 1;
         return;
       }
     }
-    throw new CaffeError(`the caffemodel is corrupt: ${what} at byte ${pos} is a varint longer than 10 bytes`);
+    throw new WireError(`the caffemodel is corrupt: ${what} at byte ${pos} is a varint longer than 10 bytes`);
   }
 
   /** Calls `visit` with every field, in file order. Unknown fields need no special handling: they are skipped by the caller ignoring them. */
@@ -90,50 +99,53 @@ export class Message {
     while (pos < end) {
       const at = pos;
       this.varint(pos, `a field tag in a ${this.type}`);
-      if (vHi !== 0) throw new CaffeError(`the caffemodel is corrupt: the field tag at byte ${at} is out of range`);
+      if (vHi !== 0) throw new WireError(`the caffemodel is corrupt: the field tag at byte ${at} is out of range`);
       const no = vLo >>> 3;
       const wire = vLo & 7;
-      if (no === 0) throw new CaffeError(`the caffemodel is corrupt: field number 0 at byte ${at} (not a protobuf message)`);
+      if (no === 0) throw new WireError(`the caffemodel is corrupt: field number 0 at byte ${at} (not a protobuf message)`);
       pos = vEnd;
       let start = pos;
       switch (wire) {
         case WIRE_VARINT:
-          this.varint(pos, `field ${no} of a ${this.type}`);
+          this.varint(pos, this.label(no));
           pos = vEnd;
           break;
         case WIRE_FIXED64:
           pos += 8;
-          if (pos > end) this.overrun(`the 8-byte field ${no} of a ${this.type}`, at, pos);
+          if (pos > end) this.overrun(`the 8-byte ${this.label(no)}`, at, pos);
           break;
         case WIRE_FIXED32:
           pos += 4;
-          if (pos > end) this.overrun(`the 4-byte field ${no} of a ${this.type}`, at, pos);
+          if (pos > end) this.overrun(`the 4-byte ${this.label(no)}`, at, pos);
           break;
         case WIRE_LEN: {
-          this.varint(pos, `the length of field ${no} of a ${this.type}`);
+          this.varint(pos, `the length of ${this.label(no)}`);
           start = vEnd;
           // Compare before adding: a length near 2^53 must not round into range.
           if (vHi !== 0 || vLo > end - start) {
             const length = vHi * 0x1_0000_0000 + vLo;
-            this.overrun(`field ${no} of a ${this.type} (${length} bytes)`, at, start + length);
+            this.overrun(`the ${length}-byte ${this.label(no)}`, at, start + length);
           }
           pos = start + vLo;
           break;
         }
         case 3:
         case 4:
-          throw new CaffeError(`the caffemodel is corrupt: field ${no} at byte ${at} is a protobuf group (wire type ${wire}), which caffe.proto never uses`);
+          throw new WireError(`the caffemodel is corrupt: field ${no} at byte ${at} is a protobuf group (wire type ${wire}), which caffe.proto never uses`);
         default:
-          throw new CaffeError(`the caffemodel is corrupt: field ${no} at byte ${at} has the invalid wire type ${wire} (not a protobuf message)`);
+          throw new WireError(`the caffemodel is corrupt: field ${no} at byte ${at} has the invalid wire type ${wire} (not a protobuf message)`);
       }
       visit({ no, wire, at, start, end: pos });
     }
   }
 
-  /** All fields, in file order. */
+  /** All fields, in file order; at most MAX_FIELDS (a file of millions of tiny unknown fields must not become millions of objects). */
   fields(): Field[] {
     const out: Field[] = [];
-    this.forEach((f) => out.push(f));
+    this.forEach((f) => {
+      if (out.length >= MAX_FIELDS) throw new WireError(`the caffemodel is corrupt: a ${this.type} at byte ${this.start} has more than ${MAX_FIELDS} fields`);
+      out.push(f);
+    });
     return out;
   }
 
@@ -184,7 +196,8 @@ export class Message {
     const n = f.end - f.start;
     if (n > MAX_STRING) throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} is ${n} bytes long (at most ${MAX_STRING})`);
     try {
-      return utf8.decode(this.bytes.subarray(f.start, f.end));
+      // A copy: TextDecoder refuses views of a SharedArrayBuffer, and names are short.
+      return utf8.decode(this.bytes.slice(f.start, f.end));
     } catch {
       throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} is not valid UTF-8 text`);
     }
@@ -203,7 +216,12 @@ export class Message {
     const end = packed ? f.end : f.start + 1;
     while (pos < end) {
       if (out.length >= limit) throw new CaffeError(`the caffemodel is corrupt: ${name} at byte ${f.at} has more than ${limit} values`);
-      reader.varint(pos, name);
+      try {
+        reader.varint(pos, name);
+      } catch (e) {
+        // `name` already says where this is: no layer needs adding (see locate).
+        throw e instanceof WireError ? new CaffeError(e.message) : e;
+      }
       out.push(signed ? signedValue(name, pos) : unsigned(name, pos));
       pos = vEnd;
     }
