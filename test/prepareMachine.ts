@@ -24,8 +24,10 @@ const needs: Need[] = [
   },
 ];
 
+/** Runs quietly; dpkg's hundreds of lines are shown only when the command fails. */
 function run(cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').slice(-40).join('\n') + '\n');
   return r.status === 0;
 }
 
