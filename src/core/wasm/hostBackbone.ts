@@ -2,6 +2,7 @@ import { convOut, planConvs, planShapes, poolOut, resolveTaps, type BackbonePlan
 import type { HostForward } from '../backbones/types';
 import { bestFlavour, type KernelFlavour } from './gemmKernels';
 import { IM2COL_SLACK } from './convKernels';
+import { lrnAcross, maxPoolSame } from './hostOps';
 import { GemmRunner, type ThreadSpawner } from './threads';
 
 /*
@@ -274,44 +275,3 @@ export class HostBackbone implements HostForward {
   }
 }
 
-/*
- * GoogLeNet's two LRNs and its inception pools (3x3, stride 1) are a small share of its work at 224 px:
- * plain loops over the shared memory, on this thread.
- */
-
-/** Caffe's LRN across channels on `pixels` rows of `ch` channels: x (k + alpha / size * window sum of x^2)^-beta. */
-function lrnAcross(f32: Float32Array, src: number, dst: number, pixels: number, ch: number, p: { size: number; alpha: number; beta: number; k: number }): void {
-  const half = (p.size - 1) / 2;
-  const scale = p.alpha / p.size;
-  const sq = new Float64Array(ch + 1);
-  for (let i = 0; i < pixels; i++) {
-    const row = src + i * ch;
-    // Prefix sums of squares: each window's sum in two reads.
-    for (let c = 0; c < ch; c++) sq[c + 1] = sq[c] + f32[row + c] * f32[row + c];
-    for (let c = 0; c < ch; c++) {
-      const lo = Math.max(0, c - half);
-      const hi = Math.min(ch, c + half + 1);
-      f32[dst + i * ch + c] = f32[row + c] * Math.pow(p.k + scale * (sq[hi] - sq[lo]), -p.beta);
-    }
-  }
-}
-
-/** 3x3 max pool, stride 1, windows clipped to the image (padding never wins, as in Caffe and TF's 'same'). */
-function maxPoolSame(f32: Float32Array, src: number, dst: number, h: number, ch: number): void {
-  for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - 1);
-    const y1 = Math.min(h, y + 2);
-    for (let x = 0; x < h; x++) {
-      const x0 = Math.max(0, x - 1);
-      const x1 = Math.min(h, x + 2);
-      const o = dst + (y * h + x) * ch;
-      for (let c = 0; c < ch; c++) f32[o + c] = -Infinity;
-      for (let yy = y0; yy < y1; yy++) {
-        for (let xx = x0; xx < x1; xx++) {
-          const r = src + (yy * h + xx) * ch;
-          for (let c = 0; c < ch; c++) if (f32[r + c] > f32[o + c]) f32[o + c] = f32[r + c];
-        }
-      }
-    }
-  }
-}
