@@ -4,6 +4,7 @@ import { Flow } from '../flow/flow';
 import type { FlowConfig } from '../flow/config';
 import type { StateDict } from '../torch/types';
 import { normaliseCalibration, type Calibration } from '../inspection/calibration';
+import { validRegion } from '../inspection/framing';
 import { readTensorArchive, TensorArchiveError, writeTensorArchive, type ArchiveManifest } from './tensorArchive';
 import { DifferNet, type TrainingRecord } from './differnet';
 import type { ModelSettings } from './settings';
@@ -91,6 +92,8 @@ function validateManifest(m: ModelManifest): void {
   if (!f || !isCount(f.inputDim, 2) || !isCount(f.blocks, 1) || !isCount(f.hidden, 1) || !(typeof f.clamp === 'number' && f.clamp > 0)) bad('has an invalid flow configuration');
   const st = m.settings;
   if (!st?.features || !isCount(st.features.size, 8) || !isCount(st.features.scales, 1) || !isCount(st.testTransforms, 1) || !st.train || !st.flow) bad('has invalid settings');
+  const fr = st.framing;
+  if (fr !== undefined && (typeof fr !== 'object' || fr === null || !(typeof fr.aspect === 'number' && Number.isFinite(fr.aspect) && fr.aspect > 0) || (fr.region !== undefined && !validRegion(fr.region)))) bad('has an invalid framing');
   const c = m.calibration;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (c !== null) {
