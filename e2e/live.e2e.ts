@@ -1,14 +1,14 @@
 // The fastest demo, on Chromium's fake camera: teach from ~16 frames of a good part, then see a
 // damaged one flagged, all on the Live screen. Plus the camera's failure states.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launch, type Session } from './browser';
-import { animationFrames, canvasPixels, go, loadWeights, open, shot, text } from './app';
+import { animationFrames, canvasPixels, go, loadWeights, open, shot, SHOTS, text } from './app';
 import { mtd, squareTrainingSet, SQUEEZENET, tempDir } from './data';
 import { readGrey, squareOf, writeCentredPartClip, writeFakeCameraClip } from './fakeCamera';
 
@@ -72,7 +72,7 @@ async function dragRoi(page: Page, x0: number, y0: number, x1: number, y1: numbe
 describe.sequential('live inspection on a fake camera', () => {
   let s: Session;
   beforeAll(async () => {
-    const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'fray', 'exp1_num_136254.jpg'));
+    const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'break', 'exp2_num_284506.jpg'));
     s = await launch(origin, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`] });
   });
   afterAll(async () => {
@@ -90,9 +90,13 @@ describe.sequential('live inspection on a fake camera', () => {
     await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640);
     // Region of interest: the good tile on the left.
     await dragRoi(page, 0.03, 0.05, 0.47, 0.95);
+    // The panel says how many frames the default rate needs, and why.
+    expect(await text(page, '[data-testid="qt-minimum"]')).toMatch(/at least 93 frames for 5 % false alarms.*19 held-out frames/);
     await page.fill('input[aria-label="Frames to capture"]', '16');
     await page.click('[data-testid="capture-good"]');
     await expect.poll(() => text(page, '[data-testid="qt-count"]'), { timeout: 60_000 }).toBe('16 good images');
+    // 16 frames hold out 3: the panel says what they can promise instead.
+    expect(await text(page, '[data-testid="qt-minimum"]')).toMatch(/16 frames hold out 3, which can promise 25 % at best/);
     await shot(page, '10-live-captured');
     await page.click('[data-testid="live-train"]');
     // Scoring starts by itself once the model is trained.
@@ -111,6 +115,10 @@ describe.sequential('live inspection on a fake camera', () => {
       )
       .toBe(true);
     expect(await text(page, '[data-testid="live-fps"]')).toMatch(/^\d+\.\d frames\/s$/);
+    // After training, frames no part of training saw are scored, and the promise is the one 3 held-out frames support.
+    await expect.poll(() => text(page, '[data-testid="qt-check"]'), { timeout: 180_000, interval: 500 }).toMatch(/^Flagged \d+ of 12 new good frames/);
+    expect(await text(page, '[data-testid="qt-result"]')).toMatch(/Threshold set on 3 held-out frames: at most 25 % false alarms/);
+    console.log('quick teach check', await text(page, '[data-testid="qt-check"]'));
     // The good part passes (the threshold is the highest score of the frames it was taught from).
     expect(good.map((g) => g.verdict)).toContain('OK');
     await shot(page, '11-live-good');
@@ -279,6 +287,8 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       await expect.poll(() => page.getAttribute('[data-testid="live-maps"]', 'data-maps').then(Number), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
       expect(await page.locator('[data-testid="live-map-error"]').count()).toBe(0);
       measured.goodVerdictsPerSecond = await text(page, '[data-testid="live-fps"]');
+      // Cadence: verdicts per second times one verdict's engine time (1 = the engine never idles), heatmap on.
+      measured.goodVerdictShare = Number.parseFloat(await text(page, '[data-testid="live-fps"]')) * (Number(await page.getAttribute('[data-testid="live-verdict"]', 'data-score-ms')) / 1000);
       measured.goodMapsPerSecond = await text(page, '[data-testid="live-maps"]');
       // The counters count the passes.
       expect(Number(await page.getAttribute('[data-testid="station-counts"]', 'data-pass'))).toBeGreaterThan(counts0);
@@ -295,12 +305,40 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       await sizes(page, [1440, 390], '22-live-paused');
       // The snapshot is that frame, pixel for pixel, with the verdict written below it.
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="live-snapshot"]')]);
-      const png = PNG.sync.read(readFileSync((await download.path())!));
+      const bytes = readFileSync((await download.path())!);
+      writeFileSync(path.join(SHOTS, '25-live-snapshot.png'), bytes);
+      const png = PNG.sync.read(bytes);
       expect(png.width).toBe(640);
       expect(png.height).toBeGreaterThan(480);
       let differing = 0;
       for (let i = 0; i < 640 * 480 * 4; i++) if (png.data[i] !== frozen.data[i]) differing++;
       expect(differing).toBe(0);
+      // Inspect scores a dropped snapshot as Live did: the scored square, not the frame and its caption.
+      const shown = Number(await page.getAttribute('[data-testid="live-verdict"]', 'data-display-score')).toFixed(3);
+      const snapshotFile = path.join(tempDir('snapshot'), 'snapshot.png');
+      writeFileSync(snapshotFile, bytes);
+      await go(page, 'inspect');
+      await page.setInputFiles('[data-testid="inspect-drop-files"]', snapshotFile);
+      await expect.poll(() => page.getAttribute('[data-testid="results-table"] tbody tr', 'data-verdict'), { timeout: 120_000 }).toBe('OK');
+      expect(await text(page, '[data-testid="results-table"] tbody tr')).toContain(shown);
+      await go(page, 'live');
+      // A region drawn by hand in another shape is flagged; it is remembered for this model and camera
+      // across a reload, and "Fit region" gives it the training proportions.
+      await page.click('button:has-text("Start camera")');
+      await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640);
+      await dragRoi(page, 0.1, 0.1, 0.9, 0.6);
+      await expect.poll(() => page.getAttribute('[data-testid="live-framing"]', 'data-framing-ok')).toBe('no');
+      expect(await text(page, '[data-testid="live-framing"]')).toMatch(/^Framed differently from training: the region scored is 2\.\d\d:1 but the model learnt from 1:1 images/);
+      await sizes(page, [1440], '26-live-framing-warning');
+      await page.reload();
+      await page.waitForSelector('main[data-engine="ready"]', { timeout: 120_000 });
+      await page.click('button:has-text("Start camera")');
+      await expect.poll(() => page.getAttribute('[data-testid="live-framing"]', 'data-framing-ok'), { timeout: 60_000 }).toBe('no');
+      await page.click('button:has-text("Fit region")');
+      await expect.poll(() => page.getAttribute('[data-testid="live-framing"]', 'data-framing-ok')).toBe('yes');
+      expect(await text(page, '[data-testid="live-framing"]')).toMatch(/^Your region \(1:1 of the 4:3 frame\)/);
+      // The counts survived the reload too.
+      expect(Number(await page.getAttribute('[data-testid="station-counts"]', 'data-pass'))).toBeGreaterThan(0);
     });
   });
 

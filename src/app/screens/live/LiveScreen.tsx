@@ -185,6 +185,10 @@ export function LiveScreen() {
           <div className="row wrap small">
             <span data-testid="live-fps">{scoring && live.fps > 0 ? `${live.fps.toFixed(1)} frames/s` : '— frames/s'}</span>
             <span className="muted">{live.frames} frames scored</span>
+            {/* The station's counts beside the picture too: on a phone the panel is a long scroll away. */}
+            <span className="muted" data-testid="live-counts">
+              {live.counts.pass.toLocaleString()} passed · {live.counts.fail.toLocaleString()} failed
+            </span>
             {live.heatmap && (
               <span className="muted" data-testid="live-maps" data-maps={live.maps} data-map-ms={live.mapResult?.ms ?? ''}>
                 {scoring && live.mapsPerSecond > 0 ? `heatmap ${live.mapsPerSecond.toFixed(1)} maps/s` : scoring ? (live.mapError ? 'heatmap stopped' : 'heatmap starting…') : 'heatmap —'}

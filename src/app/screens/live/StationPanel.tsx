@@ -74,8 +74,8 @@ export function StationPanel() {
         </button>
         <label title={`DEFECT when ${k} of the last ${n} frames are defects, so one noisy frame flips nothing (default ${DEFAULT_DEBOUNCE.k} of ${DEFAULT_DEBOUNCE.n})`}>
           DEFECT when{' '}
-          <input type="number" className="narrow" min={1} max={n} value={k} aria-label="Defective frames needed (k)" onChange={(e) => setPrefs({ debounce: { k: Number(e.target.value), n } })} /> of the last{' '}
-          <input type="number" className="narrow" min={k} max={50} value={n} aria-label="Frames considered (n)" onChange={(e) => setPrefs({ debounce: { k, n: Number(e.target.value) } })} /> frames
+          <input type="number" className="tiny" min={1} max={n} value={k} aria-label="Defective frames needed (k)" onChange={(e) => setPrefs({ debounce: { k: Number(e.target.value), n } })} /> of the last{' '}
+          <input type="number" className="tiny" min={k} max={50} value={n} aria-label="Frames considered (n)" onChange={(e) => setPrefs({ debounce: { k, n: Number(e.target.value) } })} /> frames
         </label>
       </div>
       <div className="row wrap">
