@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../src/core/node/backend';
+import { readModelFile } from '../src/core/model/modelFile';
 import { sharedPath } from '../test/support/shared';
 import { JobRunner } from './pool/runner';
 
@@ -94,6 +95,11 @@ describe('differnet CLI end to end', () => {
     expect(report.settings.flow).toEqual({ blocks: 4, hidden: 32, clamp: 3 });
     expect(report.settings.train).toMatchObject({ rotate: true, copies: 2, transforms: 2 });
     expect(report.settings.testTransforms).toBe(2);
+    // The model records how its training images were framed, for the app's Live screen.
+    const framing = readModelFile(new Uint8Array(readFileSync(model))).manifest.settings.framing!;
+    expect(framing.aspectRange![0]).toBeLessThanOrEqual(framing.aspect);
+    expect(framing.aspectRange![1]).toBeGreaterThanOrEqual(framing.aspect);
+    expect(framing.aspectRange![1]).toBeGreaterThan(framing.aspectRange![0]); // MTD photos vary in shape
   });
 
   it('eval reports image and pixel AUROC, per-defect AUROC, thresholds and timings', async () => {

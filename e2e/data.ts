@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { strToU8, zipSync } from 'fflate';
+import { PNG } from 'pngjs';
 import { sharedDir, sharedPath } from '../test/support/shared';
 
 export const SQUEEZENET = () => sharedPath('weights', 'squeezenet1_1-imagenet.pth');
@@ -76,4 +77,23 @@ export function badFiles(): { notImage: string; truncatedJpeg: string; hostilePt
   const truncatedPth = path.join(dir, 'truncated.pth');
   writeFileSync(truncatedPth, Buffer.from('PK\x03\x04\x14\x00\x00\x00\x00\x00', 'latin1'));
   return { notImage, truncatedJpeg, hostilePth, truncatedPth };
+}
+
+/**
+ * An MVTec-layout folder of square photos: the centred square of each of the first n good training images,
+ * as PNG (lossless, so the square is exactly what the engine gets).
+ */
+export function squareTrainingSet(n: number, square: (file: string) => { width: number; height: number; data: Uint8Array }): string {
+  const root = path.join(tempDir('square'), 'mtd-square');
+  mkdirSync(path.join(root, 'train', 'good'), { recursive: true });
+  for (const f of goodTrainImages(n)) {
+    const g = square(f);
+    const png = new PNG({ width: g.width, height: g.height });
+    for (let i = 0; i < g.data.length; i++) {
+      png.data[i * 4] = png.data[i * 4 + 1] = png.data[i * 4 + 2] = g.data[i];
+      png.data[i * 4 + 3] = 255;
+    }
+    writeFileSync(path.join(root, 'train', 'good', path.basename(f).replace(/\.jpg$/, '.png')), PNG.sync.write(png));
+  }
+  return root;
 }

@@ -57,3 +57,59 @@ export function writeFakeCameraClip(good: string, damaged: string, frames = 40, 
   writeFileSync(file, Buffer.concat(parts));
   return file;
 }
+
+/** The centred square of an image: how the square training photos of these tests are cut. */
+export function squareOf(img: Grey): Grey {
+  const side = Math.min(img.width, img.height);
+  const x0 = (img.width - side) >> 1;
+  const y0 = (img.height - side) >> 1;
+  const data = new Uint8Array(side * side);
+  for (let y = 0; y < side; y++) data.set(img.data.subarray((y0 + y) * img.width + x0, (y0 + y) * img.width + x0 + side), y * side);
+  return { width: side, height: side, data };
+}
+
+export function readGrey(file: string): Grey {
+  return greyJpeg(file);
+}
+
+/**
+ * A workstation camera's view of one part: the part's square photo at the frame's full height in the
+ * middle of a 4:3 frame, the sides filled with its mirror image as a wider view of the same surface would
+ * show more of it, drifting a pixel or two like a part placed by hand. The frame's centred square is the
+ * photo; the whole frame is not.
+ */
+export function writeCentredPartClip(file: string, name: string, frames = 30, width = 640, height = 480): string {
+  const part = squareOf(greyJpeg(file));
+  const out = path.join(tempDir('camera'), `${name}.y4m`);
+  const parts: Buffer[] = [Buffer.from(`YUV4MPEG2 W${width} H${height} F10:1 Ip A1:1 C420jpeg\n`)];
+  const s = part.width / height;
+  const x0 = (width - height) / 2;
+  const reflect = (u: number, n: number) => {
+    const m = ((u % (2 * n)) + 2 * n) % (2 * n);
+    return m < n ? m : 2 * n - 1 - m;
+  };
+  for (let f = 0; f < frames; f++) {
+    const t = (2 * Math.PI * f) / frames;
+    const dx = 1.5 * Math.sin(t);
+    const dy = 1.5 * Math.cos(t);
+    const y = new Uint8Array(width * height);
+    for (let j = 0; j < height; j++) {
+      for (let i = 0; i < width; i++) {
+        // Source pixel, mirrored beyond the photo's edges.
+        const sx = reflect((i - x0 + dx) * s, part.width - 1);
+        const sy = reflect((j + dy) * s, part.height - 1);
+        const xi = Math.min(part.width - 2, Math.floor(sx));
+        const yi = Math.min(part.height - 2, Math.floor(sy));
+        const fx = sx - xi;
+        const fy = sy - yi;
+        const p = (a: number, b: number) => part.data[b * part.width + a];
+        const g = (1 - fy) * ((1 - fx) * p(xi, yi) + fx * p(xi + 1, yi)) + fy * ((1 - fx) * p(xi, yi + 1) + fx * p(xi + 1, yi + 1));
+        // Chromium reads the clip's luma as video range (16-235): stored so, the page sees the photo's own grey levels.
+        y[j * width + i] = Math.round(16 + (g * 219) / 255);
+      }
+    }
+    parts.push(Buffer.from('FRAME\n'), Buffer.from(y), Buffer.alloc((width / 2) * (height / 2) * 2, 128));
+  }
+  writeFileSync(out, Buffer.concat(parts));
+  return out;
+}

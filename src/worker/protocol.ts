@@ -160,6 +160,11 @@ export interface EngineApi {
     { source: { kind: 'blob'; blob: Blob } | { kind: 'bytes'; bytes: ArrayBuffer }; name: string },
     { weights: WeightsInfo; cache: ArrayBuffer | null; checkpoint: CheckpointFlow | null },
   ];
+  /**
+   * The loaded weights of a backbone as the app's weights file (its kept tensors only), whatever they were
+   * loaded from: how a second engine (Live's maps) gets the same weights without the UI keeping a copy.
+   */
+  exportWeights: [{ backbone: BackboneId }, { bytes: ArrayBuffer; weights: WeightsInfo }];
   /** Turns the flow of a checkpoint just loaded by `loadWeights` into a model file on its backbone. */
   importCheckpoint: [{ checkpoint: string }, ImportedFlow];
   loadModel: [{ modelId: string; bytes: ArrayBuffer; calibration: Calibration | null }, ModelSummary];

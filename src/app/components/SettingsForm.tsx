@@ -30,7 +30,9 @@ const PRESET_LABEL: Record<PresetId, string> = { quick: 'Quick demo', default: '
 export function activePreset(s: ModelSettings, presets: { default: ModelSettings; paper: ModelSettings }): PresetId | null {
   // Key order differs between a preset and settings read back from a model file.
   const stable = (v: unknown): string => (v && typeof v === 'object' ? (Array.isArray(v) ? `[${v.map(stable).join(',')}]` : `{${Object.keys(v).sort().map((k) => `${k}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`) : JSON.stringify(v));
-  const same = (a: ModelSettings, b: ModelSettings) => stable(a) === stable(b);
+  // The framing is a record of the training images, not a setting a preset chooses.
+  const bare = ({ framing: _f, ...rest }: ModelSettings) => rest;
+  const same = (a: ModelSettings, b: ModelSettings) => stable(bare(a)) === stable(bare(b));
   if (same(s, presets.default)) return 'default';
   if (same(s, quickPreset(presets.default))) return 'quick';
   if (same(s, presets.paper)) return 'paper';

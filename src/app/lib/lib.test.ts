@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toCsv } from './csv';
 import { parseMvtec } from './mvtec';
 import type { PickedFile } from './files';
+import { readScoredRegion, withScoredRegion } from './snapshotMeta';
 
 const file = (path: string): PickedFile => ({ path, file: new File([new Uint8Array(1)], path.split('/').pop()!, { type: path.endsWith('.txt') ? 'text/plain' : 'image/png' }) });
 
@@ -45,5 +46,25 @@ describe('formatBytes', () => {
   it('uses one rule for every size: binary units, three significant digits', async () => {
     const { formatBytes } = await import('./format');
     expect([512, 1536, 128 * 1024, 7.04 * 1024 ** 2, 250 * 1024 ** 2, 2.5 * 1024 ** 3].map(formatBytes)).toEqual(['512 B', '1.5 KB', '128 KB', '7.04 MB', '250 MB', '2.5 GB']);
+  });
+});
+
+describe('Live snapshot metadata', () => {
+  // A 1 x 1 PNG: signature, IHDR, IDAT, IEND.
+  const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+
+  it('names the scored region inside the PNG, and reads it back', () => {
+    const tagged = withScoredRegion(png, { x: 80, y: 0, width: 480, height: 480 });
+    expect(readScoredRegion(tagged)).toEqual({ x: 80, y: 0, width: 480, height: 480 });
+    // Still a PNG with every original chunk after the new one.
+    expect(tagged.subarray(tagged.length - png.length + 33)).toEqual(png.subarray(33));
+  });
+
+  it('finds nothing in other images, and refuses a damaged chunk', () => {
+    expect(readScoredRegion(png)).toBeNull();
+    expect(readScoredRegion(new Uint8Array([1, 2, 3]))).toBeNull();
+    const tagged = withScoredRegion(png, { x: 1, y: 2, width: 3, height: 4 });
+    tagged[45] ^= 1;
+    expect(readScoredRegion(tagged)).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import { countVerdict, debounce, DEFAULT_DEBOUNCE, EMPTY_DEBOUNCE, validDebounce, ZERO_COUNTS, type Debounce, type DebounceState, type StationCounts, type Verdict } from '../../core/inspection';
 import type { Roi } from '../../worker/protocol';
 
 export interface LiveResult {
@@ -11,6 +12,52 @@ export interface LiveResult {
   at: number;
   /** Engine time for this frame (score, or score and map). */
   ms?: number;
+  /** The whole camera frame this result was computed on (closed when a newer one replaces it). */
+  frame?: ImageBitmap;
+  /** Wall-clock time the frame was taken, for snapshots and saved defects. */
+  takenAt?: number;
+}
+
+export interface StationPrefs {
+  debounce: Debounce;
+  sound: boolean;
+  autoSave: boolean;
+}
+
+const PREFS_KEY = 'differnet.live.station';
+const COUNTS_KEY = 'differnet.live.counts';
+
+function loadCounts(): StationCounts {
+  try {
+    const v = JSON.parse(localStorage.getItem(COUNTS_KEY) ?? 'null') as StationCounts | null;
+    return v && Number.isInteger(v.pass) && Number.isInteger(v.fail) && v.pass >= 0 && v.fail >= 0 ? { pass: v.pass, fail: v.fail } : ZERO_COUNTS;
+  } catch {
+    return ZERO_COUNTS;
+  }
+}
+
+/** A shift's counts survive a reload. */
+function saveCounts(c: StationCounts): void {
+  try {
+    localStorage.setItem(COUNTS_KEY, JSON.stringify(c));
+  } catch {
+    // Private mode: counts hold until the page closes.
+  }
+}
+
+function loadPrefs(): StationPrefs {
+  const fallback: StationPrefs = { debounce: DEFAULT_DEBOUNCE, sound: false, autoSave: true };
+  try {
+    const v = JSON.parse(localStorage.getItem(PREFS_KEY) ?? 'null') as Partial<StationPrefs> | null;
+    if (!v) return fallback;
+    return {
+      debounce: v.debounce && validDebounce(v.debounce) ? v.debounce : fallback.debounce,
+      sound: typeof v.sound === 'boolean' ? v.sound : fallback.sound,
+      autoSave: typeof v.autoSave === 'boolean' ? v.autoSave : fallback.autoSave,
+    };
+  } catch {
+    return fallback;
+  }
 }
 
 interface LiveState {
@@ -20,8 +67,9 @@ interface LiveState {
   heatmap: boolean;
   /** Rotations per frame; 0 = the model's own, with which its threshold was calibrated. */
   transforms: number;
+  /** A region the user drew or chose; null = the model's default (the training framing). */
   roi: Roi | null;
-  /** The last verdict's score (no map: maps come on their own lane). */
+  /** The last verdict's score and the frame it was scored on (no map: maps come on their own lane). */
   result: LiveResult | null;
   frames: number;
   fps: number;
@@ -32,14 +80,23 @@ interface LiveState {
   /** Why the map lane stopped; the verdicts go on without it. */
   mapError: string | null;
   error: string | null;
-  set(patch: Partial<Omit<LiveState, 'set' | 'record' | 'recordMap'>>): void;
-  record(r: LiveResult): void;
+  /** Station: the k-of-n verdict, the counts of frames it passed and failed since the last reset. */
+  debounced: DebounceState;
+  counts: StationCounts;
+  prefs: StationPrefs;
+  /** Defective frames saved in this browser (null until counted). */
+  saved: number | null;
+  set(patch: Partial<Omit<LiveState, 'set' | 'record' | 'recordMap' | 'setPrefs' | 'resetCounts'>>): void;
+  /** Records a verdict; returns the debounced verdict before and after it. */
+  record(r: LiveResult, verdict: Verdict | null): { before: Verdict | null; after: Verdict | null };
   recordMap(r: LiveResult): void;
+  setPrefs(patch: Partial<StationPrefs>): void;
+  resetCounts(): void;
 }
 
 export const FULL_FRAME: Roi = { x: 0, y: 0, width: 1, height: 1, relative: true };
 
-export const useLive = create<LiveState>((set) => ({
+export const useLive = create<LiveState>((set, get) => ({
   deviceId: '',
   running: false,
   paused: false,
@@ -54,14 +111,46 @@ export const useLive = create<LiveState>((set) => ({
   mapsPerSecond: 0,
   mapError: null,
   error: null,
+  debounced: EMPTY_DEBOUNCE,
+  counts: loadCounts(),
+  saved: null,
+  prefs: loadPrefs(),
   set(patch) {
+    const s = get();
+    // Frames are GPU or bitmap memory: the one a result replaces is freed here, once.
+    if ('result' in patch && s.result?.frame && patch.result?.frame !== s.result.frame) s.result.frame.close();
+    if ('mapResult' in patch && s.mapResult?.frame && patch.mapResult?.frame !== s.mapResult.frame) s.mapResult.frame.close();
     set(patch);
   },
-  record(r) {
-    set((s) => ({ result: r, frames: s.frames + 1, fps: smoothedRate(s.fps, s.result, r), error: null }));
+  record(r, verdict) {
+    const s = get();
+    if (s.result?.frame && s.result.frame !== r.frame) s.result.frame.close();
+    const before = s.debounced.stable;
+    const debounced = verdict ? debounce(s.debounced, verdict, s.prefs.debounce) : s.debounced;
+    const counts = verdict ? countVerdict(s.counts, debounced.stable) : s.counts;
+    if (counts !== s.counts) saveCounts(counts);
+    set({ result: r, frames: s.frames + 1, fps: smoothedRate(s.fps, s.result, r), error: null, debounced, counts });
+    return { before, after: debounced.stable };
   },
   recordMap(r) {
-    set((s) => ({ mapResult: r, maps: s.maps + 1, mapsPerSecond: smoothedRate(s.mapsPerSecond, s.mapResult, r), mapError: null }));
+    const s = get();
+    if (s.mapResult?.frame && s.mapResult.frame !== r.frame) s.mapResult.frame.close();
+    set({ mapResult: r, maps: s.maps + 1, mapsPerSecond: smoothedRate(s.mapsPerSecond, s.mapResult, r), mapError: null });
+  },
+  setPrefs(patch) {
+    const prefs = { ...get().prefs, ...patch };
+    if (!validDebounce(prefs.debounce)) return;
+    try {
+      localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
+    } catch {
+      // Private mode: the choice holds until the page closes.
+    }
+    // A new k or n starts the window afresh, so the shown verdict follows the new rule from its first frame.
+    set({ prefs, debounced: patch.debounce ? EMPTY_DEBOUNCE : get().debounced });
+  },
+  resetCounts() {
+    saveCounts(ZERO_COUNTS);
+    set({ counts: ZERO_COUNTS });
   },
 }));
 

@@ -71,6 +71,29 @@ describe('model file', () => {
     bb.dispose();
   });
 
+  it('keeps the framing of the training images; a file without one (older) loads and scores as before', async () => {
+    const { bb, m } = model();
+    const framing = { aspect: 4 / 3, aspectRange: [1.2, 1.5] as [number, number], region: { x: 0.125, y: 0, width: 0.75, height: 1 }, frame: { width: 640, height: 480 } };
+    const framed = new DifferNet(bb, m.flow, { ...settings, framing }, m.calibration);
+    const { model: back, manifest } = loadModel(await saveModel(framed, { name: 'cam', includeBackbone: false }), bb);
+    expect(manifest.settings.framing).toEqual(framing);
+    const old = loadModel(await saveModel(m, { name: 'old', includeBackbone: false }), bb);
+    expect(old.manifest.settings.framing).toBeUndefined();
+    const img = syntheticPart(64, 3);
+    // Scoring never reads the framing: the frame is cropped before the engine sees it.
+    expect(await back.score(img)).toBe(await old.model.score(img));
+    const bad = rezip(await saveModel(framed, { name: 'x', includeBackbone: false }), (f) => {
+      const man = JSON.parse(strFromU8(f['manifest.json']));
+      man.settings.framing = { aspect: -1 };
+      f['manifest.json'] = strToU8(JSON.stringify(man));
+    });
+    expect(() => readModelFile(bad)).toThrow(/invalid framing/);
+    back.dispose();
+    old.model.dispose();
+    m.dispose();
+    bb.dispose();
+  });
+
   it('refuses an unknown version, a wrong checksum, and non-model files', async () => {
     const { bb, m } = model();
     const bytes = await saveModel(m, { name: 'x', includeBackbone: false });

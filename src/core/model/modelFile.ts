@@ -4,6 +4,7 @@ import { Flow } from '../flow/flow';
 import type { FlowConfig } from '../flow/config';
 import type { StateDict } from '../torch/types';
 import { normaliseCalibration, type Calibration } from '../inspection/calibration';
+import { validRegion } from '../inspection/framing';
 import { readTensorArchive, TensorArchiveError, writeTensorArchive, type ArchiveManifest } from './tensorArchive';
 import { DifferNet, type TrainingRecord } from './differnet';
 import type { ModelSettings } from './settings';
@@ -94,6 +95,8 @@ function validateManifest(m: ModelManifest): void {
   // Absent in files written before feature taps: the backbone's default, the last layer.
   const taps = st.features.taps;
   if (taps !== undefined && (!Array.isArray(taps) || taps.length < 1 || taps.length > 64 || !taps.every((t) => typeof t === 'string' && t.length > 0 && t.length < 100))) bad('has invalid feature taps');
+  const fr = st.framing;
+  if (fr !== undefined && (typeof fr !== 'object' || fr === null || !(typeof fr.aspect === 'number' && Number.isFinite(fr.aspect) && fr.aspect > 0) || (fr.region !== undefined && !validRegion(fr.region)))) bad('has an invalid framing');
   const c = m.calibration;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (c !== null) {

@@ -1,5 +1,6 @@
 import type { BackboneId } from '../backbones/types';
 import type { FeatureConfig } from '../features/extractor';
+import type { Framing } from '../inspection/framing';
 import { PAPER_ADAM, type AdamConfig } from '../train/adamConfig';
 
 export interface TrainSettings {
@@ -26,6 +27,11 @@ export interface ModelSettings {
   train: TrainSettings;
   /** Transformed copies averaged into a score at inspection time. */
   testTransforms: number;
+  /**
+   * How the training images were framed, recorded by training (absent in older files: framingOf gives
+   * the default). Scoring never reads it; Live crops camera frames with it before the engine sees them.
+   */
+  framing?: Framing;
 }
 
 /** The paper's configuration (Rudolph et al. 2021, official code's config.py). */

@@ -10,6 +10,7 @@ import { scoreFeatureRows } from '../score/score';
 import { bankCopySpecs, type FeatureBank, type ImageSource } from '../train/featureBank';
 import { DifferNet, type TrainCallbacks } from './differnet';
 import { bankCopies, type ModelSettings } from './settings';
+import { framingFromSizes } from '../inspection/framing';
 
 /**
  * Good images whose defect maps set the heatmap's colour scale. A map costs about ten scores (it
@@ -69,8 +70,21 @@ export interface PipelineOptions extends TrainCallbacks {
 }
 
 /** Trains in this thread on images loaded from `source` (the app's worker, tests). */
-export function trainModel(backbone: Backbone, source: ImageSource, settings: ModelSettings, opts: PipelineOptions = {}): Promise<DifferNet> {
-  return trainInspectionModel(backbone, source.count, settings, localFeatureWork(backbone, settings, source), opts);
+export async function trainModel(backbone: Backbone, source: ImageSource, settings: ModelSettings, opts: PipelineOptions = {}): Promise<DifferNet> {
+  // The framing is what the images were, as decoded: every image passes through load, training and held out alike.
+  const sizes = new Map<number, { width: number; height: number }>();
+  const seen: ImageSource = {
+    ...source,
+    load: async (i) => {
+      const img = await source.load(i);
+      sizes.set(i, { width: img.width, height: img.height });
+      return img;
+    },
+  };
+  const model = await trainInspectionModel(backbone, source.count, settings, localFeatureWork(backbone, settings, seen), opts);
+  const { aspect: _a, aspectRange: _r, ...given } = settings.framing ?? {};
+  // The same flow under settings that now say how its images were framed (the old wrapper is dropped, not disposed).
+  return new DifferNet(model.backbone, model.flow, { ...model.settings, framing: framingFromSizes([...sizes.values()], given) }, model.calibration, model.training);
 }
 
 /** Held-out split, feature bank, flow, held-out calibration: a calibrated model, or an error and nothing. */

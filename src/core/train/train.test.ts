@@ -36,6 +36,8 @@ describe('training', () => {
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
     expect(events).toContain('features');
     expect(events).toContain('flow');
+    // Square synthetic parts: the model records that it was taught on square images.
+    expect(m.settings.framing).toEqual({ aspect: 1, aspectRange: [1, 1] });
 
     const goodScores = await Promise.all([100, 101, 102].map((s) => m.score(syntheticPart(64, s))));
     const bad = await Promise.all([100, 101, 102].map((s) => m.score(syntheticPart(64, s, true))));

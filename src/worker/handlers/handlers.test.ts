@@ -42,6 +42,13 @@ describe('engine request handlers (Node, WASM)', () => {
     // The cache file loads back as the same weights.
     const again = await h.loadWeights({ source: { kind: 'bytes', bytes: r.result.cache! }, name: 'cache' }, ctx());
     expect(again.result).toMatchObject({ weights: { hash: r.result.weights.hash, source: 'sq.pth' }, cache: null, checkpoint: null });
+    // Whatever they came from, the loaded weights go to a second engine as the same file.
+    const out = await h.exportWeights({ backbone: 'squeezenet1_1' }, ctx());
+    expect(out.result.weights.hash).toBe(r.result.weights.hash);
+    const other = nodeSession().session.handlers;
+    await other.init({ wasmPaths: '', choice: 'wasm' }, ctx());
+    expect((await other.loadWeights({ source: { kind: 'bytes', bytes: out.result.bytes }, name: 'from the engine' }, ctx())).result.weights.hash).toBe(r.result.weights.hash);
+    await expect(h.exportWeights({ backbone: 'alexnet' }, ctx())).rejects.toThrow(/no AlexNet weights are loaded in the engine/);
   });
 
   it('train fits a model, calibrates it on held-out images and keeps it loaded', async () => {

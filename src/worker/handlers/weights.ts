@@ -10,7 +10,7 @@ import type { StateDict } from '../../core/torch';
 import { ownBuffer, readBlob } from '../jobs';
 import { summaryOf } from '../modelRegistry';
 import type { ImportedFlow, WeightsInfo } from '../protocol';
-import type { WeightsRegistry } from '../weightsRegistry';
+import { backboneName, type WeightsRegistry } from '../weightsRegistry';
 import type { Engine, Handlers } from './types';
 
 /** The flow's tensors in an official DifferNet checkpoint (`module_list.<i>.…`). */
@@ -23,7 +23,7 @@ interface HeldFlow {
   name: string;
 }
 
-export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, 'loadWeights' | 'importCheckpoint'> {
+export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, 'loadWeights' | 'importCheckpoint' | 'exportWeights'> {
   /** The flow of the last checkpoint loaded, until imported: at most one, so a forgotten one costs little. */
   let held: HeldFlow | null = null;
   let nextId = 1;
@@ -73,6 +73,13 @@ export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, '
         }
         return { result: { weights: info, cache: cache.buffer as ArrayBuffer, checkpoint }, transfer: [cache.buffer as ArrayBuffer] };
       });
+    },
+
+    exportWeights: async ({ backbone }) => {
+      const info = weights.info(backbone);
+      if (!info) throw new Error(`no ${backboneName(backbone)} weights are loaded in the engine: load them on the weights panel first`);
+      const file = weights.cacheFile(backbone);
+      return { result: { bytes: file.buffer as ArrayBuffer, weights: info }, transfer: [file.buffer as ArrayBuffer] };
     },
 
     importCheckpoint: async ({ checkpoint }, ctx) =>

@@ -1,4 +1,5 @@
 import { useRef, useState } from 'react';
+import { scoredPartOf } from '../../lib/snapshotMeta';
 import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { DropZone } from '../../components/DropZone';
 import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanvas';
@@ -86,7 +87,7 @@ export function InspectScreen() {
       ) : (
         <>
           {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
-          <DropZone label={`Drop images to inspect with “${record.name}”`} hint="Nothing is uploaded: every image is scored on this machine." onFiles={(f) => st.add(f)} testId="inspect-drop" />
+          <DropZone label={`Drop images to inspect with “${record.name}”`} hint="Nothing is uploaded: every image is scored on this machine." onFiles={(f) => void Promise.all(f.map(scoredPartOf)).then((files) => st.add(files))} testId="inspect-drop" />
           {st.items.length > 0 && (
             <>
               {st.running && <ProgressBar label="Inspecting" done={done} total={st.items.length} onCancel={st.cancel} />}

@@ -1,6 +1,6 @@
 import type { EngineClient } from '../../../worker/client';
-import { createMapEngine, wasmPaths } from '../../engine';
-import { listWeights } from '../../persistence/weights';
+import type { BackboneId } from '../../../core';
+import { createMapEngine, engine, wasmPaths } from '../../engine';
 import { readModelFile, type ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 
@@ -35,9 +35,16 @@ export async function mapEngineFor(record: ModelRecord): Promise<EngineClient> {
 
 async function prepare(me: MapEngine, record: ModelRecord): Promise<void> {
   if (me.weightsHash !== record.weightsHash) {
-    const cached = (await listWeights()).find((w) => w.id === record.backbone && (!record.weightsHash || w.hash === record.weightsHash));
-    if (!cached) throw new Error(`the ${record.backbone} weights are not stored in this browser, so maps cannot be made beside the verdicts`);
-    await me.client.call('loadWeights', { source: { kind: 'bytes', bytes: cached.bytes }, name: cached.source }, { transfer: [cached.bytes] });
+    // The weights the verdict engine holds, whatever they came from (the server's models/, a download, a
+    // dropped file, this browser's cache): it writes its kept tensors once and hands them over, so the
+    // page keeps no copy of its own.
+    const loaded = useEngine.getState().weights[record.backbone];
+    if (!loaded) throw new Error(`no ${backboneLabel(record.backbone)} weights are loaded, so no maps can be made: load them on the Models screen`);
+    if (record.weightsHash && loaded.hash !== record.weightsHash) {
+      throw new Error(`the loaded ${backboneLabel(record.backbone)} weights (${loaded.hash.slice(0, 8)}) are not the ones this model was trained on (${record.weightsHash.slice(0, 8)})`);
+    }
+    const { bytes } = await engine().call('exportWeights', { backbone: record.backbone });
+    await me.client.call('loadWeights', { source: { kind: 'bytes', bytes }, name: loaded.source }, { transfer: [bytes] });
     me.weightsHash = record.weightsHash;
     me.model = null;
   }
@@ -55,4 +62,8 @@ async function prepare(me: MapEngine, record: ModelRecord): Promise<void> {
 export function releaseMapEngine(): void {
   current?.client.terminate();
   current = null;
+}
+
+function backboneLabel(id: BackboneId): string {
+  return id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1';
 }

@@ -1,13 +1,25 @@
 import { useEffect, type RefObject } from 'react';
+import { verdictOf } from '../../../core/inspection';
 import { isCancelled } from '../../../worker/client';
 import type { EngineClient } from '../../../worker/client';
 import type { Roi } from '../../../worker/protocol';
 import { engine } from '../../engine';
-import { useLive, FULL_FRAME } from '../../stores/live';
+import { reportError } from '../../stores/notices';
+import { useLive, type LiveResult } from '../../stores/live';
 import { useModels } from '../../stores/models';
 import { mapEngineFor, releaseMapEngine } from './mapLane';
+import { sameRegion, scoredRegion } from './region';
+import { beep, saveDefect } from './station';
 
-type Lane = (client: EngineClient, frame: ImageBitmap, roi: Roi, signal: AbortSignal) => Promise<void>;
+/** One frame taken for a lane: the bitmap the engine gets, a copy kept for what the screen shows, and when. */
+interface Taken {
+  sent: ImageBitmap;
+  kept: ImageBitmap;
+  roi: Roi;
+  takenAt: number;
+}
+
+type Lane = (client: EngineClient, taken: Taken, signal: AbortSignal) => Promise<void>;
 
 /**
  * After each map the map lane rests this many times as long as the map took. On this 2-core machine a map
@@ -18,6 +30,12 @@ type Lane = (client: EngineClient, frame: ImageBitmap, roi: Roi, signal: AbortSi
  * with a map every 6 s or so.
  */
 const MAP_REST = 2;
+
+/** The region scored now, for the model's framing and the video's size. */
+function currentRegion(modelId: string, v: HTMLVideoElement): Roi {
+  const record = useModels.getState().records.find((r) => r.id === modelId);
+  return scoredRegion(useLive.getState().roi, record?.settings, v.videoWidth, v.videoHeight);
+}
 
 /**
  * Takes the newest camera frame whenever the lane's engine is free: one frame in flight per lane, so the
@@ -34,17 +52,81 @@ async function runLane(video: RefObject<HTMLVideoElement | null>, client: () => 
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
+    const roi = currentRegion(modelId, v);
     if (!warm) {
       const blank = await createImageBitmap(new ImageData(v.videoWidth, v.videoHeight));
-      await c.call('analyze', { modelId, image: blank, map: false }, { transfer: [blank], signal });
+      await c.call('analyze', { modelId, image: blank, map: false, roi }, { transfer: [blank], signal });
       warm = true;
       continue;
     }
-    const roi = useLive.getState().roi ?? FULL_FRAME;
     const t0 = performance.now();
-    await lane(c, await createImageBitmap(v), roi, signal);
+    const takenAt = Date.now();
+    const kept = await createImageBitmap(v);
+    // The engine takes its bitmap away (transfer); the copy stays for snapshots, pause and saved defects.
+    const sent = await createImageBitmap(kept);
+    try {
+      await lane(c, { sent, kept, roi, takenAt }, signal);
+    } catch (e) {
+      kept.close();
+      throw e;
+    }
     if (rest > 0 && !signal.aborted) await new Promise((r) => setTimeout(r, rest * (performance.now() - t0)));
   }
+}
+
+/** A frame scored for a region the user has since moved would show a stale verdict. */
+function stale(signal: AbortSignal, modelId: string, video: RefObject<HTMLVideoElement | null>, roi: Roi): boolean {
+  const v = video.current;
+  return signal.aborted || !v || !sameRegion(currentRegion(modelId, v), roi);
+}
+
+/**
+ * A DEFECT waiting for its heatmap: the map lane's next map (a frame or two later, the same part) goes
+ * with it, so a saved defect shows where the defect is.
+ */
+let pendingSave: { modelId: string; result: LiveResult } | null = null;
+
+function save(modelId: string, result: LiveResult, map: LiveResult | null): void {
+  const record = useModels.getState().records.find((r) => r.id === modelId);
+  if (!record) return;
+  saveDefect(result, map, record)
+    .then(
+      (n) => useLive.getState().set({ saved: n }),
+      (e) => reportError(e, 'A defective frame could not be saved'),
+    )
+    .finally(() => result.frame?.close());
+}
+
+/** A map lane that stops (error, heatmap off, leaving Live) saves the waiting defect without a map. */
+function flushPending(): void {
+  const p = pendingSave;
+  pendingSave = null;
+  if (p) save(p.modelId, p.result, null);
+}
+
+/** The station's reaction to the debounced verdict turning DEFECT: a beep, and the frame saved with a map. */
+function onDefect(modelId: string): void {
+  const s = useLive.getState();
+  if (s.prefs.sound) beep();
+  if (!s.prefs.autoSave || !s.result?.frame) return;
+  // The frame must outlive the live view's use of it (the next result closes that one).
+  const result = { ...s.result, frame: undefined };
+  void createImageBitmap(s.result.frame).then((frame) => {
+    const kept = { ...result, frame };
+    if (s.heatmap && !s.mapError) {
+      pendingSave?.result.frame?.close();
+      pendingSave = { modelId, result: kept };
+    } else {
+      save(modelId, kept, null);
+    }
+  });
+}
+
+function onMap(modelId: string, map: LiveResult): void {
+  const p = pendingSave;
+  if (!p || p.modelId !== modelId) return;
+  pendingSave = null;
+  save(modelId, p.result, map);
 }
 
 /**
@@ -66,11 +148,15 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
         await runLane(
           video,
           async () => engine(),
-          async (c, frame, roi, signal) => {
-            const r = await c.call('analyze', { modelId, image: frame, map: false, transforms: transforms || undefined, roi }, { transfer: [frame], signal });
-            // A frame scored for a region the user has since moved would show a stale verdict.
-            if (signal.aborted || (useLive.getState().roi ?? FULL_FRAME) !== roi) return;
-            useLive.getState().record({ score: r.score, mapWidth: 0, mapHeight: 0, roi, at: performance.now(), ms: r.ms });
+          async (c, { sent, kept, roi, takenAt }, signal) => {
+            const r = await c.call('analyze', { modelId, image: sent, map: false, transforms: transforms || undefined, roi }, { transfer: [sent], signal });
+            if (stale(signal, modelId, video, roi)) {
+              kept.close();
+              return;
+            }
+            const cal = useModels.getState().records.find((m) => m.id === modelId)?.calibration ?? null;
+            const { before, after } = useLive.getState().record({ score: r.score, mapWidth: 0, mapHeight: 0, roi, at: performance.now(), ms: r.ms, frame: kept, takenAt }, cal ? verdictOf(r.score, cal.threshold) : null);
+            if (after === 'defect' && before !== 'defect') onDefect(modelId);
           },
           modelId,
           ac.signal,
@@ -93,10 +179,15 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
         await runLane(
           video,
           () => mapEngineFor(record),
-          async (c, frame, roi, signal) => {
-            const r = await c.call('analyze', { modelId, image: frame, map: true, transforms: transforms || undefined, roi }, { transfer: [frame], signal });
-            if (signal.aborted || (useLive.getState().roi ?? FULL_FRAME) !== roi) return;
-            useLive.getState().recordMap({ score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, roi, at: performance.now(), ms: r.ms });
+          async (c, { sent, kept, roi, takenAt }, signal) => {
+            const r = await c.call('analyze', { modelId, image: sent, map: true, transforms: transforms || undefined, roi }, { transfer: [sent], signal });
+            if (stale(signal, modelId, video, roi)) {
+              kept.close();
+              return;
+            }
+            const m: LiveResult = { score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, roi, at: performance.now(), ms: r.ms, frame: kept, takenAt };
+            useLive.getState().recordMap(m);
+            onMap(modelId, m);
           },
           modelId,
           ac.signal,
@@ -104,10 +195,12 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
         );
       } catch (e) {
         if (!isCancelled(e) && !ac.signal.aborted) useLive.getState().set({ mapError: (e as Error).message });
+        flushPending();
       }
     })();
     return () => {
       ac.abort();
+      flushPending();
       // Leaving Live, turning the heatmap off or changing model: the second engine's memory goes too.
       releaseMapEngine();
     };

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { DropZone } from '../../components/DropZone';
 import { WeightsPanel } from '../../components/WeightsPanel';
-import { formatRawScore } from '../../../core/inspection';
+import { formatRawScore, promisedRate, type Calibration } from '../../../core/inspection';
 import { BACKBONE_LABEL, formatBytes } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useModels } from '../../stores/models';
@@ -45,7 +45,7 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
       <td className="num" data-label="Images" title={r.origin ? 'Images it was trained on; an imported model does not bring them along' : undefined}>
         {r.training ? r.training.images : '—'}
       </td>
-      <td className="num" data-label="Threshold">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${r.calibration.method.kind === 'false-alarm-rate' ? ` (${+(r.calibration.method.rate * 100).toFixed(2)} % false alarms)` : ''}` : '—'}</td>
+      <td className="num" data-label="Threshold">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${thresholdNote(r.calibration)}` : '—'}</td>
       <td className="num" data-label="Size">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
       <td data-label="Actions">
         <div className="row wrap">
@@ -154,4 +154,13 @@ export function ModelsScreen() {
       <BackendCheck />
     </div>
   );
+}
+
+/** What the threshold promises: the rate its held-out images support, which may be above the one asked for. */
+function thresholdNote(c: Calibration): string {
+  if (c.method.kind !== 'false-alarm-rate') return '';
+  const promised = promisedRate(c);
+  const pct = (r: number) => `${+(r * 100).toFixed(2)} %`;
+  if (promised === null) return ` (${pct(c.method.rate)} of training images; no promise)`;
+  return c.guarantee?.supported ? ` (≤ ${pct(promised)} false alarms)` : ` (≤ ${pct(promised)} false alarms: ${c.good.n} held out, ${pct(c.method.rate)} asked)`;
 }
