@@ -6,3 +6,5 @@ export * from './heatScale';
 export * from './holdout';
 export * from './mvtecLayout';
 export * from './verdict';
+export * from './history';
+export * from './csv';
