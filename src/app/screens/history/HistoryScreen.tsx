@@ -119,7 +119,7 @@ function CorrectButton({ r, current }: { r: VerdictRecord; current: VerdictRecor
       className="secondary small"
       disabled={busy}
       data-testid="history-correct"
-      aria-label={`Mark ${name} as ${to === 'OK' ? 'good' : 'a defect'}`}
+      aria-label={`${to === 'OK' ? 'Mark good' : 'Mark defect'}: ${name}`}
       onClick={async () => {
         setBusy(true);
         try {
@@ -187,7 +187,7 @@ export function HistoryScreen() {
       )}
       <section className="card" aria-labelledby="search-title">
         <h2 id="search-title">Search</h2>
-        <div className="row wrap align-end">
+        <div className="row wrap align-end history-search">
           <label className="field">
             <span>From</span>
             <input type="date" value={st.filters.fromDay} onChange={(e) => st.setFilters({ fromDay: e.target.value })} data-testid="history-from" />
@@ -266,8 +266,10 @@ export function HistoryScreen() {
                       {unsaved && <div className="error-text small">not saved yet</div>}
                     </td>
                     <td data-label="Image" className="name-cell" title={r.imageHash ? `SHA-256 ${r.imageHash}` : 'no hash (this browser cannot hash files here)'}>
-                      {folder && <span className="muted">{folder}/</span>}
-                      {file}
+                      <span>
+                        {folder && <span className="muted">{folder}/</span>}
+                        {file}
+                      </span>
                     </td>
                     <td data-label="Score" className="num">
                       {r.score === null ? '—' : formatDisplayScore(r.score)}
@@ -290,7 +292,8 @@ export function HistoryScreen() {
                     <td data-label="Station" className="small">
                       {[r.station, r.operator].filter(Boolean).join(' · ') || <span className="muted">not set</span>}
                     </td>
-                    <td data-label="Correct">
+                    {/* A correction is corrected through its original: no button, and no empty "Correct" line on phones. */}
+                    <td data-label={r.kind === 'verdict' && !unsaved ? 'Correct' : undefined}>
                       <CorrectButton r={r} current={fix?.verdict ?? r.verdict} />
                     </td>
                   </tr>
