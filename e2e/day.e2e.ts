@@ -230,6 +230,11 @@ describe.sequential("an inspector's day (issue 22)", () => {
     await waitReady(page);
     await expect.poll(() => text(page, '[data-testid="history-count"]')).toMatch(/^5 records match/);
     expect(await page.inputValue('[data-testid="operator-name"]')).toBe('Ana');
+
+    // Inspect's drift check reads the same trail: a handful of parts is too few to test, and it says so.
+    await go(page, 'inspect');
+    await page.waitForSelector('[data-testid="drift"][data-status="too-few"]');
+    expect(await text(page, '[data-testid="drift"]')).toMatch(/^Drift check: [0-4] recent good parts? so far; it needs 20/);
   });
 
   it('made no request to any other origin and logged no errors', () => {

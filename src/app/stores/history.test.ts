@@ -26,7 +26,7 @@ vi.mock('../persistence/history', async (importOriginal) => {
 installLocalStorage();
 globalThis.indexedDB = new IDBFactory();
 
-const { useHistory, recordVerdicts } = await import('./history');
+const { useHistory, recordVerdicts, recentVerdicts } = await import('./history');
 const { useInspect } = await import('./inspect');
 const { useModels } = await import('./models');
 const { useNotices } = await import('./notices');
@@ -106,5 +106,21 @@ describe('history store', () => {
     expect(fixes).toHaveLength(1);
     expect(fixes[0]).toMatchObject({ kind: 'correction', verdict: 'OK', note: 'dust' });
     expect((await queryVerdicts()).find((r) => r.seq === original.seq)).toEqual(original);
+  });
+
+  it('gives the drift check the recent verdicts of one model version at one threshold, with what a person said', async () => {
+    const mk = (time: number, raw: number, version = 1, threshold = 10) =>
+      verdictRecord({ time, source: 'inspect', station: '', operator: '', imageName: `p${time}`, imageHash: null, model: { id: 'drift-model', name: 'd', version, hash: null }, rawScore: raw, calibration: { ...record.calibration!, threshold } });
+    recordVerdicts([mk(9000, 12), mk(9001, 3), mk(9002, 4, 2), mk(9003, 5, 1, 11)]);
+    await useHistory.getState().flush();
+    await useHistory.getState().load();
+    const flagged = useHistory.getState().records.find((r) => r.time === 9000)!;
+    await useHistory.getState().correct(flagged, 'OK');
+    const recent = await recentVerdicts({ id: 'drift-model', version: 1 }, 10);
+    // Newest first; version 2 and the other threshold are left out; the correction rides on its verdict.
+    expect(recent).toEqual([
+      { rawScore: 3, flagged: false, person: undefined },
+      { rawScore: 12, flagged: true, person: 'OK' },
+    ]);
   });
 });

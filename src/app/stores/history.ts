@@ -1,6 +1,8 @@
 import { create } from 'zustand';
 import {
   correctionRecord,
+  latestCorrections,
+  type RecentVerdict,
   dayRange,
   historyFullMessage,
   verdictRecord,
@@ -45,6 +47,8 @@ interface HistoryState {
   unsaved: VerdictRecord[];
   /** The last save failed because storage is full. */
   full: boolean;
+  /** Counts successful writes: views that read the database themselves (the drift check) refresh on it. */
+  writes: number;
   setIdentity(station: string, operator: string): void;
   setFilters(patch: Partial<HistoryFilters>): void;
   load(): Promise<void>;
@@ -77,6 +81,7 @@ export const useHistory = create<HistoryState>((set, get) => ({
   loaded: false,
   unsaved: [],
   full: false,
+  writes: 0,
 
   setIdentity(station, operator) {
     const s = station.trim().slice(0, 80);
@@ -121,7 +126,7 @@ export const useHistory = create<HistoryState>((set, get) => ({
         const { from, to } = dayRange(get().filters.fromDay, get().filters.toDay);
         const shown = saved.filter((r) => (from === undefined || r.time >= from) && (to === undefined || r.time <= to)).reverse();
         const wasFailing = get().unsaved.length > 0;
-        set((s) => ({ unsaved: [], full: false, records: s.loaded ? [...shown, ...s.records] : s.records }));
+        set((s) => ({ unsaved: [], full: false, writes: s.writes + 1, records: s.loaded ? [...shown, ...s.records] : s.records }));
         if (wasFailing) useNotices.getState().push('info', `${batch.length} verdict${batch.length === 1 ? '' : 's'} kept in this tab ${batch.length === 1 ? 'was' : 'were'} saved to the history.`);
       } catch (e) {
         const full = e instanceof StorageFullError;
@@ -208,4 +213,20 @@ export async function recordVerdict(v: VerdictGiven): Promise<void> {
   } catch (e) {
     reportError(e, `The verdict on ${v.imageName} could not be recorded in the history`);
   }
+}
+
+/**
+ * The latest `limit` verdicts of one model version at one threshold, with what a person said of each
+ * (its latest correction): what the drift check compares with that calibration.
+ */
+export async function recentVerdicts(model: { id: string; version: number }, rawThreshold: number, limit = 200): Promise<RecentVerdict[]> {
+  const all = await queryVerdicts({ modelId: model.id });
+  const fixes = latestCorrections(all);
+  return all
+    .filter((r) => r.kind === 'verdict' && r.model.version === model.version && r.rawThreshold === rawThreshold)
+    .slice(0, limit)
+    .map((r) => {
+      const fix = r.seq !== undefined ? fixes.get(r.seq) : undefined;
+      return { rawScore: r.rawScore, flagged: r.verdict === 'DEFECT', person: fix && fix.verdict !== 'UNCALIBRATED' ? fix.verdict : undefined };
+    });
 }

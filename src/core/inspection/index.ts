@@ -8,3 +8,4 @@ export * from './mvtecLayout';
 export * from './verdict';
 export * from './history';
 export * from './csv';
+export * from './drift';

@@ -175,7 +175,7 @@ export function EvaluateScreen() {
                   </button>
                   <button type="button" className="secondary" onClick={adoptF1} disabled={f1 === null || !record.calibration} data-testid="adopt-f1">
                     Use best-F1 threshold (raw {formatRawScore(f1 ?? NaN)}
-                    {scale && f1 !== null ? `, ${formatDisplayScore(displayScore(f1, scale))} on today's 0–1 scale` : ''}: {pct(f1At?.falseAlarmRate)} false alarms, {pct(f1At?.recall)} found)
+                    {scale && f1 !== null ? `, ${formatDisplayScore(displayScore(f1, scale))} on the model's 0–1 scale` : ''}: {pct(f1At?.falseAlarmRate)} false alarms, {pct(f1At?.recall)} found)
                   </button>
                   {st.threshold !== null && (
                     <button type="button" className="link" onClick={() => st.setThreshold(null)}>

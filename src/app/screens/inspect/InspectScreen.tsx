@@ -8,6 +8,7 @@ import { downloadBlob, safeFileName } from '../../lib/download';
 import { batchZip, overlayPng, type OverlayInput } from '../../lib/overlay';
 import { neighbour } from '../evaluate/diagnosis';
 import { reportError } from '../../stores/notices';
+import { DriftPanel } from './DriftPanel';
 import { HeatThumb } from './HeatThumb';
 import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
@@ -106,6 +107,7 @@ export function InspectScreen() {
       ) : (
         <>
           {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
+          <DriftPanel record={record} />
           {st.cleared && (
             <p className="row wrap card" role="status" data-testid="cleared">
               <span>
