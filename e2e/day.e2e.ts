@@ -224,6 +224,16 @@ describe.sequential("an inspector's day (issue 22)", () => {
       expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `History at ${w} px scrolls sideways`).toBeLessThanOrEqual(0);
       await page.locator('[data-testid="history-cleanup"] summary').click();
     }
+    // On a phone a message sits at the top (the camera controls are at the bottom), and closes with its button.
+    await page.fill('[data-testid="station-name"]', 'Line 2, bench 4');
+    await page.click('[data-testid="station-save"]');
+    const toast = page.locator('[data-testid="notice-info"]', { hasText: 'Station and operator saved' });
+    await toast.waitFor();
+    await shot(page, 'day-390-notice');
+    const box = (await toast.boundingBox())!;
+    expect(box.y + box.height).toBeLessThan(844 / 3);
+    await toast.locator('button[aria-label="Dismiss message"]').click();
+    await toast.waitFor({ state: 'detached' });
     await page.setViewportSize({ width: 1400, height: 1000 });
 
     await page.reload();
