@@ -236,15 +236,46 @@ describe.sequential("an inspector's day (issue 22)", () => {
     await toast.waitFor({ state: 'detached' });
     await page.setViewportSize({ width: 1400, height: 1000 });
 
+    // The disk fills up: the next verdict is kept in the tab and shown, the message says what to do, and
+    // it is saved once there is room. (IndexedDB's add throws as a browser's does when over its quota.)
+    await page.evaluate(() => {
+      const w = window as unknown as { realAdd: IDBObjectStore['add'] };
+      w.realAdd = IDBObjectStore.prototype.add;
+      IDBObjectStore.prototype.add = function () {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      };
+    });
+    await go(page, 'inspect');
+    const extra = path.join(tempDir('extra'), 'lot-8');
+    mkdirSync(extra);
+    copyFileSync(path.join(lot, 'fray-136254.jpg'), path.join(extra, 'again.jpg'));
+    await page.setInputFiles('[data-testid="inspect-drop-folder"]', extra);
+    await expect.poll(() => rows(page).count(), { timeout: 120_000 }).toBe(5);
+    const full = page.locator('[data-testid="notice-error"]', { hasText: "The browser's storage is full" });
+    await full.waitFor();
+    expect(await full.textContent()).toMatch(/1 verdict could not be written to the history and is kept in this tab only .* export the records \(CSV or JSON\), then delete the older ones there/);
+    await full.locator('button[aria-label="Dismiss message"]').click();
+    await go(page, 'history');
+    await page.waitForSelector('[data-testid="history-unsaved"]');
+    await expect.poll(() => text(page, '[data-testid="history-count"]')).toMatch(/^6 records match/);
+    expect(await page.locator('[data-testid="history-row"]').first().textContent()).toMatch(/not saved yet.*lot-8\/again\.jpg/);
+    await shot(page, 'day-1440-history-full');
+    expect((await seriousViolations(page)).violations, 'History with unsaved verdicts').toEqual([]);
+    await page.evaluate(() => {
+      IDBObjectStore.prototype.add = (window as unknown as { realAdd: IDBObjectStore['add'] }).realAdd;
+    });
+    await page.click('[data-testid="history-unsaved"] button');
+    await page.waitForSelector('[data-testid="history-unsaved"]', { state: 'detached' });
+
     await page.reload();
     await waitReady(page);
-    await expect.poll(() => text(page, '[data-testid="history-count"]')).toMatch(/^5 records match/);
+    await expect.poll(() => text(page, '[data-testid="history-count"]')).toMatch(/^6 records match/);
     expect(await page.inputValue('[data-testid="operator-name"]')).toBe('Ana');
 
     // Inspect's drift check reads the same trail: a handful of parts is too few to test, and it says so.
     await go(page, 'inspect');
     await page.waitForSelector('[data-testid="drift"][data-status="too-few"]');
-    expect(await text(page, '[data-testid="drift"]')).toMatch(/^Drift check: [0-4] recent good parts? so far; it needs 20/);
+    expect(await text(page, '[data-testid="drift"]')).toMatch(/^Drift check: [0-5] recent good parts? so far; it needs 20/);
   });
 
   it('made no request to any other origin and logged no errors', () => {

@@ -58,12 +58,13 @@ function StationForm() {
   );
 }
 
-function CleanUp({ oldest }: { oldest: number | null }) {
+function CleanUp({ oldest, full }: { oldest: number | null; full: boolean }) {
   const deleteBefore = useHistory((s) => s.deleteBefore);
   const [day, setDay] = useState('');
   const [confirming, setConfirming] = useState(false);
   return (
-    <details className="card" data-testid="history-cleanup">
+    // Opened by itself when storage is full: the way out is right here.
+    <details className="card" data-testid="history-cleanup" open={full || undefined}>
       <summary>Free space: delete older records</summary>
       <p className="small">
         The history only grows. When the browser's storage runs out, export the records first (CSV or JSON above, with the date range you want to keep on file), then delete the older
@@ -309,7 +310,7 @@ export function HistoryScreen() {
         </button>
       )}
       {st.loaded && all.length === 0 && <p className="card muted">No verdicts recorded yet: inspect images (Inspect screen) and each verdict appears here.</p>}
-      <CleanUp oldest={oldest} />
+      <CleanUp oldest={oldest} full={st.full} />
     </div>
   );
 }
