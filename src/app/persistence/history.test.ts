@@ -99,4 +99,18 @@ describe('persistence/history', () => {
     vi.restoreAllMocks();
     expect((await history.queryVerdicts()).map((r) => r.time)).toEqual([1000]);
   });
+
+  it('reads the newest verdicts of one model backwards, with the corrections met on the way, and stops there', async () => {
+    const { history } = await fresh();
+    const saved = await history.recordVerdicts([rec(1000, 12), rec(2000, 2), rec(2500, 5, 'model-b'), rec(3000, 12)]);
+    await history.recordVerdicts([correctionRecord(saved[3], 'OK', { time: 4000, station: '', operator: '' })]);
+    const newest = await history.newestOfModel('model-a', 2);
+    expect(newest.map((r) => [r.kind, r.time])).toEqual([
+      ['correction', 4000],
+      ['verdict', 3000],
+      ['verdict', 2000],
+    ]);
+    // At most maxScan records are read, whatever matches.
+    expect((await history.newestOfModel('model-a', 10, 2)).map((r) => r.time)).toEqual([4000, 3000]);
+  });
 });

@@ -51,3 +51,34 @@ export function deleteVerdictsBefore(time: number): Promise<number> {
     return out;
   }).then((o) => o.n);
 }
+
+/**
+ * The newest records of one model, newest first, read backwards through the time index until `verdicts`
+ * of its verdicts are found (with the corrections met on the way, which are newer than what they
+ * correct) or `maxScan` records were read: cheap however long the trail grows.
+ */
+export async function newestOfModel(modelId: string, verdicts: number, maxScan = 50 * verdicts): Promise<VerdictRecord[]> {
+  const db = await openDb();
+  const index = db.transaction('verdicts', 'readonly').objectStore('verdicts').index('byTime');
+  return new Promise((resolve, reject) => {
+    const out: VerdictRecord[] = [];
+    let found = 0;
+    let read = 0;
+    const req = index.openCursor(null, 'prev');
+    req.onerror = () => reject(req.error ?? new Error('the history could not be read'));
+    req.onsuccess = () => {
+      const cur = req.result;
+      if (!cur || found >= verdicts || read >= maxScan) {
+        resolve(out.sort(newestFirst));
+        return;
+      }
+      read++;
+      const r = cur.value as VerdictRecord;
+      if (r.model.id === modelId) {
+        out.push(r);
+        if (r.kind === 'verdict') found++;
+      }
+      cur.continue();
+    };
+  });
+}

@@ -12,7 +12,7 @@ import {
   type VerdictRecord,
 } from '../../core/inspection';
 import { StorageFullError } from '../persistence/db';
-import { deleteVerdictsBefore, queryVerdicts, recordVerdicts as saveVerdicts } from '../persistence/history';
+import { deleteVerdictsBefore, newestOfModel, queryVerdicts, recordVerdicts as saveVerdicts } from '../persistence/history';
 import { readModelFile } from '../persistence/models';
 import { reportError, useNotices } from './notices';
 import { contentHash } from './teach';
@@ -193,7 +193,8 @@ export interface VerdictGiven {
   source: HistorySource;
   /** The image's path as dropped, or a frame's name. */
   imageName: string;
-  image: Blob;
+  /** The image's file or an encoded frame, hashed for the record; null where there is none (a raw video frame). */
+  image: Blob | null;
   model: { id: string; name: string; version: number };
   calibration: Pick<Calibration, 'threshold' | 'good'> | null;
   rawScore: number;
@@ -205,7 +206,7 @@ export interface VerdictGiven {
 export async function recordVerdict(v: VerdictGiven): Promise<void> {
   const time = v.time ?? Date.now();
   try {
-    const [imageHash, modelHash] = await Promise.all([contentHash(v.image), modelFileHash(v.model.id, v.model.version)]);
+    const [imageHash, modelHash] = await Promise.all([v.image ? contentHash(v.image) : null, modelFileHash(v.model.id, v.model.version)]);
     const { station, operator } = useHistory.getState();
     recordVerdicts([
       verdictRecord({ time, source: v.source, station, operator, imageName: v.imageName, imageHash, model: { ...v.model, hash: modelHash }, rawScore: v.rawScore, calibration: v.calibration }),
@@ -220,7 +221,8 @@ export async function recordVerdict(v: VerdictGiven): Promise<void> {
  * (its latest correction): what the drift check compares with that calibration.
  */
 export async function recentVerdicts(model: { id: string; version: number }, rawThreshold: number, limit = 200): Promise<RecentVerdict[]> {
-  const all = await queryVerdicts({ modelId: model.id });
+  // Read backwards from the newest: a day of Live verdicts must not be loaded whole for every check.
+  const all = await newestOfModel(model.id, limit);
   const fixes = latestCorrections(all);
   return all
     .filter((r) => r.kind === 'verdict' && r.model.version === model.version && r.rawThreshold === rawThreshold)
