@@ -251,12 +251,15 @@ describe.sequential('inspector workflow (MTD, SqueezeNet)', () => {
     }
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-csv"]')]);
     const csv = readFileSync((await download.path())!, 'utf8').trim().split(/\r\n/);
-    expect(csv[0]).toBe('file,score,rawScore,verdict,threshold,model,modelId,modelVersion,seconds,error');
+    expect(csv[0]).toBe('time,folder,file,score,threshold,rawScore,rawThreshold,verdict,model,modelId,modelVersion,seconds,error');
     expect(csv).toHaveLength(3);
     const table = await page.$$eval('[data-testid="results-table"] tbody tr', (trs) => (trs as HTMLTableRowElement[]).map((tr) => [tr.cells[0].textContent!.trim(), tr.getAttribute('data-verdict')]));
     for (const line of csv.slice(1)) {
-      const [file, score, raw, verdict, thr, model, , version] = line.split(',');
+      const [time, , file, score, displayThr, raw, thr, verdict, model, , version] = line.split(',');
+      expect(Date.parse(time)).toBeGreaterThan(0);
       expect(table).toContainEqual([file, verdict]);
+      // Each scale named: the 0-1 threshold beside the 0-1 score, the raw one beside the raw score.
+      expect(displayThr).toBe('0.5');
       expect(Number(thr) / threshold).toBeCloseTo(1, 3);
       expect(verdict === 'DEFECT').toBe(Number(raw) >= Number(thr));
       expect(verdict === 'DEFECT').toBe(Number(score) >= 0.5);

@@ -31,7 +31,7 @@ describe('app and CLI agree', () => {
   let s: Session;
   let model: string;
   let images: string[];
-  let cli: { threshold: number; results: CliResult[] };
+  let cli: { threshold: number; rawThreshold: number; results: CliResult[] };
 
   beforeAll(async () => {
     const dir = tempDir('parity');
@@ -66,7 +66,7 @@ describe('app and CLI agree', () => {
     const rows = page.locator('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]');
     await expect.poll(() => rows.count(), { timeout: 300_000 }).toBe(images.length);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
-    const app = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { results: { file: string; score: number; rawScore: number; verdict: string; threshold: number }[] };
+    const app = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { results: { file: string; score: number; rawScore: number; verdict: string; threshold: number; rawThreshold: number }[] };
     const table: string[] = [];
     for (const c of cli.results) {
       const a = app.results.find((r) => r.file === path.basename(c.image))!;
@@ -74,8 +74,9 @@ describe('app and CLI agree', () => {
       expect(Math.abs(a.rawScore - c.rawScore) / c.rawScore, path.basename(c.image)).toBeLessThan(REL_TOLERANCE);
       expect(a.verdict).toBe(c.verdict);
       expect(Math.abs(a.score - c.score)).toBeLessThan(1e-4);
-      // The app exports six significant digits of the same threshold.
-      expect(Math.abs(a.threshold - cli.threshold) / cli.threshold).toBeLessThan(1e-5);
+      // The app exports six significant digits of the same threshold, on both scales.
+      expect(Math.abs(a.rawThreshold - cli.rawThreshold) / cli.rawThreshold).toBeLessThan(1e-5);
+      expect([a.threshold, cli.threshold]).toEqual([0.5, 0.5]);
     }
     console.log('app vs CLI', table);
   });

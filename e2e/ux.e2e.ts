@@ -13,7 +13,7 @@ import { badFiles, goodTrainImages, labelledSet, mtd, SQUEEZENET, tempDir, type 
 const baseUrl = inject('baseUrl');
 let s: Session;
 let set: LabelledSet;
-const SCREENS = ['teach', 'evaluate', 'inspect', 'live', 'models'] as const;
+const SCREENS = ['teach', 'evaluate', 'inspect', 'live', 'history', 'models'] as const;
 
 async function settled(page: Session['page']): Promise<Array<string | null>> {
   return page.$$eval('[data-testid="results-table"] tbody tr', (trs) => (trs as HTMLTableRowElement[]).map((tr) => tr.getAttribute('data-verdict')));
@@ -139,7 +139,7 @@ describe.sequential('review and keep (issue 13)', () => {
     writeFileSync(path.join(SHOTS, 'ux-zip-overlay.png'), entries[pngs.find((n) => n.includes('136254')) ?? pngs[0]]);
     expect(pngs.some((n) => /exp1_num_136254-(DEFECT|OK)\.png$/.test(n))).toBe(true);
     const csv = strFromU8(entries['results.csv']).trim().split(/\r\n/);
-    expect(csv[0]).toBe('file,score,rawScore,verdict,threshold,model,modelId,modelVersion,seconds,error');
+    expect(csv[0]).toBe('time,folder,file,score,threshold,rawScore,rawThreshold,verdict,model,modelId,modelVersion,seconds,error');
     expect(csv).toHaveLength(5);
     const json = JSON.parse(strFromU8(entries['results.json'])) as { results: unknown[] };
     expect(json.results).toHaveLength(4);

@@ -69,7 +69,8 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     bar.done();
     if (values.json) {
       const modelInfo = { file: values.model, name: manifest.name, savedAt: manifest.savedAt, version: manifest.version };
-      process.stdout.write(JSON.stringify({ command: 'inspect', model: modelInfo, threshold: calibration?.threshold ?? null, displayThreshold: 0.5, transforms, results }) + '\n');
+      // One name per scale, as in the app's exports: `threshold` beside the 0-1 `score`, `rawThreshold` beside `rawScore`.
+      process.stdout.write(JSON.stringify({ command: 'inspect', model: modelInfo, threshold: calibration ? 0.5 : null, rawThreshold: calibration?.threshold ?? null, displayThreshold: 0.5, transforms, results }) + '\n');
     } else {
       for (const r of results) {
         const note = r.downscaledTo ? ` (downscaled to ${r.downscaledTo.join('x')})` : '';

@@ -3,6 +3,7 @@ import { Header } from './components/Header';
 import { Notices } from './components/Notices';
 import { screenFromHash, type ScreenId } from './screens';
 import { EvaluateScreen } from './screens/evaluate/EvaluateScreen';
+import { HistoryScreen } from './screens/history/HistoryScreen';
 import { InspectScreen } from './screens/inspect/InspectScreen';
 import { LiveScreen } from './screens/live/LiveScreen';
 import { ModelsScreen } from './screens/models/ModelsScreen';
@@ -40,7 +41,7 @@ export function App() {
   }, [modelsReady, restoreInspect]);
 
   useEffect(() => {
-    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', models: 'Models' }[screen];
+    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', history: 'History', models: 'Models' }[screen];
     document.title = `${title} · DifferNet Inspector`;
   }, [screen]);
 
@@ -70,6 +71,7 @@ export function App() {
             {screen === 'evaluate' && <EvaluateScreen />}
             {screen === 'inspect' && <InspectScreen />}
             {screen === 'live' && <LiveScreen />}
+            {screen === 'history' && <HistoryScreen />}
             {screen === 'models' && <ModelsScreen />}
           </>
         )}

@@ -1,4 +1,5 @@
 import type { BackendChoice, BackendInfo } from '../../worker/protocol';
+import { softwareWebGl } from '../lib/backend';
 import { BACKBONE_LABEL } from '../lib/format';
 import { useEngine } from '../stores/engine';
 import { useModels } from '../stores/models';
@@ -68,7 +69,7 @@ export function Header({ screen }: { screen: ScreenId }) {
           }
         >
           <span className="muted small header-label">Backend</span>
-          <span className={`backend-badge${backend?.name === 'webgpu' && backend.webgpu?.software ? ' warn' : ''}`} data-testid="backend-badge" data-backend={backend?.name ?? ''} title={backend ? `${backend.name.toUpperCase()} · ${backend.adapter}` : undefined}>
+          <span className={`backend-badge${(backend?.name === 'webgpu' && backend.webgpu?.software) || softwareWebGl(backend) ? ' warn' : ''}`} data-testid="backend-badge" data-backend={backend?.name ?? ''} title={backend ? `${backend.name.toUpperCase()} · ${backend.adapter}${softwareWebGl(backend) ? ' (software renderer: slow; choose WASM)' : ''}` : undefined}>
             {status === 'starting' && !backend ? 'measuring…' : backend ? `${backend.name.toUpperCase()} · ${backend.adapter}` : 'none'}
           </span>
           <select value={backend?.choice ?? 'auto'} disabled={!backend || switching} onChange={(e) => void setChoice(e.target.value as BackendChoice)} aria-label="Backend choice" data-testid="backend-choice">

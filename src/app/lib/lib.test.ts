@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toCsv } from './csv';
+import { softwareWebGl } from './backend';
+import { legendLabels } from './overlay';
 import { parseMvtec } from './mvtec';
 import type { PickedFile } from './files';
 import { readScoredRegion, withScoredRegion } from './snapshotMeta';
@@ -66,5 +68,48 @@ describe('Live snapshot metadata', () => {
     const tagged = withScoredRegion(png, { x: 1, y: 2, width: 3, height: 4 });
     tagged[45] ^= 1;
     expect(readScoredRegion(tagged)).toBeNull();
+  });
+});
+
+describe('legendLabels', () => {
+  const overlaps = (widths: [number, number, number], ls: ReturnType<typeof legendLabels>) => {
+    const spans = ls.map((l, i) => {
+      const left = l.align === 'left' ? l.x : l.align === 'right' ? l.x - widths[i] : l.x - widths[i] / 2;
+      return { left, right: left + widths[i], line: l.line };
+    });
+    return spans.some((a, i) => spans.some((b, j) => i < j && a.line === b.line && a.left < b.right && b.left < a.right));
+  };
+
+  it('keeps the three marks on one line when they fit', () => {
+    const ls = legendLabels([80, 90, 60], 10, 360, 8);
+    expect(ls.map((l) => l.line)).toEqual([0, 0, 0]);
+    expect(ls.map((l) => l.align)).toEqual(['left', 'center', 'right']);
+  });
+
+  it('never prints two marks over each other, however long the texts (the zip legend bug)', () => {
+    for (const widths of [
+      [170, 200, 110],
+      [150, 150, 150],
+      [300, 40, 300],
+      [400, 400, 400],
+    ] as [number, number, number][]) {
+      const ls = legendLabels(widths, 28, 360, 22);
+      expect(overlaps(widths, ls), `widths ${widths}`).toBe(false);
+      // The start and middle marks never begin left of the bar.
+      for (const [i, l] of ls.entries()) if (l.align !== 'right') expect(l.align === 'center' ? l.x - widths[i] / 2 : l.x).toBeGreaterThanOrEqual(28);
+    }
+    // The one-line layout would overlap for these: the check above is not vacuous.
+    expect(legendLabels([170, 200, 110], 28, 360, 22)[1].line).toBe(1);
+  });
+});
+
+describe('softwareWebGl', () => {
+  it('tells an emulated GPU under WebGL from a real one', () => {
+    expect(softwareWebGl({ name: 'webgl', adapter: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)' })).toBe(true);
+    expect(softwareWebGl({ name: 'webgl', adapter: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(true);
+    expect(softwareWebGl({ name: 'webgl', adapter: 'ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0)' })).toBe(false);
+    // The WASM label never counts, whatever it says.
+    expect(softwareWebGl({ name: 'wasm', adapter: 'WASM SIMD, 2 threads' })).toBe(false);
+    expect(softwareWebGl(null)).toBe(false);
   });
 });

@@ -111,7 +111,7 @@ describe('persistence/db', () => {
     expect(await models.listModels()).toEqual([]);
     const raw = await db.openDb();
     expect(raw.version).toBe(db.DB_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['images', 'inspectItems', 'modelFiles', 'models', 'weights']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['images', 'inspectItems', 'modelFiles', 'models', 'verdicts', 'weights']);
   });
 
   it('tries again after a failed open instead of keeping the failure', async () => {

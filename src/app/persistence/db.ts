@@ -5,7 +5,7 @@ import { openDB, unwrap, type IDBPDatabase, type IDBPTransaction } from 'idb';
 
 const DB_NAME = 'differnet-inspector';
 
-export type StoreName = 'models' | 'modelFiles' | 'images' | 'weights' | 'inspectItems';
+export type StoreName = 'models' | 'modelFiles' | 'images' | 'weights' | 'inspectItems' | 'verdicts';
 
 export type Migration = (db: IDBPDatabase, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => void | Promise<void>;
 
@@ -25,6 +25,12 @@ export const MIGRATIONS: readonly Migration[] = [
   // 2: the Inspect screen's batch (images, scores, maps and the model that judged them), kept until cleared.
   (db) => {
     db.createObjectStore('inspectItems', { keyPath: 'id' });
+  },
+  // 3: the append-only trail of verdicts. The generated key orders records saved in the same millisecond
+  // and is never reused, so a correction can name the record it corrects.
+  (db) => {
+    const verdicts = db.createObjectStore('verdicts', { keyPath: 'seq', autoIncrement: true });
+    verdicts.createIndex('byTime', 'time');
   },
 ];
 

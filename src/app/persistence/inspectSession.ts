@@ -14,6 +14,8 @@ export interface StoredInspectItem {
   mapWidth?: number;
   mapHeight?: number;
   ms?: number;
+  /** When it was scored (ms since 1970): the time column of the exports. */
+  scoredAt?: number;
   error?: string;
   judgedBy?: JudgedBy;
 }

@@ -3,6 +3,7 @@ export const SCREENS = [
   { id: 'evaluate', title: 'Evaluate' },
   { id: 'inspect', title: 'Inspect' },
   { id: 'live', title: 'Live' },
+  { id: 'history', title: 'History' },
   { id: 'models', title: 'Models' },
 ] as const;
 

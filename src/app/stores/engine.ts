@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { BackboneId, ModelSettings } from '../../core';
 import type { BackendChoice, BackendInfo, ProgressEvent, WeightsInfo } from '../../worker/protocol';
 import { engine, wasmPaths } from '../engine';
+import { softwareWebGl, softwareWebGlWarning } from '../lib/backend';
 import { deleteWeights, listWeights, saveWeights } from '../persistence/weights';
 // models.ts imports this store too; each uses the other only inside actions, never while modules load.
 import { useModels } from './models';
@@ -240,3 +241,9 @@ async function restoreWeights(loadInto: (source: { kind: 'bytes'; bytes: ArrayBu
     }
   }
 }
+
+// Whatever put it there (start-up measurement, the user's choice, a fallback), WebGL on a software
+// renderer is said once each time it becomes the backend: it was once chosen silently, 83 s for 3 images.
+useEngine.subscribe((s, prev) => {
+  if (s.backend !== prev.backend && softwareWebGl(s.backend) && !softwareWebGl(prev.backend)) useNotices.getState().push('warning', softwareWebGlWarning(s.backend!.adapter));
+});

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { evaluationReport, type EvaluationReport } from '../../core/inspection';
+import { evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
 import { f1MaxThreshold } from '../../core/metrics';
 import { calibrationAt, FakeEngine, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 
@@ -8,7 +8,7 @@ const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
-const { bestF1, reportOf, useEvaluate } = await import('./evaluate');
+const { bestF1, calibratedAlternative, reportOf, useEvaluate } = await import('./evaluate');
 const { useModels } = await import('./models');
 type EvalItem = import('./evaluate').EvalItem;
 
@@ -70,5 +70,24 @@ describe('evaluate store', () => {
     useEvaluate.getState().cancel();
     await run;
     expect(useEvaluate.getState()).toMatchObject({ running: false, abort: null, progress: null });
+  });
+
+  it('keeps the calibrated threshold one click away after adopting the best-F1 cut', async () => {
+    const held = recalibrate(calibrationAt(10), { kind: 'false-alarm-rate', rate: 0.05 });
+    const rec = modelRecord({ id: 'model-f1', calibration: held });
+    useModels.setState({ records: [rec], activeId: rec.id, loaded: { [rec.id]: true } });
+    fake.engine.answer('setCalibration', async () => undefined);
+    // Nothing to go back to while the model is on its calibrated threshold.
+    expect(calibratedAlternative(held, rec.id)).toBeNull();
+    useEvaluate.setState({ items: [item('g1', 0, 1), item('g2', 0, 2), item('d1', 1, 3)] });
+    await useEvaluate.getState().adopt('f1');
+    const f1 = useModels.getState().records[0].calibration!;
+    expect(f1.method.kind).toBe('manual');
+    expect(f1.threshold).not.toBe(held.threshold);
+    expect(calibratedAlternative(f1, rec.id)).toEqual(held);
+    await useEvaluate.getState().restoreCalibrated();
+    expect(useModels.getState().records[0].calibration).toEqual(held);
+    // After a reload (nothing remembered) the held-out scores the model still carries give it back at the default rate.
+    expect(calibratedAlternative(f1, 'another-model')).toMatchObject({ method: { kind: 'false-alarm-rate', rate: 0.05 }, goodScores: held.goodScores });
   });
 });

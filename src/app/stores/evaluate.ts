@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, evaluationReport, recalibrate, type Calibration, type EvaluationReport } from '../../core/inspection';
 import { f1MaxThreshold } from '../../core/metrics';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
@@ -76,6 +76,24 @@ interface EvaluateState {
   cancel(): void;
   setThreshold(t: number | null): void;
   adopt(kind: 'slider' | 'f1'): Promise<void>;
+  /** Puts back the false-alarm-rate threshold from held-out images after a threshold set here. */
+  restoreCalibrated(): Promise<void>;
+}
+
+/** The calibration a threshold set in Evaluate replaced, by model id: what "back to the calibrated threshold" restores. */
+const replaced = new Map<string, Calibration>();
+
+/**
+ * The held-out calibration to go back to, for a model whose threshold was set on a labelled set (best F1
+ * or by hand): the one it replaced in this session, else the default rate on the held-out scores it
+ * still carries. Null when there is nothing to go back to.
+ */
+export function calibratedAlternative(cal: Calibration | null, modelId: string): Calibration | null {
+  if (!cal || (cal.method.kind !== 'manual' && cal.method.kind !== 'f1-max')) return null;
+  const before = replaced.get(modelId);
+  if (before) return before;
+  if (cal.source !== 'held-out' || cal.goodScores.length === 0) return null;
+  return recalibrate(cal, { kind: 'false-alarm-rate', rate: DEFAULT_FALSE_ALARM_RATE });
 }
 
 /** The cache key of an item's defect map: a retrained or recalibrated model draws it anew. */
@@ -224,11 +242,23 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
       if (!record || !cal) return;
       const t = kind === 'f1' ? bestF1(get().items) : get().threshold;
       if (t === null || t === undefined) return;
+      if (cal.method.kind === 'false-alarm-rate') replaced.set(record.id, cal);
       await models.setCalibration(record.id, recalibrate(cal, { kind: 'manual', threshold: t }));
       set({ threshold: null });
       const at = reportOf(get().items, t).atThreshold;
       const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(1)} %`);
       useNotices.getState().push('info', `Threshold of "${record.name}" set ${kind === 'f1' ? 'to the best-F1 cut' : 'by hand'}: ${pct(at?.falseAlarmRate)} false alarms and ${pct(at?.recall)} of defects found on this set.`);
+    },
+
+    async restoreCalibrated() {
+      const models = useModels.getState();
+      const record = models.active();
+      const back = record ? calibratedAlternative(record.calibration, record.id) : null;
+      if (!record || !back) return;
+      await models.setCalibration(record.id, back);
+      replaced.delete(record.id);
+      set({ threshold: null });
+      useNotices.getState().push('info', `"${record.name}" is back on its calibrated threshold: ${describeCalibration(back)}.`);
     },
   };
 });

@@ -99,4 +99,25 @@ describe('inspect store', () => {
     await settled();
     expect(useInspect.getState().items.map((i) => i.status)).toEqual(['done', 'queued']);
   });
+
+  it('Clear can be undone: the rows come back before those added since, and are stored again', async () => {
+    useInspect.getState().add([{ file: imageFile('part-1.png'), path: 'a' }, { file: imageFile('part-2.png'), path: 'b' }]);
+    await settled();
+    useInspect.getState().clear();
+    expect(useInspect.getState().items).toEqual([]);
+    useInspect.getState().add([{ file: imageFile('part-5.png'), path: 'c' }]);
+    await settled();
+    useInspect.getState().undoClear();
+    await settled();
+    const items = useInspect.getState().items;
+    expect(items.map((i) => [i.name, i.order, i.status])).toEqual([
+      ['a', 0, 'done'],
+      ['b', 1, 'done'],
+      ['c', 2, 'done'],
+    ]);
+    expect(useInspect.getState().cleared).toBeNull();
+    // Undo twice does nothing more.
+    useInspect.getState().undoClear();
+    expect(useInspect.getState().items).toHaveLength(3);
+  });
 });

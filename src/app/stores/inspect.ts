@@ -5,6 +5,7 @@ import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { newId } from '../lib/format';
 import { deleteInspectItems, listInspectItems, putInspectItems, type StoredInspectItem } from '../persistence/inspectSession';
+import { recordVerdict } from './history';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
 
@@ -47,7 +48,11 @@ interface InspectState {
   /** Queues every row scored by another model (or another version or threshold) for the active one. */
   rescore(): void;
   cancel(): void;
+  /** Empties the batch; `undoClear` brings it back until the next clear or reload. */
   clear(): void;
+  /** The batch as it was before the last Clear, while it can still be brought back. */
+  cleared: InspectItem[] | null;
+  undoClear(): void;
   select(id: string | null): void;
   set(patch: Partial<Pick<InspectState, 'sort' | 'filter' | 'search' | 'opacity' | 'sideBySide' | 'outline'>>): void;
 }
@@ -83,6 +88,7 @@ export const useInspect = create<InspectState>((set, get) => ({
   outline: true,
   abort: null,
   restored: false,
+  cleared: null,
 
   async restore() {
     if (get().restored) return;
@@ -145,7 +151,10 @@ export const useInspect = create<InspectState>((set, get) => ({
         try {
           const r = await engine().call('analyze', { modelId: record.id, image: next.blob, map: true }, { signal });
           const judgedBy: JudgedBy = { modelId: record.id, name: record.name, version: record.version, calibration: record.calibration };
-          patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms, judgedBy });
+          const scoredAt = Date.now();
+          patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms, scoredAt, judgedBy });
+          // Every verdict goes to the trail, a re-score too: it is a new verdict, by another model or threshold.
+          void recordVerdict({ source: 'inspect', imageName: next.name, image: next.blob, model: { id: record.id, name: record.name, version: record.version }, calibration: record.calibration, rawScore: r.score, time: scoredAt });
         } catch (e) {
           if (isCancelled(e)) {
             patch({ status: 'queued' });
@@ -167,7 +176,7 @@ export const useInspect = create<InspectState>((set, get) => ({
     if (!active) return;
     set((s) => ({
       items: s.items.map((it) =>
-        it.status === 'done' && !sameJudge(it.judgedBy, active) ? { ...it, status: 'queued' as const, score: undefined, map: undefined, judgedBy: undefined } : it,
+        it.status === 'done' && !sameJudge(it.judgedBy, active) ? { ...it, status: 'queued' as const, score: undefined, map: undefined, scoredAt: undefined, judgedBy: undefined } : it,
       ),
     }));
     persist(get().items.filter((i) => i.status === 'queued'));
@@ -180,9 +189,23 @@ export const useInspect = create<InspectState>((set, get) => ({
 
   clear() {
     get().abort?.abort();
-    for (const i of get().items) URL.revokeObjectURL(i.url);
-    set({ items: [], selectedId: null });
+    // The rows (and their object URLs) are kept in memory for Undo; the stored copy goes now, and Undo
+    // writes it back, so a reload after Clear does not bring the batch back unasked.
+    for (const i of get().cleared ?? []) URL.revokeObjectURL(i.url);
+    const items = get().items.map((i) => (i.status === 'running' ? { ...i, status: 'queued' as const } : i));
+    set({ items: [], selectedId: null, cleared: items.length ? items : null });
     unpersist('all');
+  },
+
+  undoClear() {
+    const back = get().cleared;
+    if (!back) return;
+    // Rows added since the Clear come after the restored ones, in the order they were added.
+    const first = back.reduce((m, i) => Math.max(m, i.order + 1), 0);
+    const since = get().items.map((i, k) => ({ ...i, order: first + k }));
+    set((s) => ({ cleared: null, items: [...back, ...since], selectedId: s.selectedId ?? back.find((i) => i.status === 'done')?.id ?? null }));
+    persist([...back, ...since]);
+    if (back.some((i) => i.status === 'queued')) void get().run();
   },
 
   select(id) {

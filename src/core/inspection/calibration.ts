@@ -2,6 +2,7 @@
 import { f1MaxThreshold, percentileThreshold, scoreStats } from '../metrics';
 import { nextUp, splitBetween } from '../metrics/threshold';
 import { sortedCopy } from '../metrics/stats';
+import { formatRawScore } from './verdict';
 
 export type ThresholdMethod =
   | { kind: 'false-alarm-rate'; rate: number }
@@ -175,4 +176,21 @@ export function describeCalibration(c: Calibration): string {
     case 'manual':
       return 'set by hand';
   }
+}
+
+/**
+ * Says so when one image sets the threshold: too few held-out images for the rate (or k = n) put it
+ * just above the single highest good score, and one unusual good part among them moves it by orders of
+ * magnitude (one run: 104.6 against a median of 1.725). Null when the threshold lies between two scores.
+ */
+export function singleImageThresholdNote(c: Calibration): string | null {
+  if (c.method.kind !== 'false-alarm-rate' || c.source === 'training' || c.goodScores.length === 0) return null;
+  const max = c.goodScores[c.goodScores.length - 1];
+  if (c.threshold < max) return null;
+  const ratio = c.good.median > 0 ? max / c.good.median : Infinity;
+  const far = Number.isFinite(ratio) && ratio >= 3 ? `, ${ratio >= 100 ? ratio.toExponential(1).replace('e+', 'e') : Math.round(ratio)} times their median of ${formatRawScore(c.good.median)}` : '';
+  return (
+    `A single image sets this threshold: it sits just above the highest held-out score (raw ${formatRawScore(max)}${far}). ` +
+    'If that one good image was unusual, the threshold is far too lenient; more good images let the threshold rest on several.'
+  );
 }

@@ -8,3 +8,6 @@ export * from './mvtecLayout';
 export * from './verdict';
 export * from './framing';
 export * from './station';
+export * from './history';
+export * from './csv';
+export * from './drift';

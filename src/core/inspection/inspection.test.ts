@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../random';
-import { calibrate, CalibrationError, conformalThreshold, normaliseCalibration, recalibrate, type Calibration } from './calibration';
+import { calibrate, CalibrationError, conformalThreshold, normaliseCalibration, recalibrate, singleImageThresholdNote, type Calibration } from './calibration';
 import { atThreshold, evaluationReport, logHistogram, nearestCut, thresholdCuts } from './evaluation';
 import { aboveGood, fullColourShare, heatPosition, mapScaleFromGood, mapSpan, outline } from './heatScale';
 import { heldOutCount, holdoutSplit } from './holdout';
@@ -218,5 +218,22 @@ describe('evaluationReport', () => {
     expect(h[0].good).toBe(3);
     expect(h.at(-1)!.defect).toBe(1);
     expect(h.filter((b) => b.good + b.defect > 0).length).toBe(3);
+  });
+});
+
+describe('singleImageThresholdNote', () => {
+  it('speaks up when the threshold rests on the single highest held-out score, and names it against the median', () => {
+    // 3 images cannot support 5 %: the threshold goes just above the largest, 104.6.
+    const few = calibrate({ goodScores: [1.2, 1.725, 104.6], source: 'held-out', mapScale: scale }, { kind: 'false-alarm-rate', rate: 0.05 });
+    const note = singleImageThresholdNote(few);
+    expect(note).toMatch(/single image sets this threshold/);
+    expect(note).toMatch(/raw 104\.6, 61 times their median of 1\.725/);
+  });
+
+  it('stays quiet when the threshold lies between two held-out scores, or was not set from held-out images', () => {
+    const many = calibrate({ goodScores: Array.from({ length: 99 }, (_, i) => i + 1), source: 'held-out', mapScale: scale }, { kind: 'false-alarm-rate', rate: 0.05 });
+    expect(singleImageThresholdNote(many)).toBeNull();
+    const few = calibrate({ goodScores: [1, 2, 3], source: 'held-out', mapScale: scale }, { kind: 'false-alarm-rate', rate: 0.05 });
+    expect(singleImageThresholdNote(recalibrate(few, { kind: 'manual', threshold: 5 }))).toBeNull();
   });
 });

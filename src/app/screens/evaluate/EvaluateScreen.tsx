@@ -2,8 +2,8 @@ import { DropZone } from '../../components/DropZone';
 import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useState } from 'react';
-import { displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
-import { bestF1, reportOf, useEvaluate, type EvalItem, type EvalSortKey } from '../../stores/evaluate';
+import { describeCalibration, displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
+import { bestF1, calibratedAlternative, reportOf, useEvaluate, type EvalItem, type EvalSortKey } from '../../stores/evaluate';
 import { useModels } from '../../stores/models';
 import { RocChart, ScoreHistogram } from './Charts';
 import { outcomeOf, sortedItems, worstFalseAlarms, worstMisses } from './diagnosis';
@@ -69,13 +69,15 @@ export function EvaluateScreen() {
   const order = sortedItems(st.items, st.sort);
   const detail = st.items.find((i) => i.id === st.detailId) ?? null;
   const perDefect = Object.entries(report.perDefect);
+  // Asked every time: the cut is fitted to these very images, so what it shows here flatters it.
   const adoptF1 = () => {
-    if (f1At && f1At.falseAlarmRate > CONFIRM_FALSE_ALARMS && !confirmF1) setConfirmF1(true);
+    if (!confirmF1) setConfirmF1(true);
     else {
       setConfirmF1(false);
       void st.adopt('f1');
     }
   };
+  const calibrated = record ? calibratedAlternative(record.calibration, record.id) : null;
 
   return (
     <div className="screen" data-testid="evaluate-screen">
@@ -172,7 +174,8 @@ export function EvaluateScreen() {
                     Use this threshold for the model
                   </button>
                   <button type="button" className="secondary" onClick={adoptF1} disabled={f1 === null || !record.calibration} data-testid="adopt-f1">
-                    Use best-F1 threshold ({formatRawScore(f1 ?? NaN)}: {pct(f1At?.falseAlarmRate)} false alarms, {pct(f1At?.recall)} found)
+                    Use best-F1 threshold (raw {formatRawScore(f1 ?? NaN)}
+                    {scale && f1 !== null ? `, ${formatDisplayScore(displayScore(f1, scale))} on the model's 0–1 scale` : ''}: {pct(f1At?.falseAlarmRate)} false alarms, {pct(f1At?.recall)} found)
                   </button>
                   {st.threshold !== null && (
                     <button type="button" className="link" onClick={() => st.setThreshold(null)}>
@@ -181,13 +184,24 @@ export function EvaluateScreen() {
                   )}
                 </div>
               )}
+              {calibrated && st.threshold === null && (
+                <p className="row wrap small" data-testid="calibrated-alternative">
+                  <span>This model's threshold was set on a labelled set ({describeCalibration(record.calibration!)}).</span>
+                  <button type="button" className="secondary" onClick={() => void st.restoreCalibrated()} data-testid="restore-calibrated">
+                    Back to the calibrated threshold ({formatRawScore(calibrated.threshold)} raw: {describeCalibration(calibrated)})
+                  </button>
+                </p>
+              )}
               {confirmF1 && f1At && (
                 <div className="warning-text row wrap" role="alertdialog" aria-label="Confirm the best-F1 threshold" data-testid="confirm-f1">
                   <span>
-                    The best-F1 threshold would flag {pct(f1At.falseAlarmRate)} of the good images here ({f1At.fp} of {f1At.fp + f1At.tn}): most good parts would be sent back. Apply it anyway?
+                    The best-F1 cut (raw {formatRawScore(f1 ?? NaN)}) was chosen on these {scored.length} labelled images themselves, so its {pct(f1At.falseAlarmRate)} false alarms and{' '}
+                    {pct(f1At.recall)} found are flattering: expect more false alarms or misses on new parts.
+                    {f1At.falseAlarmRate > CONFIRM_FALSE_ALARMS && ` It would flag ${pct(f1At.falseAlarmRate)} of the good images here (${f1At.fp} of ${f1At.fp + f1At.tn}): most good parts would be sent back.`}{' '}
+                    The calibrated threshold stays one click away. Use the best-F1 cut?
                   </span>
                   <button type="button" onClick={adoptF1} data-testid="confirm-f1-yes">
-                    Apply anyway
+                    Use the best-F1 cut
                   </button>
                   <button type="button" className="secondary" onClick={() => setConfirmF1(false)} autoFocus>
                     Keep the current threshold

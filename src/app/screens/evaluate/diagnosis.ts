@@ -40,7 +40,7 @@ export function worstMisses(items: EvalItem[], threshold: number | null, n = 6):
 }
 
 /** The neighbour of `id` in `order`, wrapping around; null when `id` is not there. */
-export function neighbour(order: EvalItem[], id: string, step: 1 | -1): string | null {
+export function neighbour(order: readonly { id: string }[], id: string, step: 1 | -1): string | null {
   const i = order.findIndex((it) => it.id === id);
   if (i < 0 || order.length === 0) return null;
   return order[(i + step + order.length) % order.length].id;

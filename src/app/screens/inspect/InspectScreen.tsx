@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useRef, useState, type KeyboardEvent } from 'react';
 import { scoredPartOf } from '../../lib/snapshotMeta';
 import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { DropZone } from '../../components/DropZone';
@@ -6,8 +6,10 @@ import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanva
 import { Legend } from '../../components/Legend';
 import { ProgressBar } from '../../components/ProgressBar';
 import { downloadBlob, safeFileName } from '../../lib/download';
-import { batchZip } from '../../lib/overlay';
+import { batchZip, overlayPng, type OverlayInput } from '../../lib/overlay';
+import { neighbour } from '../evaluate/diagnosis';
 import { reportError } from '../../stores/notices';
+import { DriftPanel } from './DriftPanel';
 import { HeatThumb } from './HeatThumb';
 import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
@@ -19,6 +21,21 @@ function SortHeader({ k, label }: { k: SortKey; label: string }) {
   const sort = useInspect((s) => s.sort);
   const set = useInspect((s) => s.set);
   return <ColumnHeader k={k} label={label} sort={sort} onSort={(next) => set({ sort: next })} />;
+}
+
+function overlayInput(it: InspectItem): OverlayInput {
+  return {
+    name: it.name,
+    blob: it.blob,
+    score: it.score!,
+    display: displayOf(it),
+    verdict: verdictOf(it),
+    map: it.map,
+    mapWidth: it.mapWidth,
+    mapHeight: it.mapHeight,
+    calibration: it.judgedBy?.calibration ?? null,
+    model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
+  };
 }
 
 export function InspectScreen() {
@@ -41,6 +58,21 @@ export function InspectScreen() {
   }
 
   const [zipping, setZipping] = useState<{ done: number; total: number } | null>(null);
+  const table = useRef<HTMLTableElement>(null);
+  // ↑ ↓ (or J / K, as in Evaluate's detail view) move through the rows in the order shown; Home / End jump.
+  const onTableKey = (e: KeyboardEvent<HTMLTableElement>) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || rows.length === 0) return;
+    const at = st.selectedId ?? rows[0].id;
+    let id: string | null = null;
+    if (e.key === 'ArrowDown' || e.key === 'j' || e.key === 'J') id = neighbour(rows, at, 1);
+    else if (e.key === 'ArrowUp' || e.key === 'k' || e.key === 'K') id = neighbour(rows, at, -1);
+    else if (e.key === 'Home') id = rows[0].id;
+    else if (e.key === 'End') id = rows[rows.length - 1].id;
+    if (!id) return;
+    e.preventDefault();
+    st.select(id);
+    table.current?.querySelector<HTMLButtonElement>(`tr[data-id="${CSS.escape(id)}"] button`)?.focus();
+  };
   const queued = st.items.filter((i) => i.status === 'queued').length;
   const scoredItems = st.items.filter((i) => i.status === 'done' && i.score !== undefined);
   const exportZip = async () => {
@@ -48,18 +80,7 @@ export function InspectScreen() {
     setZipping({ done: 0, total: list.length });
     try {
       const zip = await batchZip(
-        list.map((it: InspectItem) => ({
-          name: it.name,
-          blob: it.blob,
-          score: it.score!,
-          display: displayOf(it),
-          verdict: verdictOf(it),
-          map: it.map,
-          mapWidth: it.mapWidth,
-          mapHeight: it.mapHeight,
-          calibration: it.judgedBy?.calibration ?? null,
-          model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
-        })),
+        list.map(overlayInput),
         resultsCsv(st.items),
         resultsJson(st.items),
         palette,
@@ -87,6 +108,17 @@ export function InspectScreen() {
       ) : (
         <>
           {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
+          <DriftPanel record={record} />
+          {st.cleared && (
+            <p className="row wrap card" role="status" data-testid="cleared">
+              <span>
+                Batch cleared ({st.cleared.length} image{st.cleared.length === 1 ? '' : 's'}). Their verdicts stay in History.
+              </span>
+              <button type="button" onClick={st.undoClear} data-testid="undo-clear">
+                Undo
+              </button>
+            </p>
+          )}
           <DropZone label={`Drop images to inspect with “${record.name}”`} hint="Nothing is uploaded: every image is scored on this machine." onFiles={(f) => void Promise.all(f.map(scoredPartOf)).then((files) => st.add(files))} testId="inspect-drop" />
           {st.items.length > 0 && (
             <>
@@ -135,14 +167,17 @@ export function InspectScreen() {
                   <button type="button" onClick={() => void exportZip()} disabled={scoredItems.length === 0 || zipping !== null} data-testid="export-zip" title="Every overlay PNG with its verdict, score and legend, plus the CSV and JSON">
                     Export all overlays (.zip)
                   </button>
-                  <button type="button" className="secondary" onClick={st.clear}>
+                  <button type="button" className="secondary" onClick={st.clear} data-testid="inspect-clear" title="Empties the batch; Undo brings it back">
                     Clear
                   </button>
                 </div>
               </div>
               <div className="inspect-layout">
                 <div className="table-wrap">
-                  <table className="results" data-testid="results-table">
+                  <table className="results" data-testid="results-table" ref={table} onKeyDown={onTableKey} aria-describedby="inspect-keys">
+                    <caption id="inspect-keys" className="caption-hint small muted">
+                      ↑ ↓ or J / K: previous and next image · Home / End: first and last
+                    </caption>
                     <thead>
                       <tr>
                         <SortHeader k="name" label="Image" />
@@ -155,7 +190,7 @@ export function InspectScreen() {
                       {rows.map((it) => {
                         const v = verdictOf(it);
                         return (
-                          <tr key={it.id} className={it.id === st.selectedId ? 'selected' : ''} data-verdict={v}>
+                          <tr key={it.id} className={it.id === st.selectedId ? 'selected' : ''} data-verdict={v} data-id={it.id}>
                             <td className="name-cell">
                               <button type="button" className="link row-button" onClick={() => st.select(it.id)} aria-pressed={it.id === st.selectedId}>
                                 {it.status === 'error' ? <span className="mini placeholder" aria-hidden="true" /> : <img src={it.url} alt="" className="mini" />}
@@ -217,8 +252,13 @@ export function InspectScreen() {
                       <button
                         type="button"
                         onClick={async () => {
-                          const png = await canvas.current?.toPng();
-                          if (png) downloadBlob(png, `${safeFileName(selected.name.replace(/\.[^.]+$/, ''))}-defects.png`);
+                          // The same picture as the zip's: verdict, score and legend burned in, at this view's opacity and outline.
+                          try {
+                            const png = await overlayPng(overlayInput(selected), palette, st.opacity, st.outline);
+                            downloadBlob(png, `${safeFileName(selected.name.replace(/\.[^.]+$/, ''))}-${verdictOf(selected)}.png`);
+                          } catch (e) {
+                            reportError(e, 'The overlay could not be saved');
+                          }
                         }}
                         data-testid="export-png"
                         disabled={selected.status !== 'done'}
@@ -227,7 +267,15 @@ export function InspectScreen() {
                         Save overlay PNG
                       </button>
                     </div>
-                    {cal && palette && <Legend scale={{ low: cal.mapLow, high: cal.mapHigh }} palette={palette} />}
+                    {/* The scale of the model that scored this image, not of the one active now. */}
+                    {selected.judgedBy?.calibration && palette && (
+                      <div className="row wrap">
+                        <Legend scale={{ low: selected.judgedBy.calibration.mapLow, high: selected.judgedBy.calibration.mapHigh }} palette={palette} />
+                        <span className="small muted" data-testid="legend-model">
+                          scale of {selected.judgedBy.name} v{selected.judgedBy.version}
+                        </span>
+                      </div>
+                    )}
                   </div>
                 )}
               </div>

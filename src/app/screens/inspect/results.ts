@@ -1,4 +1,4 @@
-import { judge } from '../../../core/inspection';
+import { DISPLAY_THRESHOLD, judge, sixDigits as clean, splitPath } from '../../../core/inspection';
 import { toCsv } from '../../lib/csv';
 import type { InspectItem, SortKey, VerdictFilter } from '../../stores/inspect';
 
@@ -42,17 +42,23 @@ export function visibleItems(items: InspectItem[], filter: VerdictFilter, search
   return out;
 }
 
-/** Six significant digits: what a float32 score holds, without the float64 noise of its decimal form. */
-const clean = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(6)));
-
+/**
+ * One row of the exports. One scale per name: `score` and `threshold` are the 0-1 ones people see
+ * (DEFECT at 0.5), `rawScore` and `rawThreshold` DifferNet's; `time` is when it was scored, and the
+ * dropped path is split into `folder` and `file`.
+ */
 function row(it: InspectItem) {
   const j = it.judgedBy;
+  const { folder, file } = splitPath(it.name);
   return {
-    file: it.name,
+    time: it.scoredAt !== undefined ? new Date(it.scoredAt).toISOString() : null,
+    folder,
+    file,
     score: clean(displayOf(it)),
+    threshold: j?.calibration ? DISPLAY_THRESHOLD : null,
     rawScore: clean(it.score),
+    rawThreshold: clean(j?.calibration?.threshold),
     verdict: verdictOf(it),
-    threshold: clean(j?.calibration?.threshold),
     model: j?.name ?? null,
     modelId: j?.modelId ?? null,
     modelVersion: j?.version ?? null,
@@ -63,7 +69,7 @@ function row(it: InspectItem) {
 
 export function resultsCsv(items: InspectItem[]): string {
   const rows = items.map(row);
-  const keys = ['file', 'score', 'rawScore', 'verdict', 'threshold', 'model', 'modelId', 'modelVersion', 'seconds', 'error'] as const;
+  const keys = ['time', 'folder', 'file', 'score', 'threshold', 'rawScore', 'rawThreshold', 'verdict', 'model', 'modelId', 'modelVersion', 'seconds', 'error'] as const;
   return toCsv([...keys], rows.map((r) => keys.map((k) => r[k])));
 }
 

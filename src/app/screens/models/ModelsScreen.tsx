@@ -45,7 +45,7 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
       <td className="num" data-label="Images" title={r.origin ? 'Images it was trained on; an imported model does not bring them along' : undefined}>
         {r.training ? r.training.images : '—'}
       </td>
-      <td className="num" data-label="Threshold">{r.calibration ? `${formatRawScore(r.calibration.threshold)}${thresholdNote(r.calibration)}` : '—'}</td>
+      <td className="num" data-label="Threshold">{r.calibration ? `raw ${formatRawScore(r.calibration.threshold)}${thresholdNote(r.calibration)}` : '—'}</td>
       <td className="num" data-label="Size">{r.fileBytes ? formatBytes(r.fileBytes) : '—'}</td>
       <td data-label="Actions">
         <div className="row wrap">

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { describeCalibration, conformalThreshold, formatRawScore } from '../../../core/inspection';
+import { describeCalibration, conformalThreshold, formatRawScore, singleImageThresholdNote } from '../../../core/inspection';
 import { Legend } from '../../components/Legend';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
@@ -32,6 +32,11 @@ export function CalibrationPanel({ record }: { record: ModelRecord }) {
       {cal.guarantee && !cal.guarantee.supported && (
         <p className="warning-text" role="status" data-testid="calibration-warning">
           Too few held-out images for {pct(cal.guarantee.requested)}: {cal.good.n} images support {pct(cal.guarantee.minRate)} or more. Add good images and retrain for a lower rate.
+        </p>
+      )}
+      {singleImageThresholdNote(cal) && (
+        <p className="warning-text" role="status" data-testid="single-image-threshold">
+          {singleImageThresholdNote(cal)}
         </p>
       )}
       {cal.source === 'training' && (
