@@ -32,14 +32,17 @@ describe.sequential('review and keep (issue 13)', () => {
   it('defaults a new model to the loaded backbone, skips a duplicate image, and trains a tiny model', async () => {
     const page = s.page;
     await open(page, baseUrl);
-    expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/alexnet/);
+    // Nothing loaded: the form and the download offer GoogLeNet, the default backbone.
+    expect(await page.inputValue('[data-testid="new-model-backbone"]')).toBe('googlenet');
+    expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/bvlc_googlenet\.caffemodel$/);
     await loadWeights(page, SQUEEZENET());
-    // Only SqueezeNet's weights are here: the form and the download field follow them.
+    // Only SqueezeNet's weights are here: the form follows them, the download offers what is missing.
     expect(await page.inputValue('[data-testid="new-model-backbone"]')).toBe('squeezenet1_1');
-    expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/squeezenet1_1/);
+    expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/bvlc_googlenet\.caffemodel$/);
     await page.selectOption('[data-testid="new-model-backbone"]', 'alexnet');
     expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/alexnet/);
     await page.selectOption('[data-testid="new-model-backbone"]', 'squeezenet1_1');
+    expect(await page.inputValue('[data-testid="weights-url"]')).toMatch(/bvlc_googlenet\.caffemodel$/);
     await page.fill('[data-testid="new-model-name"]', 'UX tiles');
     await page.click('button:has-text("Create model")');
     await page.waitForSelector('[data-testid="teach-screen"]');

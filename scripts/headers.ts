@@ -3,13 +3,15 @@
 // official weights address that `npm start` and the weights panel offer.
 
 export const WEIGHTS_ORIGIN = 'https://download.pytorch.org';
+/** The Caffe model zoo, where BVLC publishes GoogLeNet (plain http: the address its readme gives). */
+export const CAFFE_ZOO_ORIGIN = 'http://dl.caffe.berkeleyvision.org';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   // wasm-unsafe-eval: compiling TF.js's WASM kernels; blob: the WASM backend's thread workers.
   "script-src 'self' 'wasm-unsafe-eval' blob:",
   "worker-src 'self' blob:",
-  `connect-src 'self' ${WEIGHTS_ORIGIN}`,
+  `connect-src 'self' ${WEIGHTS_ORIGIN} ${CAFFE_ZOO_ORIGIN}`,
   "img-src 'self' blob: data:",
   "media-src 'self' blob: mediastream:",
   "style-src 'self'",

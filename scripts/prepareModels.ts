@@ -1,20 +1,33 @@
-// Prepares public/models/: the official AlexNet weights reduced to the backbone's tensors (the app
-// auto-loads them). Downloads from the address the paper's code uses unless a local file is given;
+// Prepares public/models/: the official GoogLeNet (BVLC) and AlexNet weights reduced to the backbone's
+// tensors (the app auto-loads them). Downloads from the official addresses unless a local file is given;
 // offline it fails fast and says what to do instead.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createBackbone, isBackboneKey, readPth, type BackboneId } from '../src/core/internal';
+import { createBackbone, detectBackbone, readBackboneWeights, type BackboneId } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
 import { encodeWeightsFile } from '../src/core/model/weightsFile';
 
 export const ALEXNET_URL = 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth';
+/** The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it. */
+export const GOOGLENET_URL = 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel';
+
+/** What `npm start` downloads when no local copy is given, GoogLeNet first: it is the default backbone. */
+export const OFFICIAL_DOWNLOADS: { id: BackboneId; url: string; name: string; env: string; file: string }[] = [
+  { id: 'googlenet', url: GOOGLENET_URL, name: 'GoogLeNet', env: 'DIFFERNET_GOOGLENET', file: 'bvlc_googlenet.caffemodel' },
+  { id: 'alexnet', url: ALEXNET_URL, name: 'AlexNet', env: 'DIFFERNET_ALEXNET', file: 'alexnet-owt-7be5be79.pth' },
+];
+
+const NAME: Record<BackboneId, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet' };
 
 export interface PrepareOptions {
   dir: string;
-  /** Local torchvision (or DifferNet) files to use instead of downloading. */
+  /** Local files to use instead of downloading: torchvision (or DifferNet) .pth, BVLC GoogLeNet's .caffemodel. */
   alexnet?: string;
   squeezenet?: string;
+  googlenet?: string;
+  /** Other download addresses (tests serve them locally). */
+  urls?: Partial<Record<BackboneId, string>>;
   /** Skip the download attempt. */
   offline?: boolean;
   /** No response within this many ms counts as offline. */
@@ -93,29 +106,32 @@ async function download(url: string, connectTimeoutMs: number, log: (l: string) 
   }
 }
 
-function convert(file: string, dir: string, expected: BackboneId | undefined, log: (l: string) => void): IndexEntry {
+function convert(file: string, source: string, dir: string, expected: BackboneId, log: (l: string) => void): IndexEntry {
   log(`  reading ${file} (keeping only the backbone's tensors)…`);
-  const sd = readPth(new Uint8Array(readFileSync(file)), { include: isBackboneKey });
+  const sd = readBackboneWeights(new Uint8Array(readFileSync(file)));
+  // A file of another network given for this one (--googlenet alexnet.pth) is named as such.
+  const found = detectBackbone(sd);
+  if (found !== expected) throw new Error(`it holds ${NAME[found]} weights, not ${NAME[expected]}`);
   const bb = createBackbone(sd, expected);
   try {
     const name = `${bb.id}.weights`;
-    const bytes = encodeWeightsFile(bb.id, bb.weightsHash, path.basename(file), bb.stateDict());
+    const bytes = encodeWeightsFile(bb.id, bb.weightsHash, source, bb.stateDict());
     writeFileSync(path.join(dir, `${name}.tmp`), bytes);
     renameSync(path.join(dir, `${name}.tmp`), path.join(dir, name));
     log(`  wrote ${path.join(dir, name)} (${(bytes.length / 1e6).toFixed(1)} MB, weights ${bb.weightsHash})`);
-    return { id: bb.id, file: name, source: path.basename(file), hash: bb.weightsHash };
+    return { id: bb.id, file: name, source, hash: bb.weightsHash };
   } finally {
     bb.dispose();
   }
 }
 
-/** Never throws: a failure is explained and the app starts without prepared weights. */
+/** Never throws: a failure is explained and the app starts without those weights; the others are unaffected. */
 export async function prepareModels(opts: PrepareOptions): Promise<{ ready: BackboneId[]; problems: string[] }> {
   const log = opts.log ?? ((l: string) => console.log(l));
   mkdirSync(opts.dir, { recursive: true });
   let index = readIndex(opts.dir);
   const problems: string[] = [];
-  const want: { id: BackboneId; local?: string }[] = [{ id: 'alexnet', local: opts.alexnet }];
+  const want: { id: BackboneId; local?: string }[] = OFFICIAL_DOWNLOADS.map((d) => ({ id: d.id, local: opts[d.id as 'googlenet' | 'alexnet'] }));
   if (opts.squeezenet) want.push({ id: 'squeezenet1_1', local: opts.squeezenet });
   let tfReady = false;
   for (const w of want) {
@@ -125,25 +141,28 @@ export async function prepareModels(opts: PrepareOptions): Promise<{ ready: Back
     }
     let file = w.local;
     let downloaded = false;
+    let url: string | undefined;
     if (!file) {
       if (opts.offline) {
         problems.push(`${w.id}: not prepared (offline mode)`);
         continue;
       }
-      log(`Weights: downloading the official AlexNet file from ${ALEXNET_URL}`);
+      const official = OFFICIAL_DOWNLOADS.find((d) => d.id === w.id)!;
+      url = opts.urls?.[w.id] ?? official.url;
+      log(`Weights: downloading the official ${official.name} file from ${url}`);
       try {
-        file = await download(ALEXNET_URL, opts.connectTimeoutMs ?? 10_000, log);
+        file = await download(url, opts.connectTimeoutMs ?? 10_000, log);
         downloaded = true;
       } catch (e) {
         problems.push(
-          `Could not download the AlexNet weights from ${ALEXNET_URL} (${(e as Error).message}); this machine seems to be offline.\n` +
-            `  The app starts anyway. Give it weights by dropping alexnet-owt-7be5be79.pth or squeezenet1_1-b8a52dc0.pth on its Models screen,\n` +
-            `  or start it with a local copy:  DIFFERNET_ALEXNET=/path/to/alexnet-owt-7be5be79.pth npm start`,
+          `Could not download the ${official.name} weights from ${url} (${(e as Error).message}); this machine seems to be offline.\n` +
+            `  The app starts anyway. Give it weights by dropping ${official.file} (or alexnet-owt-7be5be79.pth, squeezenet1_1-b8a52dc0.pth) on its Models screen,\n` +
+            `  or start it with a local copy:  ${official.env}=/path/to/${official.file} npm start`,
         );
         continue;
       }
     } else if (!existsSync(file)) {
-      problems.push(`${w.id}: ${file} does not exist`);
+      problems.push(`The ${NAME[w.id]} weights were not prepared: ${file} does not exist.`);
       continue;
     }
     try {
@@ -151,11 +170,13 @@ export async function prepareModels(opts: PrepareOptions): Promise<{ ready: Back
         await initNodeBackend();
         tfReady = true;
       }
-      const entry = convert(file, opts.dir, w.id, log);
+      // A download is named by its address's file name (the app shows it), not by the temporary file.
+      const entry = convert(file, path.basename(url ? new URL(url).pathname : file), opts.dir, w.id, log);
       index = [...index.filter((e) => e.id !== entry.id), entry];
       writeFileSync(path.join(opts.dir, 'index.json'), JSON.stringify({ weights: index }, null, 1));
     } catch (e) {
-      problems.push(`${w.id}: ${file} could not be used: ${(e as Error).message}`);
+      const kept = index.some((x) => x.id === w.id) ? ' (the ones prepared before are kept)' : '';
+      problems.push(`The ${NAME[w.id]} weights were not prepared${kept}: ${downloaded ? `the file downloaded from ${url}` : file} is unusable (${(e as Error).message}).`);
     } finally {
       if (downloaded && file) rmSync(file, { force: true });
     }

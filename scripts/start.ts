@@ -1,6 +1,7 @@
 // `npm start`: prepare weights when missing, build the app when it is out of date, and serve it with
-// the headers it needs. Options: --port N, --host H, --alexnet FILE, --squeezenet FILE, --offline,
-// --no-build; or the environment variables DIFFERNET_ALEXNET, DIFFERNET_SQUEEZENET, DIFFERNET_OFFLINE=1, PORT.
+// the headers it needs. Options: --port N, --host H, --googlenet FILE, --alexnet FILE, --squeezenet FILE,
+// --offline, --no-build; or the environment variables DIFFERNET_GOOGLENET, DIFFERNET_ALEXNET,
+// DIFFERNET_SQUEEZENET, DIFFERNET_OFFLINE=1, PORT.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      googlenet: { type: 'string' },
       alexnet: { type: 'string' },
       squeezenet: { type: 'string' },
       offline: { type: 'boolean' },
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   const modelsDir = path.join(root, 'public', 'models');
   const { ready, problems } = await prepareModels({
     dir: modelsDir,
+    googlenet: values.googlenet ?? process.env.DIFFERNET_GOOGLENET,
     alexnet: values.alexnet ?? process.env.DIFFERNET_ALEXNET,
     squeezenet: values.squeezenet ?? process.env.DIFFERNET_SQUEEZENET,
     offline: values.offline || process.env.DIFFERNET_OFFLINE === '1',

@@ -1,10 +1,12 @@
-import type { ModelSettings } from '../../core';
+import type { BackboneId, ModelSettings } from '../../core';
 // The settings module is free of TF.js, so the UI bundle does not load the engine for this.
-import { withRotations } from '../../core/model/settings';
+import { forBackbone, withRotations } from '../../core/model/settings';
 
 interface Props {
   settings: ModelSettings;
   presets: { default: ModelSettings; paper: ModelSettings };
+  /** The model's backbone: the balanced preset uses its own features (GoogLeNet: one 224 px pass). */
+  backbone?: BackboneId;
   onChange: (s: ModelSettings) => void;
   disabled?: boolean;
 }
@@ -15,7 +17,8 @@ export function quickPreset(base: ModelSettings): ModelSettings {
   const rotated = withRotations(base, true);
   return {
     ...rotated,
-    features: { size: 224, scales: 3 },
+    // A backbone whose default is already small (GoogLeNet's one 224 px pass) keeps its features.
+    features: base.features.size <= 224 ? structuredClone(base.features) : { size: 224, scales: 3 },
     flow: { ...base.flow, blocks: 4, hidden: 128 },
     train: { ...rotated.train, epochs: 3, subEpochs: 4 },
     // Two rotations keep live scoring near one frame per second on a laptop CPU.
@@ -60,7 +63,8 @@ function NumberField({ label, value, min, max, step = 1, onChange, disabled, hin
   );
 }
 
-export function SettingsForm({ settings: s, presets, onChange, disabled }: Props) {
+export function SettingsForm({ settings: s, presets: given, backbone, onChange, disabled }: Props) {
+  const presets = backbone ? { default: forBackbone(given.default, backbone), paper: given.paper } : given;
   const set = (patch: (c: ModelSettings) => void) => {
     const next = structuredClone(s);
     patch(next);

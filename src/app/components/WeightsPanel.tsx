@@ -1,31 +1,34 @@
 import { useEffect, useState } from 'react';
 import type { BackboneId } from '../../core';
+import { missingBackbone } from '../lib/backbones';
 import { BACKBONE_LABEL, formatBytes } from '../lib/format';
 import { useEngine } from '../stores/engine';
 import { DropZone } from './DropZone';
 import { ProgressBar } from './ProgressBar';
 
+// Listed best first: the default backbone leads.
 const OFFICIAL: Record<BackboneId, { file: string; url: string }> = {
-  alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
-  squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
   // The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it.
   googlenet: { file: 'bvlc_googlenet.caffemodel', url: 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel' },
+  alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
+  squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
 };
 
 const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading file', parse: 'Extracting backbone tensors' };
 
-/** Backbone weights: status, drop a PyTorch file, or fetch one by URL. */
+/** Backbone weights: status, drop a PyTorch or Caffe file, or fetch one by URL. */
 export function WeightsPanel({ need }: { need?: BackboneId }) {
   const { weights, weightsJob, weightsError, loadWeightsFile, loadWeightsUrl, cancelWeights } = useEngine();
-  // The URL field follows the backbone chosen (by the new-model form, or the select beside it).
-  const firstMissing = (Object.keys(OFFICIAL) as BackboneId[]).find((id) => !weights[id]) ?? 'alexnet';
-  const [target, setTarget] = useState<BackboneId>(need ?? firstMissing);
-  const [url, setUrl] = useState(OFFICIAL[target].url);
+  // The download offers what is missing: the backbone asked for (by the new-model form) unless it is
+  // loaded, else the best one not loaded. It follows the weights as they load until the user picks one.
+  const [picked, setPicked] = useState<BackboneId | null>(null);
+  const [typedUrl, setTypedUrl] = useState<string | null>(null);
   useEffect(() => {
-    if (!need) return;
-    setTarget(need);
-    setUrl(OFFICIAL[need].url);
+    setPicked(null);
+    setTypedUrl(null);
   }, [need]);
+  const target = picked ?? (need && !weights[need] ? need : (missingBackbone(weights) ?? need ?? 'googlenet'));
+  const url = typedUrl ?? OFFICIAL[target].url;
   return (
     <section className="card" aria-labelledby="weights-title" data-testid="weights-panel">
       <h3 id="weights-title">Backbone weights</h3>
@@ -57,9 +60,9 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
       ) : (
         <>
           <DropZone
-            label="Drop a PyTorch weights file (.pth)"
-            hint="torchvision's alexnet-owt-7be5be79.pth or squeezenet1_1-b8a52dc0.pth, or a checkpoint saved by the official DifferNet code (its flow is imported as a model). Only the backbone's tensors are kept, in this browser."
-            accept=".pth,.pt,.bin,.weights,application/octet-stream"
+            label="Drop a weights file (.caffemodel or .pth)"
+            hint="BVLC's bvlc_googlenet.caffemodel, torchvision's alexnet-owt-7be5be79.pth or squeezenet1_1-b8a52dc0.pth, or a checkpoint saved by the official DifferNet code (its flow is imported as a model). Only the backbone's tensors are kept, in this browser."
+            accept=".caffemodel,.pth,.pt,.bin,.weights,application/octet-stream"
             folders={false}
             multiple={false}
             testId="weights-drop"
@@ -79,27 +82,27 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
                 aria-label="Backbone to download"
                 data-testid="weights-url-backbone"
                 onChange={(e) => {
-                  const b = e.target.value as BackboneId;
-                  setTarget(b);
-                  setUrl(OFFICIAL[b].url);
+                  setPicked(e.target.value as BackboneId);
+                  setTypedUrl(null);
                 }}
               >
                 {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => (
                   <option key={id} value={id}>
                     {BACKBONE_LABEL[id]}
+                    {weights[id] ? ' (loaded)' : ''}
                   </option>
                 ))}
               </select>
             </label>
             <label className="url-field">
               <span>from</span>
-              <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…" aria-label="Weights URL" data-testid="weights-url" />
+              <input type="url" value={url} onChange={(e) => setTypedUrl(e.target.value)} placeholder="https://…" aria-label="Weights URL" data-testid="weights-url" />
             </label>
             <button type="submit">Download</button>
           </form>
           <p className="small muted">
             Downloading needs internet access and a server that allows it; otherwise download the file on any machine and drop it here, or start the app with{' '}
-            <code>DIFFERNET_ALEXNET=/path/alexnet-owt-7be5be79.pth npm start</code>.
+            <code>DIFFERNET_GOOGLENET=/path/bvlc_googlenet.caffemodel npm start</code>.
           </p>
         </>
       )}

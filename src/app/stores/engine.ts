@@ -3,6 +3,7 @@ import type { BackboneId, ModelSettings } from '../../core';
 import type { BackendChoice, BackendInfo, ProgressEvent, WeightsInfo } from '../../worker/protocol';
 import { engine, wasmPaths } from '../engine';
 import { softwareWebGl, softwareWebGlWarning } from '../lib/backend';
+import { BACKBONE_LABEL } from '../lib/format';
 import { deleteWeights, listWeights, saveWeights } from '../persistence/weights';
 // models.ts imports this store too; each uses the other only inside actions, never while modules load.
 import { useModels } from './models';
@@ -81,7 +82,7 @@ export const useEngine = create<EngineState>((set, get) => {
     set({ weightsAbort: ac, weightsJob: { name, phase: 'read', done: 0, total: 1 }, weightsError: null });
     try {
       const info = await job(ac.signal);
-      useNotices.getState().push('info', `${name}: ${info.id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1'} weights loaded (${(info.params / 1e6).toFixed(2)} M parameters kept).`);
+      useNotices.getState().push('info', `${name}: ${BACKBONE_LABEL[info.id]} weights loaded (${(info.params / 1e6).toFixed(2)} M parameters kept).`);
       return info;
     } catch (e) {
       const msg = (e as Error).name === 'CancelledError' || (e as Error).name === 'AbortError' ? `${name}: loading cancelled` : (e as Error).message;
@@ -181,7 +182,7 @@ async function download(url: string, signal: AbortSignal, onProgress: (done: num
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new Error(
-      `${url} could not be fetched (${(e as Error).message}). The server may be unreachable (offline?), may not allow downloads from web pages (CORS), or be outside what this app may contact (this page and ${'https://download.pytorch.org'}). Download the file yourself and drop it here instead.`,
+      `${url} could not be fetched (${(e as Error).message}). The server may be unreachable (offline?), may not allow downloads from web pages (CORS), or be outside what this app may contact (this page, https://download.pytorch.org and http://dl.caffe.berkeleyvision.org). Download the file yourself and drop it here instead.`,
       { cause: e },
     );
   }

@@ -1,5 +1,7 @@
 import { create } from 'zustand';
 import type { BackboneId, Calibration } from '../../core';
+// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+import { forBackbone } from '../../core/model/settings';
 import type { ModelSummary } from '../../worker/protocol';
 import { engine } from '../engine';
 import { downloadBlob, safeFileName } from '../lib/download';
@@ -118,7 +120,8 @@ export const useModels = create<ModelsState>((set, get) => {
         id: newId('model'),
         name: uniqueName(get().records, name.trim() || 'Model'),
         backbone,
-        settings: structuredClone(presets.default),
+        // Each backbone trains on its own default features (GoogLeNet: inception_3b-4e at 224 px, one scale).
+        settings: forBackbone(structuredClone(presets.default), backbone),
         createdAt: now,
         updatedAt: now,
         version: 0,
@@ -136,7 +139,9 @@ export const useModels = create<ModelsState>((set, get) => {
     async update(id, patch) {
       const r = get().records.find((x) => x.id === id);
       if (!r) return;
-      const next: ModelRecord = { ...r, ...patch, settings: patch.settings ? structuredClone(patch.settings) : r.settings, updatedAt: new Date().toISOString() };
+      // Another backbone brings its own features: one network's taps mean nothing to another.
+      const settings = patch.settings ? structuredClone(patch.settings) : patch.backbone && patch.backbone !== r.backbone ? forBackbone(r.settings, patch.backbone) : r.settings;
+      const next: ModelRecord = { ...r, ...patch, settings, updatedAt: new Date().toISOString() };
       // Controlled inputs (checkboxes, number fields) show the store's value: it must change in the
       // same tick as the click, not after the IndexedDB write, or the browser reverts the input.
       replace(next);

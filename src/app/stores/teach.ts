@@ -4,7 +4,7 @@ import type { TrainPhase } from '../../worker/protocol';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
-import { newId } from '../lib/format';
+import { BACKBONE_LABEL, newId } from '../lib/format';
 import { addImages, listImages, removeImages, type StoredImage } from '../persistence/images';
 import { useEngine } from './engine';
 import { useModels } from './models';
@@ -186,7 +186,7 @@ export const useTeach = create<TeachState>((set, get) => ({
     const record = models.active();
     if (!record || get().job) return false;
     if (!useEngine.getState().weights[record.backbone]) {
-      useNotices.getState().push('error', `Load the ${record.backbone === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1'} weights before training.`);
+      useNotices.getState().push('error', `Load the ${BACKBONE_LABEL[record.backbone]} weights before training.`);
       return false;
     }
     const images = get().images;

@@ -1,13 +1,11 @@
 import { useState } from 'react';
 import type { BackboneId } from '../../../core';
+import { defaultBackbone, evidenceSentence } from '../../lib/backbones';
 import { reportError } from '../../stores/notices';
 import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
 
-/** The backbone whose weights are loaded (AlexNet, the paper's, when both or neither are). */
-export function defaultBackbone(loaded: Partial<Record<BackboneId, unknown>>): BackboneId {
-  return !loaded.alexnet && loaded.squeezenet1_1 ? 'squeezenet1_1' : 'alexnet';
-}
+export { defaultBackbone };
 
 export function NewModelForm({ onDone, onCancel, onBackbone }: { onDone: () => void; onCancel?: () => void; onBackbone?: (b: BackboneId) => void }) {
   const create = useModels((s) => s.create);
@@ -43,11 +41,15 @@ export function NewModelForm({ onDone, onCancel, onBackbone }: { onDone: () => v
         <label className="field">
           <span>Backbone</span>
           <select value={backbone} onChange={(e) => setBackbone(e.target.value as BackboneId)} data-testid="new-model-backbone">
+            <option value="googlenet">GoogLeNet (detects the most){weights.googlenet ? ' · weights loaded' : ''}</option>
             <option value="alexnet">AlexNet (the paper's){weights.alexnet ? ' · weights loaded' : ''}</option>
             <option value="squeezenet1_1">SqueezeNet 1.1 (smaller, faster){weights.squeezenet1_1 ? ' · weights loaded' : ''}</option>
           </select>
         </label>
       </div>
+      <p className="small muted" data-testid="backbone-evidence">
+        {evidenceSentence()}
+      </p>
       <div className="row">
         <button type="submit" className="primary">
           Create model

@@ -33,6 +33,7 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
         <label className="field">
           <span>Backbone</span>
           <select value={record.backbone} disabled={busy} onChange={(e) => void save({ backbone: e.target.value as BackboneId })} data-testid="teach-backbone">
+            <option value="googlenet">GoogLeNet</option>
             <option value="alexnet">AlexNet</option>
             <option value="squeezenet1_1">SqueezeNet 1.1</option>
           </select>
@@ -40,9 +41,10 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
       </div>
       <details data-testid="settings-details">
         <summary>
-          Settings: {record.settings.features.size} px, {record.settings.features.scales} scales, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
+          Settings: {record.settings.features.size} px, {record.settings.features.scales} scale{record.settings.features.scales === 1 ? '' : 's'}
+          {record.settings.features.taps ? ` of ${record.settings.features.taps.join(' + ')}` : record.backbone === 'googlenet' ? ' of inception_3b + 4a + 4c + 4e' : ''}, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
         </summary>
-        <SettingsForm settings={record.settings} presets={presets} onChange={(settings) => void save({ settings })} disabled={busy} />
+        <SettingsForm settings={record.settings} presets={presets} backbone={record.backbone} onChange={(settings) => void save({ settings })} disabled={busy} />
       </details>
       <p className="small muted" data-testid="holdout-plan">
         {images.length > 0 && heldOutCount(images.length) > 0

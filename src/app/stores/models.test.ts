@@ -1,0 +1,43 @@
+import 'fake-indexeddb/auto';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SETTINGS, PAPER_SETTINGS } from '../../core/model/settings';
+import { FakeEngine, installLocalStorage } from '../../../test/support/appStores';
+
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
+installLocalStorage();
+
+const { useModels } = await import('./models');
+const { useEngine } = await import('./engine');
+
+describe('models store: settings follow the backbone', () => {
+  beforeEach(() => {
+    fake.engine = new FakeEngine();
+    useModels.setState({ records: [], activeId: null, loaded: {} });
+    useEngine.setState({ presets: { default: DEFAULT_SETTINGS, paper: PAPER_SETTINGS } });
+  });
+
+  it("a new GoogLeNet model trains on GoogLeNet's default features, a SqueezeNet one on the paper's three scales", async () => {
+    const g = await useModels.getState().create('g', 'googlenet');
+    expect(g.settings.features).toEqual({ size: 224, scales: 1 });
+    expect(g.settings.flow).toEqual(DEFAULT_SETTINGS.flow);
+    const s = await useModels.getState().create('s', 'squeezenet1_1');
+    expect(s.settings.features).toEqual({ size: 448, scales: 3 });
+  });
+
+  it('choosing another backbone replaces the features (taps included) and keeps the rest of the settings', async () => {
+    const r = await useModels.getState().create('m', 'squeezenet1_1');
+    const custom = { ...r.settings, features: { size: 320, scales: 2, taps: ['fire9'] }, train: { ...r.settings.train, epochs: 9 } };
+    await useModels.getState().update(r.id, { settings: custom });
+    await useModels.getState().update(r.id, { backbone: 'googlenet' });
+    const g = useModels.getState().records.find((x) => x.id === r.id)!;
+    expect(g.backbone).toBe('googlenet');
+    expect(g.settings.features).toEqual({ size: 224, scales: 1 });
+    expect(g.settings.train.epochs).toBe(9);
+    // Renaming leaves the features alone; settings given with the change win.
+    await useModels.getState().update(r.id, { name: 'renamed' });
+    expect(useModels.getState().records.find((x) => x.id === r.id)!.settings.features).toEqual({ size: 224, scales: 1 });
+    await useModels.getState().update(r.id, { backbone: 'alexnet', settings: custom });
+    expect(useModels.getState().records.find((x) => x.id === r.id)!.settings.features).toEqual(custom.features);
+  });
+});
