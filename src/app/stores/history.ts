@@ -90,7 +90,7 @@ export const useHistory = create<HistoryState>((set, get) => ({
       localStorage.setItem(STATION_KEY, s);
       localStorage.setItem(OPERATOR_KEY, o);
     } catch {
-      // Storage refused (private mode): the names still go on this tab's verdicts, and the form says so.
+      // Storage refused (private mode): the names still go on this tab's verdicts, and a message says they will not be remembered.
       useNotices.getState().push('warning', 'The station and operator apply to this tab only: the browser refused to remember them.');
     }
     set({ station: s, operator: o });
