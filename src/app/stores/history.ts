@@ -86,8 +86,13 @@ export const useHistory = create<HistoryState>((set, get) => ({
   setIdentity(station, operator) {
     const s = station.trim().slice(0, 80);
     const o = operator.trim().slice(0, 80);
-    localStorage.setItem(STATION_KEY, s);
-    localStorage.setItem(OPERATOR_KEY, o);
+    try {
+      localStorage.setItem(STATION_KEY, s);
+      localStorage.setItem(OPERATOR_KEY, o);
+    } catch {
+      // Storage refused (private mode): the names still go on this tab's verdicts, and a message says they will not be remembered.
+      useNotices.getState().push('warning', 'The station and operator apply to this tab only: the browser refused to remember them.');
+    }
     set({ station: s, operator: o });
   },
 
