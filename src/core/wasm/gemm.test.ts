@@ -99,8 +99,19 @@ describe('GemmRunner with a helper thread', () => {
       r.nn(0, K, 1, 4 * M * K, N, 4 * (M * K + K * N), N, M, N, K);
       r.nt(0, K, 0, K, 4 * (M * K + K * N + M * N), M, M, M - (M % 4), K);
     }
-    const end = M * K + K * N + M * N + M * M;
+    // Adam over the product's output as parameters, the B matrix as gradients, moments after them.
+    const at = M * K + K * N + M * N + M * M;
+    const count = 4 * 60;
+    const before = Array.from(single.f32.subarray(M * K + K * N, M * K + K * N + count));
+    for (const r of [runner, single]) {
+      r.f32.set(filled(2 * count, 11), at);
+      r.adam(4 * (M * K + K * N), 4 * (M * K), 4 * at, 4 * (at + count), count, { beta1: 0.8, beta2: 0.9, eps: 1e-4, weightDecay: 1e-5, rate: 2e-3, invSqrtBc2: 1.3 });
+    }
+    const end = at + 2 * count;
     expect(Array.from(runner.f32.subarray(0, end))).toEqual(Array.from(single.f32.subarray(0, end)));
+    // Adam moved every parameter, so the comparison above covers its split.
+    const after = Array.from(single.f32.subarray(M * K + K * N, M * K + K * N + count));
+    expect(after.every((v, i) => v !== before[i])).toBe(true);
     single.dispose();
   });
 });

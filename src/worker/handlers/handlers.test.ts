@@ -1,6 +1,7 @@
 // The worker's request handlers in Node, through the session as the worker builds it, on TF.js's WASM
 // backend, with a tiny model trained on synthetic parts.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluationReport } from '../../core/inspection';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../../core/model/settings';
 import { PAPER_ADAM } from '../../core/train/adamConfig';
 import { syntheticPart } from '../../../test/support/images';
@@ -91,7 +92,10 @@ describe('engine request handlers (Node, WASM)', () => {
     expect(scores[5]).toBeNaN();
     expect(errors.slice(0, 5)).toEqual([null, null, null, null, null]);
     expect(errors[5]).toMatch(/broken\.png: not a readable image/);
-    expect(report).toBeTruthy();
+    // The core's evaluation of exactly these scores and labels: two good and two defective images scored.
+    const want = evaluationReport(items.map((it, i) => ({ score: scores[i], label: it.label, defect: 'defect' in it ? it.defect : 'good' })), null);
+    expect(report.imageAuroc).not.toBeNull();
+    expect([report.images, report.unscored, report.imageAuroc]).toEqual([want.images, want.unscored, want.imageAuroc]);
     expect(pixelAuroc).toBeNull();
     expect(calibration).not.toBeNull();
     expect(calibration!.threshold).toBeGreaterThan(0);
