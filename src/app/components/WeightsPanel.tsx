@@ -69,7 +69,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
             onFiles={(files) => void loadWeightsFile(files[0].file)}
           />
           <form
-            className="row wrap"
+            className="row wrap weights-download"
             onSubmit={(e) => {
               e.preventDefault();
               void loadWeightsUrl(url);

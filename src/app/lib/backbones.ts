@@ -16,6 +16,12 @@ export function missingBackbone(loaded: Partial<Record<BackboneId, unknown>>): B
   return BACKBONE_PREFERENCE.find((id) => !loaded[id]);
 }
 
+/** Tap names for people: inception_3b, inception_4a -> "inception_3b + 4a" (the shared prefix once). */
+export function tapsLabel(taps: readonly string[]): string {
+  const prefix = /^(.*_)/.exec(taps[0] ?? '')?.[1] ?? '';
+  return taps.map((t, i) => (i > 0 && prefix && t.startsWith(prefix) ? t.slice(prefix.length) : t)).join(' + ');
+}
+
 const NAME: Record<BackboneId, string> = { googlenet: 'GoogLeNet', alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet' };
 
 /** The measured reason in one sentence; without entered numbers it names the source and no figures. */
