@@ -1,18 +1,12 @@
 import { useEffect, useState } from 'react';
 import type { BackboneId } from '../../core';
-import { missingBackbone } from '../lib/backbones';
+import { missingBackbone, OFFICIAL_WEIGHTS } from '../lib/backbones';
 import { BACKBONE_LABEL, formatBytes } from '../lib/format';
 import { useEngine } from '../stores/engine';
 import { DropZone } from './DropZone';
 import { ProgressBar } from './ProgressBar';
 
-// Listed best first: the default backbone leads.
-const OFFICIAL: Record<BackboneId, { file: string; url: string }> = {
-  // The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it.
-  googlenet: { file: 'bvlc_googlenet.caffemodel', url: 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel' },
-  alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
-  squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
-};
+const OFFICIAL = OFFICIAL_WEIGHTS;
 
 const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading file', parse: 'Extracting backbone tensors' };
 
