@@ -6,8 +6,6 @@ import { useEngine } from '../stores/engine';
 import { DropZone } from './DropZone';
 import { ProgressBar } from './ProgressBar';
 
-const OFFICIAL = OFFICIAL_WEIGHTS;
-
 const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading file', parse: 'Extracting backbone tensors' };
 
 /** Backbone weights: status, drop a PyTorch or Caffe file, or fetch one by URL. */
@@ -22,12 +20,12 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
     setTypedUrl(null);
   }, [need]);
   const target = picked ?? (need && !weights[need] ? need : (missingBackbone(weights) ?? need ?? 'googlenet'));
-  const url = typedUrl ?? OFFICIAL[target].url;
+  const url = typedUrl ?? OFFICIAL_WEIGHTS[target].url;
   return (
     <section className="card" aria-labelledby="weights-title" data-testid="weights-panel">
       <h3 id="weights-title">Backbone weights</h3>
       <ul className="plain">
-        {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => {
+        {(Object.keys(OFFICIAL_WEIGHTS) as BackboneId[]).map((id) => {
           const w = weights[id];
           return (
             <li key={id} data-testid={`weights-${id}`}>
@@ -37,7 +35,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
                   loaded from {w.source} · {(w.params / 1e6).toFixed(2)} M parameters · {w.hash}
                 </span>
               ) : (
-                <span className="muted">not loaded (official file: {OFFICIAL[id].file})</span>
+                <span className="muted">not loaded (official file: {OFFICIAL_WEIGHTS[id].file})</span>
               )}
             </li>
           );
@@ -80,7 +78,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
                   setTypedUrl(null);
                 }}
               >
-                {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => (
+                {(Object.keys(OFFICIAL_WEIGHTS) as BackboneId[]).map((id) => (
                   <option key={id} value={id}>
                     {BACKBONE_LABEL[id]}
                     {weights[id] ? ' (loaded)' : ''}
