@@ -15,8 +15,8 @@ describe('start-up with prepared weights', () => {
   let problems: string[];
   beforeAll(async () => {
     const dir = tempDir('models');
-    // No network here: the AlexNet download gives up (connectTimeoutMs bounds it) and says why.
-    ({ problems } = await prepareModels({ dir, squeezenet: SQUEEZENET(), connectTimeoutMs: 5000, log: () => undefined }));
+    // No network here: the AlexNet download gives up (connectTimeoutMs bounds it) and says why; GoogLeNet comes from a local copy.
+    ({ problems } = await prepareModels({ dir, squeezenet: SQUEEZENET(), googlenet: sharedPath('weights', 'bvlc_googlenet.caffemodel'), connectTimeoutMs: 5000, log: () => undefined }));
     server = await serve({ root: path.resolve(import.meta.dirname, '../dist'), mounts: { '/models/': dir } });
     s = await launch(server.url.replace(/\/$/, ''));
   });
@@ -26,13 +26,18 @@ describe('start-up with prepared weights', () => {
   });
 
   it('explains an offline weights download instead of failing', () => {
+    expect(problems).toHaveLength(1);
     expect(problems.join('\n')).toMatch(/Could not download the AlexNet weights .* offline.*\n.*The app starts anyway/);
   });
 
   it('loads the prepared weights by itself', async () => {
     await open(s.page, server.url, 'models');
     await expect.poll(() => text(s.page, '[data-testid="weights-squeezenet1_1"]'), { timeout: 60_000 }).toMatch(/loaded from squeezenet1_1-imagenet\.pth/);
+    await expect.poll(() => text(s.page, '[data-testid="weights-googlenet"]'), { timeout: 60_000 }).toMatch(/loaded from bvlc_googlenet\.caffemodel/);
     expect(await text(s.page, '[data-testid="weights-alexnet"]')).toMatch(/not loaded/);
+    // GoogLeNet prepared by `npm start` is what a new model picks.
+    await open(s.page, server.url, 'teach');
+    expect(await s.page.inputValue('[data-testid="new-model-backbone"]')).toBe('googlenet');
   });
 
   it('blocks connections to other origins (Content-Security-Policy)', async () => {

@@ -1,18 +1,10 @@
 import { useEffect, useState } from 'react';
 import type { BackboneId } from '../../core';
-import { missingBackbone } from '../lib/backbones';
+import { missingBackbone, OFFICIAL_WEIGHTS } from '../lib/backbones';
 import { BACKBONE_LABEL, formatBytes } from '../lib/format';
 import { useEngine } from '../stores/engine';
 import { DropZone } from './DropZone';
 import { ProgressBar } from './ProgressBar';
-
-// Listed best first: the default backbone leads.
-const OFFICIAL: Record<BackboneId, { file: string; url: string }> = {
-  // The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it.
-  googlenet: { file: 'bvlc_googlenet.caffemodel', url: 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel' },
-  alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
-  squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
-};
 
 const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading file', parse: 'Extracting backbone tensors' };
 
@@ -28,12 +20,12 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
     setTypedUrl(null);
   }, [need]);
   const target = picked ?? (need && !weights[need] ? need : (missingBackbone(weights) ?? need ?? 'googlenet'));
-  const url = typedUrl ?? OFFICIAL[target].url;
+  const url = typedUrl ?? OFFICIAL_WEIGHTS[target].url;
   return (
     <section className="card" aria-labelledby="weights-title" data-testid="weights-panel">
       <h3 id="weights-title">Backbone weights</h3>
       <ul className="plain">
-        {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => {
+        {(Object.keys(OFFICIAL_WEIGHTS) as BackboneId[]).map((id) => {
           const w = weights[id];
           return (
             <li key={id} data-testid={`weights-${id}`}>
@@ -43,7 +35,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
                   loaded from {w.source} · {(w.params / 1e6).toFixed(2)} M parameters · {w.hash}
                 </span>
               ) : (
-                <span className="muted">not loaded (official file: {OFFICIAL[id].file})</span>
+                <span className="muted">not loaded (official file: {OFFICIAL_WEIGHTS[id].file})</span>
               )}
             </li>
           );
@@ -69,7 +61,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
             onFiles={(files) => void loadWeightsFile(files[0].file)}
           />
           <form
-            className="row wrap"
+            className="row wrap weights-download"
             onSubmit={(e) => {
               e.preventDefault();
               void loadWeightsUrl(url);
@@ -86,7 +78,7 @@ export function WeightsPanel({ need }: { need?: BackboneId }) {
                   setTypedUrl(null);
                 }}
               >
-                {(Object.keys(OFFICIAL) as BackboneId[]).map((id) => (
+                {(Object.keys(OFFICIAL_WEIGHTS) as BackboneId[]).map((id) => (
                   <option key={id} value={id}>
                     {BACKBONE_LABEL[id]}
                     {weights[id] ? ' (loaded)' : ''}

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { BACKBONE_EVIDENCE, DEFAULT_SETTINGS, forBackbone } from '../../core/model/settings';
 import { activePreset, quickPreset } from '../components/SettingsForm';
-import { defaultBackbone, evidenceSentence, missingBackbone } from './backbones';
+import { defaultBackbone, evidenceSentence, missingBackbone, tapsLabel } from './backbones';
+
+describe('tapsLabel', () => {
+  it('names the shared prefix once', () => {
+    expect(tapsLabel(['inception_3b', 'inception_4a', 'inception_4c', 'inception_4e'])).toBe('inception_3b + 4a + 4c + 4e');
+    expect(tapsLabel(['features.7', 'features.12'])).toBe('features.7 + features.12');
+    expect(tapsLabel(['conv2_3x3', 'inception_4e'])).toBe('conv2_3x3 + inception_4e');
+  });
+});
 
 describe('defaultBackbone', () => {
   it('picks GoogLeNet whenever its weights are loaded, else the loaded one, else GoogLeNet to download', () => {

@@ -3,6 +3,17 @@ import type { BackboneId } from '../../core';
 // The settings module is free of TF.js, so the UI bundle does not load the engine for this.
 import { BACKBONE_EVIDENCE } from '../../core/model/settings';
 
+/**
+ * The official files and where the panel offers to download them, listed best first (the default leads).
+ * The page's Content-Security-Policy must allow each address (scripts/headers.ts; serve.test.ts checks).
+ */
+export const OFFICIAL_WEIGHTS: Record<BackboneId, { file: string; url: string }> = {
+  // The Caffe model zoo's address, as BVLC/caffe's models/bvlc_googlenet/readme.md gives it.
+  googlenet: { file: 'bvlc_googlenet.caffemodel', url: 'http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel' },
+  alexnet: { file: 'alexnet-owt-7be5be79.pth', url: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth' },
+  squeezenet1_1: { file: 'squeezenet1_1-b8a52dc0.pth', url: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth' },
+};
+
 /** Best first: GoogLeNet's mid-level features detect the most (BENCHMARKS.md), then the paper's AlexNet. */
 export const BACKBONE_PREFERENCE: BackboneId[] = ['googlenet', 'alexnet', 'squeezenet1_1'];
 
@@ -14,6 +25,12 @@ export function defaultBackbone(loaded: Partial<Record<BackboneId, unknown>>): B
 /** The most preferred backbone whose weights are not loaded yet (the one worth downloading), if any. */
 export function missingBackbone(loaded: Partial<Record<BackboneId, unknown>>): BackboneId | undefined {
   return BACKBONE_PREFERENCE.find((id) => !loaded[id]);
+}
+
+/** Tap names for people: inception_3b, inception_4a -> "inception_3b + 4a" (the shared prefix once). */
+export function tapsLabel(taps: readonly string[]): string {
+  const prefix = /^(.*_)/.exec(taps[0] ?? '')?.[1] ?? '';
+  return taps.map((t, i) => (i > 0 && prefix && t.startsWith(prefix) ? t.slice(prefix.length) : t)).join(' + ');
 }
 
 const NAME: Record<BackboneId, string> = { googlenet: 'GoogLeNet', alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet' };

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, withRotations } from './settings';
+import { GOOGLENET_DEFAULT_TAPS } from '../backbones/googlenet';
+import { squeezenetPlan } from '../backbones/squeezenet';
+import { readPth } from '../torch';
+import { readShared } from '../../../test/support/shared';
+import { BACKBONE_TAPS, DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, withRotations } from './settings';
 
 describe('settings', () => {
   it('the default trains and scores one unrotated copy per image', () => {
@@ -18,5 +22,10 @@ describe('settings', () => {
     expect(off.train).toMatchObject({ rotate: false, copies: 1, transforms: 1 });
     expect(off.flow.hidden).toBe(2048);
     expect(DEFAULT_SETTINGS.train.rotate).toBe(false);
+  });
+
+  it("BACKBONE_TAPS mirrors the plans' default taps", () => {
+    expect(BACKBONE_TAPS.googlenet).toEqual(GOOGLENET_DEFAULT_TAPS);
+    expect(BACKBONE_TAPS.squeezenet1_1).toEqual(squeezenetPlan(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'))).defaultTaps);
   });
 });

@@ -90,6 +90,16 @@ export const BACKBONE_FEATURES: Record<BackboneId, FeatureConfig> = {
 };
 
 /**
+ * The outputs each backbone pools when a model names no taps (its plan's defaultTaps), for code that must not
+ * load TF.js to ask the plan (the UI); settings.test.ts holds them to the plans.
+ */
+export const BACKBONE_TAPS: Record<BackboneId, readonly string[]> = {
+  alexnet: ['features.12'],
+  squeezenet1_1: ['features.12'],
+  googlenet: ['inception_3b', 'inception_4a', 'inception_4c', 'inception_4e'],
+};
+
+/**
  * Why GoogLeNet is the default backbone, as the app says it beside the backbone choice: each backbone's
  * default model's image AUROC on Magnetic Tile Defects, in percent, the mean over the seeds of BENCHMARKS.md's
  * "Backbones side by side" table (`npm run bench`, every row from the same run). A value that is null has

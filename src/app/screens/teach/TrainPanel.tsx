@@ -4,7 +4,10 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { SettingsForm } from '../../components/SettingsForm';
 import { heldOutCount } from '../../../core/inspection';
 import { featureBankCost } from '../../../core/train/bankCost';
+import { tapsLabel } from '../../lib/backbones';
 import { formatBytes, formatSeconds } from '../../lib/format';
+// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+import { BACKBONE_TAPS } from '../../../core/model/settings';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
@@ -42,7 +45,8 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
       <details data-testid="settings-details">
         <summary>
           Settings: {record.settings.features.size} px, {record.settings.features.scales} scale{record.settings.features.scales === 1 ? '' : 's'}
-          {record.settings.features.taps ? ` of ${record.settings.features.taps.join(' + ')}` : record.backbone === 'googlenet' ? ' of inception_3b + 4a + 4c + 4e' : ''}, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
+          {/* GoogLeNet's mid-level taps are what set it apart; the others pool their last layer unless told. */}
+          {record.settings.features.taps || record.backbone === 'googlenet' ? `, ${tapsLabel(record.settings.features.taps ?? BACKBONE_TAPS[record.backbone])}` : ''}, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
         </summary>
         <SettingsForm settings={record.settings} presets={presets} backbone={record.backbone} onChange={(settings) => void save({ settings })} disabled={busy} />
       </details>
