@@ -130,7 +130,7 @@ export function LiveScreen() {
       : training
         ? { text: 'Training…', kind: 'idle' }
         : live.paused
-          ? { text: 'Paused', kind: 'paused' }
+          ? { text: judged ? `Paused · last frame ${verdict} · score ${formatDisplayScore(judged.display)}` : 'Paused', kind: 'paused' }
           : live.result
             ? judged
               ? { text: `${stable} · score ${formatDisplayScore(judged.display)} (threshold 0.5)`, kind: stable!.toLowerCase() }
