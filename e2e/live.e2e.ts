@@ -152,11 +152,11 @@ describe.sequential('live inspection on a fake camera', () => {
     // measured), none is scored. The loop ends with the render that says Paused; a frame in flight is dropped.
     const perTwo = await cameraFramesPerScoring(page, 2);
     await page.click('[data-testid="live-pause"]');
-    await expect.poll(() => text(page, '[data-testid="live-verdict"]')).toBe('Paused');
+    await expect.poll(() => text(page, '[data-testid="live-verdict"]')).toMatch(/^Paused · last frame (OK|DEFECT) · score >?\d\.\d{3}$/);
     const paused = (await frames(page)).frames;
     await cameraFrames(page, 2 * perTwo);
     expect((await frames(page)).frames).toBe(paused);
-    expect(await text(page, '[data-testid="live-verdict"]')).toBe('Paused');
+    expect(await text(page, '[data-testid="live-verdict"]')).toMatch(/^Paused/);
     expect(s.foreignRequests).toEqual([]);
     expect(s.problems).toEqual([]);
   });
@@ -193,14 +193,30 @@ describe('camera failures', () => {
 async function recordVerdicts(page: Page): Promise<void> {
   await page.evaluate(() => {
     const el = document.querySelector('[data-testid="live-verdict"]')!;
-    const w = window as unknown as { verdicts: string[]; lastFrames: number };
+    const w = window as unknown as { verdicts: string[]; scored: { t: number; ms: number }[]; lastFrames: number };
     w.verdicts = [];
+    w.scored = [];
     w.lastFrames = Number(el.getAttribute('data-frames'));
     new MutationObserver(() => {
       const f = Number(el.getAttribute('data-frames'));
-      if (f > w.lastFrames && el.getAttribute('data-verdict')) w.verdicts.push(el.getAttribute('data-verdict')!);
+      if (f > w.lastFrames && el.getAttribute('data-verdict')) {
+        w.verdicts.push(el.getAttribute('data-verdict')!);
+        w.scored.push({ t: performance.now(), ms: Number(el.getAttribute('data-score-ms')) });
+      }
       w.lastFrames = f;
     }).observe(el, { attributes: true });
+  });
+}
+
+/**
+ * Verdicts per second over the recorded frames, and that times the mean engine time of a verdict: the
+ * verdicts' share of the engine (1 = it never waits; the issue asks for at least 0.8 with maps on).
+ */
+async function cadence(page: Page): Promise<{ perSecond: number; share: number }> {
+  return page.evaluate(() => {
+    const s = (window as unknown as { scored: { t: number; ms: number }[] }).scored;
+    const perSecond = ((s.length - 1) * 1000) / (s[s.length - 1].t - s[0].t);
+    return { perSecond, share: (perSecond * s.reduce((a, x) => a + x.ms, 0)) / s.length / 1000 };
   });
 }
 
@@ -223,7 +239,7 @@ async function sizes(page: Page, widths: number[], name: string): Promise<void> 
 describe.sequential('a workstation: square training photos, a 4:3 camera, no region drawn', () => {
   let model: string;
   const clips: Record<'good' | 'defect', string> = { good: '', defect: '' };
-  const measured: Record<string, unknown> = {};
+  const measured: Record<string, unknown> & { goodCadence?: { perSecond: number; share: number } } = {};
 
   beforeAll(() => {
     clips.good = writeCentredPartClip(mtd('test', 'good', 'exp1_num_11276.jpg'), 'good');
@@ -288,7 +304,10 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       expect(await page.locator('[data-testid="live-map-error"]').count()).toBe(0);
       measured.goodVerdictsPerSecond = await text(page, '[data-testid="live-fps"]');
       // Cadence: verdicts per second times one verdict's engine time (1 = the engine never idles), heatmap on.
-      measured.goodVerdictShare = Number.parseFloat(await text(page, '[data-testid="live-fps"]')) * (Number(await page.getAttribute('[data-testid="live-verdict"]', 'data-score-ms')) / 1000);
+      measured.goodCadence = await cadence(page);
+      // The maps on their own engine leave the verdicts at least 0.8 of the engine's time (a ratio, so a
+      // slow or busy machine moves both of its factors).
+      expect(measured.goodCadence.share).toBeGreaterThanOrEqual(0.8);
       measured.goodMapsPerSecond = await text(page, '[data-testid="live-maps"]');
       // The counters count the passes.
       expect(Number(await page.getAttribute('[data-testid="station-counts"]', 'data-pass'))).toBeGreaterThan(counts0);
@@ -297,7 +316,7 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       await sizes(page, [1440, 390], '21-live-station-counts');
       // Paused: the picture stops on the frame the verdict belongs to, in a neutral banner.
       await page.click('[data-testid="live-pause"]');
-      await expect.poll(() => text(page, '[data-testid="live-verdict"]')).toBe('Paused');
+      await expect.poll(() => text(page, '[data-testid="live-verdict"]')).toMatch(/^Paused · last frame (OK|DEFECT) · score >?\d\.\d{3}$/);
       const frozen = await canvasPixels(page, '[data-testid="live-frozen"]');
       expect([frozen.width, frozen.height]).toEqual([640, 480]);
       const bannerColour = await page.$eval('[data-testid="live-verdict"]', (el) => getComputedStyle(el).backgroundColor);
@@ -351,6 +370,7 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       expect(defect).toBeGreaterThanOrEqual(0.9);
       await expect.poll(() => page.getAttribute('[data-testid="live-maps"]', 'data-maps').then(Number), { timeout: 180_000, interval: 500 }).toBeGreaterThanOrEqual(2);
       measured.defectVerdictsPerSecond = await text(page, '[data-testid="live-fps"]');
+      measured.defectCadence = await cadence(page);
       measured.defectMapsPerSecond = await text(page, '[data-testid="live-maps"]');
       expect(Number(await page.getAttribute('[data-testid="station-counts"]', 'data-fail'))).toBeGreaterThan(0);
       expect(await text(page, '[data-testid="station-rate"]')).toMatch(/^\d+\.\d %$/);

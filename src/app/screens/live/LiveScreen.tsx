@@ -62,7 +62,9 @@ export function LiveScreen() {
   }, [record?.id, camera]);
 
   const setRoi = (roi: Roi | null) => {
-    live.set({ roi, result: null });
+    // While paused the picture stays on the last scored frame (a snapshot of it names the region it was
+    // scored in); scoring, a result for the old region would be stale.
+    live.set(live.paused ? { roi } : { roi, result: null });
     if (record && camera) saveRegion(record.id, camera, roi);
   };
 
@@ -128,7 +130,7 @@ export function LiveScreen() {
       : training
         ? { text: 'Training…', kind: 'idle' }
         : live.paused
-          ? { text: 'Paused', kind: 'paused' }
+          ? { text: judged ? `Paused · last frame ${verdict} · score ${formatDisplayScore(judged.display)}` : 'Paused', kind: 'paused' }
           : live.result
             ? judged
               ? { text: `${stable} · score ${formatDisplayScore(judged.display)} (threshold 0.5)`, kind: stable!.toLowerCase() }
@@ -200,6 +202,7 @@ export function LiveScreen() {
               {check.ok
                 ? `${live.roi ? 'Your region' : 'The outlined region'} (${formatAspect(regionAspect(region, size.width, size.height))} of the ${formatAspect(size.width / size.height)} frame) is scored, framed like the model's training images (${formatAspect(framing.aspect)}). Drag on the image to draw another region.`
                 : `Framed differently from training: the region scored is ${formatAspect(check.aspect)} but the model learnt from ${formatAspect(check.trained)} images, so good parts may read DEFECT. Use “Training framing” or “Fit region”.`}
+              {framing.aspectRange && framing.aspectRange[1] / framing.aspectRange[0] > 1.5 && ` The training images varied in shape (${formatAspect(framing.aspectRange[0])} to ${formatAspect(framing.aspectRange[1])}); ${formatAspect(framing.aspect)} is their median.`}
             </p>
           )}
           {live.mapError && live.heatmap && (

@@ -1,5 +1,5 @@
 import { useEffect, type RefObject } from 'react';
-import { verdictOf } from '../../../core/inspection';
+import { EMPTY_DEBOUNCE, verdictOf } from '../../../core/inspection';
 import { isCancelled } from '../../../worker/client';
 import type { EngineClient } from '../../../worker/client';
 import type { Roi } from '../../../worker/protocol';
@@ -141,7 +141,8 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
   useEffect(() => {
     if (!enabled || !modelId) return;
     const ac = new AbortController();
-    useLive.getState().set({ error: null, result: null, fps: 0, frames: 0 });
+    // A new run (model, version, rotations, or resuming) starts the k-of-n window afresh: frames of another model or moment do not vote.
+    useLive.getState().set({ error: null, result: null, fps: 0, frames: 0, debounced: EMPTY_DEBOUNCE });
     (async () => {
       try {
         if (!(await useModels.getState().ensureLoaded(modelId))) throw new Error('the model has not been trained yet');
