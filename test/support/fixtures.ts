@@ -11,13 +11,13 @@ import { sharedDir } from './shared';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Must equal VERSION in the generator; a different one on disk is regenerated. */
-export const FIDELITY_FIXTURE_VERSION = 1;
+export const FIDELITY_FIXTURE_VERSION = 2;
 
 export const SKIP_ENV = 'DIFFERNET_SKIP_TORCH_FIXTURES';
 
 export interface BinRef {
   file: string;
-  dtype: 'uint8' | 'float32';
+  dtype: 'uint8' | 'float32' | 'float64';
   shape: number[];
 }
 
@@ -31,15 +31,30 @@ export interface FidelityManifest {
     config: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number };
     shapes: number[][];
     initial: number[][];
-    steps: { grads: number[][]; params: number[][] }[];
+    /** params: torch's float32 result; params_float64: the same steps in float64. */
+    steps: { grads: number[][]; params: number[][]; params_float64: number[][] }[];
   };
-  defect_map: { transforms: number; degrees: number[]; anomaly_score: number; z: number[][]; official: BinRef; abs_first: BinRef };
+  defect_map: {
+    transforms: number;
+    degrees: number[];
+    anomaly_score: number;
+    z: number[][];
+    official: BinRef;
+    abs_first: BinRef;
+    /** The same computation in float64, and how far torch's float32 result above is from it where it was generated. */
+    float64: {
+      anomaly_score: number;
+      official: BinRef;
+      abs_first: BinRef;
+      torch_float32_error: { official: number; abs_first: number; anomaly_score: number };
+    };
+  };
 }
 
 export interface FidelityFixtures {
   dir: string;
   manifest: FidelityManifest;
-  bin(ref: BinRef): Uint8Array | Float32Array;
+  bin(ref: BinRef): Uint8Array | Float32Array | Float64Array;
   bytes(file: string): Uint8Array;
 }
 
@@ -116,7 +131,13 @@ export function fidelityFixtures(): FidelityFixtures | null {
     bin(ref) {
       const b = bytes(ref.file);
       const n = ref.shape.reduce((a, x) => a * x, 1);
-      const out = ref.dtype === 'uint8' ? b : new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+      // bytes() copies into a fresh buffer at offset 0, so the views are aligned.
+      const out =
+        ref.dtype === 'uint8'
+          ? b
+          : ref.dtype === 'float32'
+            ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+            : new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
       if (out.length !== n) throw new Error(`${ref.file}: ${out.length} values, expected ${n} for shape [${ref.shape}]`);
       return out;
     },

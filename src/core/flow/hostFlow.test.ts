@@ -102,8 +102,9 @@ const fx = fidelityFixtures();
 describe.skipIf(!fx)('the WebAssembly Adam against torch.optim.Adam', () => {
   const adamRef = fx?.manifest.adam as FidelityManifest['adam'];
 
-  // Same bound as the TF.js Adam's parity test: each update within 1e-4 of its own size.
-  it("three steps equal torch's updates within 1e-4 relative", async () => {
+  // Same bound and references as the TF.js Adam's parity test (adam.test.ts): torch's float32 steps and
+  // the same steps in float64.
+  it("three steps equal torch's updates, float32 and float64, within 1e-4 relative", async () => {
     const sizes = adamRef.shapes.map((s) => s.reduce((a, b) => a * b, 1));
     // Each tensor padded to whole groups of 4 floats, as the kernel runs on them.
     const padded = sizes.map((n) => Math.ceil(n / 4) * 4);
@@ -113,21 +114,23 @@ describe.skipIf(!fx)('the WebAssembly Adam against torch.optim.Adam', () => {
     let at = 0;
     const starts = padded.map((n) => ((at += n), at - n));
     adamRef.initial.forEach((t, i) => run.f32.set(t, p / 4 + starts[i]));
-    let prev = adamRef.initial;
+    let prev = { params: adamRef.initial, params_float64: adamRef.initial };
     for (const [s, step] of adamRef.steps.entries()) {
       step.grads.forEach((t, i) => run.f32.set(t, g / 4 + starts[i]));
       const t = s + 1;
       run.adam(p, g, m, v, total, { ...PAPER_ADAM, rate: PAPER_ADAM.lr / (1 - PAPER_ADAM.beta1 ** t), invSqrtBc2: 1 / Math.sqrt(1 - PAPER_ADAM.beta2 ** t) });
-      sizes.forEach((n, i) => {
-        let worst = 0;
-        for (let k = 0; k < n; k++) {
-          const want = step.params[i][k] - prev[i][k];
-          const got = run.f32[p / 4 + starts[i] + k] - prev[i][k];
-          worst = Math.max(worst, Math.abs(got - want) / Math.max(Math.abs(want), 1e-6));
-        }
-        expect(worst, `step ${t}, tensor ${i}`).toBeLessThan(1e-4);
-      });
-      prev = step.params;
+      for (const key of ['params', 'params_float64'] as const) {
+        sizes.forEach((n, i) => {
+          let worst = 0;
+          for (let k = 0; k < n; k++) {
+            const want = step[key][i][k] - prev[key][i][k];
+            const got = run.f32[p / 4 + starts[i] + k] - prev[key][i][k];
+            worst = Math.max(worst, Math.abs(got - want) / Math.max(Math.abs(want), 1e-6));
+          }
+          expect(worst, `step ${t}, tensor ${i}, ${key}`).toBeLessThan(1e-4);
+        });
+      }
+      prev = step;
     }
     run.dispose();
   });

@@ -45,19 +45,43 @@ describe.skipIf(!fx)('defect map parity with localization.py', () => {
   let official: Float32Array;
   let absFirst: Float32Array;
 
-  it("mapOrder 'official' equals localization.py's map within 1e-3 of its largest value (measured 5.6e-4); the score within 1e-5 relative (6e-7)", async () => {
+  // The references are the same computation in float64, not torch's float32 maps. Float32 maps are
+  // chaotic at the 1e-3 level: a few discrete decisions (ReLU, max-pool) sit within an ulp of a tie, and
+  // which way they go depends on the summation order of the convolutions, i.e. on the processor (oneDNN
+  // picks its kernels by instruction set). Measured here, largest difference over the float64 map's largest value:
+  //   torch float32 (oneDNN)                      official 7.5e-4  abs-first 3.7e-4
+  //   torch float32 without oneDNN (im2col+gemm)  official 5.6e-4  abs-first 3.9e-4
+  //   torch float32, weights moved by ~1 ulp      official 7.5e-4 or 1.75e-3, abs-first 3.7e-4 or 1.03e-3
+  //                                               (10 draws, half in each state)
+  //   ours (WebAssembly, deterministic)           official 7.5e-4  abs-first 3.9e-4
+  // Ours against torch's float32 map in its second state measures 1.75e-3 and 1.03e-3, the AMD EPYC failure
+  // to three digits, while ours against float64 does not change: that failure was torch's fixture moving. Bounds: twice the worst float32 rounding seen, so a
+  // change of our own summation order (another engine, kernels without relaxed SIMD) still passes;
+  // a wrong computation is far beyond them (the two orders differ by 91%; tried by hand: no blur 280x and
+  // 36x the largest value, a blur sigma 3% off 9% and 1.4%).
+  // Torch's float32 map is not compared with ours: the difference is mostly torch's own rounding on the
+  // machine at hand, so a bound that holds everywhere would have to admit the sum of both errors and
+  // would check nothing that the float64 comparison does not.
+  it("mapOrder 'official' equals localization.py's map in float64 within 3.5e-3 of its largest value (measured 7.5e-4; float32 rounding up to 1.75e-3); the score within 1e-5 relative (6.1e-7)", async () => {
     const d = await defectMap(model, referenceImage(), { ...opts(), mapOrder: 'official' });
     official = d.map;
-    const want = fx!.bin(ref.official) as Float32Array;
-    expect(relToMax(d.map, want, scale())).toBeLessThan(1e-3);
-    expect(Math.abs(d.score / ref.anomaly_score - 1)).toBeLessThan(1e-5);
+    expect(relToMax(d.map, fx!.bin(ref.float64.official), scale())).toBeLessThan(3.5e-3);
+    expect(Math.abs(d.score / ref.float64.anomaly_score - 1)).toBeLessThan(1e-5);
   });
 
-  it("mapOrder 'abs-first' equals the same computation with |.| before the blur within 1e-3 of its largest value (measured 3.9e-4)", async () => {
+  it("mapOrder 'abs-first' equals the same computation with |.| before the blur, in float64, within 2.1e-3 of its largest value (measured 3.9e-4; float32 rounding up to 1.03e-3)", async () => {
     const d = await defectMap(model, referenceImage(), { ...opts(), mapOrder: 'abs-first' });
     absFirst = d.map;
-    const want = fx!.bin(ref.abs_first) as Float32Array;
-    expect(relToMax(d.map, want, scale())).toBeLessThan(1e-3);
+    expect(relToMax(d.map, fx!.bin(ref.float64.abs_first), scale())).toBeLessThan(2.1e-3);
+  });
+
+  // Guards the reference rather than our code: the float64 path is the float32 one (same model, input and
+  // steps) if torch's two results agree to float32 rounding (here 7.5e-4 and 3.7e-4, recorded by the
+  // generator on the machine that made them).
+  it("torch's float32 maps are within 1e-2 of the float64 ones (measured 7.5e-4 and 3.7e-4; up to 1.75e-3 seen)", () => {
+    const err = ref.float64.torch_float32_error;
+    expect(relToMax(fx!.bin(ref.official), fx!.bin(ref.float64.official)), `generator: ${err.official}`).toBeLessThan(1e-2);
+    expect(relToMax(fx!.bin(ref.abs_first), fx!.bin(ref.float64.abs_first)), `generator: ${err.abs_first}`).toBeLessThan(1e-2);
   });
 
   it('the official order leaks no tensors', async () => {
@@ -66,9 +90,9 @@ describe.skipIf(!fx)('defect map parity with localization.py', () => {
     expect(await leakedTensors(() => defectMap(model, img, { transforms: 2, mapOrder: 'official' }))).toBe(0);
   });
 
-  it('the two orders are told apart far beyond that tolerance (they differ by 91% of the largest value)', () => {
-    const a = fx!.bin(ref.official) as Float32Array;
-    const b = fx!.bin(ref.abs_first) as Float32Array;
+  it('the two orders are told apart far beyond those bounds (they differ by 91% of the largest value)', () => {
+    const a = fx!.bin(ref.float64.official);
+    const b = fx!.bin(ref.float64.abs_first);
     expect(relToMax(a, b)).toBeGreaterThan(0.1);
     expect(relToMax(official, absFirst)).toBeGreaterThan(0.1);
   });
