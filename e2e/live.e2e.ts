@@ -340,6 +340,9 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       await page.setInputFiles('[data-testid="inspect-drop-files"]', snapshotFile);
       await expect.poll(() => page.getAttribute('[data-testid="results-table"] tbody tr', 'data-verdict'), { timeout: 120_000 }).toBe('OK');
       expect(await text(page, '[data-testid="results-table"] tbody tr')).toContain(shown);
+      // Every scored frame joined the trail of verdicts, beside the snapshot Inspect just judged.
+      await go(page, 'history');
+      await expect.poll(() => page.locator('[data-testid="history-row"]', { hasText: 'live frame' }).count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(v.length);
       await go(page, 'live');
       // A region drawn by hand in another shape is flagged; it is remembered for this model and camera
       // across a reload, and "Fit region" gives it the training proportions.

@@ -3,6 +3,7 @@ import type { BackboneId } from '../../../core';
 import { DEFAULT_FALSE_ALARM_RATE, framesNeeded, heldOutCount, heldOutNeeded, promisedRate, rateSupportedBy, regionAspect, verdictOf } from '../../../core/inspection';
 import type { Roi } from '../../../worker/protocol';
 import { engine } from '../../engine';
+import { forBackbone } from '../../../core/model/settings';
 import { quickPreset } from '../../components/SettingsForm';
 import { LossChart } from '../../components/LossChart';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -74,7 +75,8 @@ export function QuickTeach({ video, cameraOn }: { video: RefObject<HTMLVideoElem
     if (!available) return;
     try {
       const r = await create(`Live demo ${new Date().toLocaleTimeString()}`, weights.squeezenet1_1 ? 'squeezenet1_1' : available);
-      await update(r.id, { settings: quickPreset(presets.default) });
+      // The chosen backbone's own features (GoogLeNet: one 224 px pass), then the demo's quick flow.
+      await update(r.id, { settings: quickPreset(forBackbone(presets.default, r.backbone)) });
     } catch (e) {
       reportError(e, 'The demo model could not be created');
     }

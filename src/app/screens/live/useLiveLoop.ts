@@ -4,6 +4,7 @@ import { isCancelled } from '../../../worker/client';
 import type { EngineClient } from '../../../worker/client';
 import type { Roi } from '../../../worker/protocol';
 import { engine } from '../../engine';
+import { recordVerdict } from '../../stores/history';
 import { reportError } from '../../stores/notices';
 import { useLive, type LiveResult } from '../../stores/live';
 import { useModels } from '../../stores/models';
@@ -155,8 +156,11 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
               kept.close();
               return;
             }
-            const cal = useModels.getState().records.find((m) => m.id === modelId)?.calibration ?? null;
+            const rec = useModels.getState().records.find((m) => m.id === modelId);
+            const cal = rec?.calibration ?? null;
             const { before, after } = useLive.getState().record({ score: r.score, mapWidth: 0, mapHeight: 0, roi, at: performance.now(), ms: r.ms, frame: kept, takenAt }, cal ? verdictOf(r.score, cal.threshold) : null);
+            // Every scored frame joins the trail (batched writes); a raw video frame has no file to hash.
+            if (rec) void recordVerdict({ source: 'live', imageName: `live frame ${new Date(takenAt).toISOString()}`, image: null, model: { id: rec.id, name: rec.name, version: rec.version }, calibration: cal, rawScore: r.score, time: takenAt });
             if (after === 'defect' && before !== 'defect') onDefect(modelId);
           },
           modelId,
