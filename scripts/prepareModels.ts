@@ -75,6 +75,10 @@ async function download(url: string, connectTimeoutMs: number, log: (l: string) 
   const total = Number(res.headers.get('content-length')) || 0;
   const tmp = path.join(tmpdir(), `differnet-${process.pid}-${path.basename(new URL(url).pathname)}`);
   const out = createWriteStream(tmp);
+  // A write that fails, or that completes after the stream was torn down for a cut download, rejects here
+  // instead of emitting an 'error' nobody listens to (which ends the process).
+  const failed = new Promise<never>((_, reject) => out.on('error', reject));
+  failed.catch(() => undefined);
   let done = 0;
   let lastDraw = 0;
   const tty = process.stderr.isTTY;
@@ -87,7 +91,7 @@ async function download(url: string, connectTimeoutMs: number, log: (l: string) 
       clearTimeout(timer);
       if (end) break;
       done += value.length;
-      if (!out.write(value)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(value)) await Promise.race([new Promise((r) => out.once('drain', r)), failed]);
       const now = Date.now();
       if (now - lastDraw > 200) {
         lastDraw = now;
