@@ -110,7 +110,7 @@ export const BACKBONE_EVIDENCE: { dataset: string; source: string; best: Backbon
   source: 'BENCHMARKS.md',
   best: 'googlenet',
   against: 'squeezenet1_1',
-  auroc: { googlenet: null, squeezenet1_1: null },
+  auroc: { googlenet: 94.5, squeezenet1_1: 87.35 },
 };
 
 /** Settings with the backbone's default features in place of the preset's. */
