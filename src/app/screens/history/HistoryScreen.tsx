@@ -174,7 +174,7 @@ export function HistoryScreen() {
     <div className="screen" data-testid="history-screen">
       <h1>History</h1>
       <p className="muted">
-        Every verdict given in Inspect is recorded here, with the image's SHA-256, the model version and its threshold. Records are never changed: a correction is a new record that
+        Every verdict given in Inspect and Live is recorded here, with the image's SHA-256, the model version and its threshold. Records are never changed: a correction is a new record that
         names the one it corrects.
       </p>
       <StationForm />

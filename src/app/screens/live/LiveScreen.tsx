@@ -278,7 +278,7 @@ export function LiveScreen() {
               </label>
             </div>
             {cal && palette && <Legend scale={{ low: cal.mapLow, high: cal.mapHigh }} palette={palette} />}
-            <p className="small muted">Frames are scored on this machine; nothing is recorded or sent.</p>
+            <p className="small muted">Frames are scored on this machine and never sent; each verdict is kept in this browser's History.</p>
           </section>
           <StationPanel />
           <QuickTeach video={video} cameraOn={cameraOn} />
