@@ -45,6 +45,7 @@ export const APP_CORE_ALLOWED = [
   'image',
   'progress',
   'model/settings',
+  'model/crc32',
   'train/bankCost',
   'train/adamConfig',
   'flow/config',

@@ -1,6 +1,7 @@
 // A Live snapshot carries, inside its PNG, which pixels were scored (the region of the frame above its
 // caption), so Inspect scores a dropped snapshot exactly as Live did: that region, never the whole
 // frame or the caption band.
+import { crc32Value as crc } from '../../core/model/crc32';
 import type { PickedFile } from './files';
 
 export interface ScoredRegion {
@@ -13,22 +14,6 @@ export interface ScoredRegion {
 
 const KEYWORD = 'differnet-scored-region';
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
-
-const CRC = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function isPng(b: Uint8Array): boolean {
   return b.length > 33 && SIGNATURE.every((v, i) => b[i] === v);
