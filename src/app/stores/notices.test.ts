@@ -3,7 +3,7 @@ import { NOTICE_MS, useNotices } from './notices';
 
 beforeEach(() => {
   vi.useFakeTimers();
-  useNotices.setState({ notices: [] });
+  useNotices.setState({ notices: [], held: [] });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -33,5 +33,18 @@ describe('notices', () => {
     expect(useNotices.getState().notices).toHaveLength(1);
     for (let i = 0; i < 8; i++) push('error', `error ${i}`);
     expect(useNotices.getState().notices.map((n) => n.message)).toEqual(['error 2', 'error 3', 'error 4', 'error 5', 'error 6', 'error 7']);
+  });
+
+  it('a routine message stays while it is being read, and goes its time after', () => {
+    const { push, hold } = useNotices.getState();
+    push('info', 'saved');
+    const [n] = useNotices.getState().notices;
+    hold(n.id, true);
+    vi.advanceTimersByTime(5 * NOTICE_MS.info!);
+    expect(useNotices.getState().notices).toHaveLength(1);
+    hold(n.id, false);
+    vi.advanceTimersByTime(NOTICE_MS.info!);
+    expect(useNotices.getState().notices).toHaveLength(0);
+    expect(useNotices.getState().held).toEqual([]);
   });
 });

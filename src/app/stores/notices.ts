@@ -8,8 +8,11 @@ export interface Notice {
 
 interface NoticeState {
   notices: Notice[];
+  /** Notices being read (pointer over them, or keyboard focus inside): their time does not run out. */
+  held: number[];
   push(kind: Notice['kind'], message: string): void;
   dismiss(id: number): void;
+  hold(id: number, held: boolean): void;
 }
 
 let next = 1;
@@ -20,17 +23,29 @@ export const NOTICE_MS: Record<Notice['kind'], number | null> = { error: null, w
 /** Toasts in a fixed corner of the window: errors stay until dismissed, the others fade out. */
 export const useNotices = create<NoticeState>((set) => ({
   notices: [],
+  held: [],
   push(kind, message) {
     const id = next++;
     // The same message twice (e.g. a camera error on every retry) shows once.
     set((s) => (s.notices.some((n) => n.message === message) ? s : { notices: [...s.notices, { id, kind, message }].slice(-6) }));
     const ms = NOTICE_MS[kind];
-    if (ms !== null) setTimeout(() => useNotices.getState().dismiss(id), ms);
+    if (ms !== null) expireAfter(id, ms);
   },
   dismiss(id) {
-    set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+    set((s) => ({ notices: s.notices.filter((n) => n.id !== id), held: s.held.filter((h) => h !== id) }));
+  },
+  hold(id, held) {
+    set((s) => ({ held: held ? [...s.held.filter((h) => h !== id), id] : s.held.filter((h) => h !== id) }));
   },
 }));
+
+/** A timed notice goes after `ms`, or, while someone is reading it, `ms` after they stop (WCAG 2.2.1). */
+function expireAfter(id: number, ms: number): void {
+  setTimeout(() => {
+    if (useNotices.getState().held.includes(id)) expireAfter(id, ms);
+    else useNotices.getState().dismiss(id);
+  }, ms);
+}
 
 export function reportError(e: unknown, context?: string): void {
   const msg = e instanceof Error ? e.message : String(e);
