@@ -3,6 +3,9 @@
 import { expect } from 'vitest';
 import { V1_LAYER_TYPES } from '../../src/core/caffe/caffemodel';
 import type { CaffeBlob, CaffeLayer, CaffeNet, CaffePhase } from '../../src/core/caffe';
+import { concat } from './torchBuilders';
+
+export { concat };
 
 /** Writes protobuf wire format. Big payloads are kept as chunks, so multi-megabyte blobs stay cheap. */
 export class ProtoWriter {
@@ -100,15 +103,6 @@ export class ProtoWriter {
   }
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const V1_TYPE_NUMBER = new Map(Object.entries(V1_LAYER_TYPES).map(([k, v]) => [v, Number(k)]));
 const PHASE = { TRAIN: 0, TEST: 1 } as const;

@@ -7,6 +7,7 @@ import { MAX_LAYERS } from './caffemodel';
 import { MAX_FIELDS, Message } from './wire';
 import { seededRandom } from '../random';
 import { checkNet, concat, encodeBlob, encodeNet, ProtoWriter, smallNet } from '../../../test/support/caffeBuilders';
+import { mutate } from '../../../test/support/mutate';
 
 function caffeError(f: () => unknown, ...patterns: RegExp[]): string {
   let err: unknown;
@@ -210,36 +211,6 @@ describe('truncation', () => {
     });
   }
 });
-
-/** One random mutation: flips, boundary values, cuts, deleted or duplicated ranges, random 32-bit values. */
-function mutate(src: Uint8Array, rand: () => number): Uint8Array {
-  const pick = (n: number) => Math.floor(rand() * n);
-  const b = src.slice();
-  switch (pick(6)) {
-    case 0:
-      for (let i = 0, n = 1 + pick(8); i < n; i++) b[pick(b.length)] ^= 1 << pick(8);
-      return b;
-    case 1:
-      for (let i = 0, n = 1 + pick(4); i < n; i++) b[pick(b.length)] = [0, 0xff, 0x7f, 0x80][pick(4)];
-      return b;
-    case 2:
-      return b.subarray(0, pick(b.length));
-    case 3: {
-      const at = pick(b.length);
-      return concat([b.subarray(0, at), b.subarray(at + pick(64))]);
-    }
-    case 4: {
-      const at = pick(b.length);
-      const from = pick(b.length);
-      return concat([b.subarray(0, at), b.subarray(from, from + pick(256)), b.subarray(at)]);
-    }
-    default: {
-      const at = pick(Math.max(1, b.length - 4));
-      new DataView(b.buffer, b.byteOffset).setUint32(at, (rand() * 2 ** 32) >>> 0, true);
-      return b;
-    }
-  }
-}
 
 describe('fuzzing', () => {
   it('mutated small models (V1 and V2, packed, unpacked and double data) give a consistent net or a CaffeError', () => {
