@@ -11,8 +11,6 @@ export function Notices() {
           className={`notice ${n.kind}`}
           role={n.kind === 'error' ? 'alert' : 'status'}
           data-testid={`notice-${n.kind}`}
-          onPointerEnter={() => hold(n.id, true)}
-          onPointerLeave={() => hold(n.id, false)}
           onFocus={() => hold(n.id, true)}
           onBlur={() => hold(n.id, false)}
         >

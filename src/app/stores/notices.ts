@@ -8,7 +8,7 @@ export interface Notice {
 
 interface NoticeState {
   notices: Notice[];
-  /** Notices being read (pointer over them, or keyboard focus inside): their time does not run out. */
+  /** Notices with keyboard focus inside (being read, or about to be dismissed): their time does not run out. */
   held: number[];
   push(kind: Notice['kind'], message: string): void;
   dismiss(id: number): void;
@@ -39,7 +39,10 @@ export const useNotices = create<NoticeState>((set) => ({
   },
 }));
 
-/** A timed notice goes after `ms`, or, while someone is reading it, `ms` after they stop (WCAG 2.2.1). */
+/**
+ * A timed notice goes after `ms`, or, while it has the keyboard focus, `ms` after it loses it (WCAG 2.2.1). Not
+ * on pointer hover: a message that appeared under a pointer resting on a button would cover it for good.
+ */
 function expireAfter(id: number, ms: number): void {
   setTimeout(() => {
     if (useNotices.getState().held.includes(id)) expireAfter(id, ms);
