@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createBackbone, detectBackbone, readBackboneWeights, type BackboneId } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
+
+/** The files the weights panel takes, named in the offline message. */
+const DROPPABLE = ['bvlc_googlenet.caffemodel', 'alexnet-owt-7be5be79.pth', 'squeezenet1_1-b8a52dc0.pth'];
 import { encodeWeightsFile } from '../src/core/model/weightsFile';
 
 export const ALEXNET_URL = 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth';
@@ -160,7 +163,7 @@ export async function prepareModels(opts: PrepareOptions): Promise<{ ready: Back
       } catch (e) {
         problems.push(
           `Could not download the ${official.name} weights from ${url} (${(e as Error).message}); this machine seems to be offline.\n` +
-            `  The app starts anyway. Give it weights by dropping ${official.file} (or alexnet-owt-7be5be79.pth, squeezenet1_1-b8a52dc0.pth) on its Models screen,\n` +
+            `  The app starts anyway. Give it weights by dropping ${official.file} (or ${DROPPABLE.filter((f) => f !== official.file).join(', ')}) on its Models screen,\n` +
             `  or start it with a local copy:  ${official.env}=/path/to/${official.file} npm start`,
         );
         continue;
