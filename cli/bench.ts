@@ -472,7 +472,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       const flowGflops = (stepRate * stepFlops) / 1e9;
       return `## Speed against the hardware (issue 12)
 
-Peaks measured in this run on every core: numpy's float32 2048^3 product (native, AVX-512) and the flow's WebAssembly SIMD GEMM kernel on a cache-resident 240 x 512 x 512 product (${relaxedSimdSupported() ? "128-bit SIMD with relaxed SIMD's fused multiply-add: about the ceiling for code run as WebAssembly, in Node or in the browser. The backbone's convolutions run on the same kernel (patch matrices times the weights, src/core/wasm/hostBackbone.ts); feature extraction's rate also pays for decoding, resizing and the patch copies" : '128-bit SIMD without fused multiply-add: this engine lacks relaxed SIMD'}). Peaks move by 30 % between runs on this machine.
+Peaks measured in this run on every core: numpy's float32 2048^3 product (native, AVX-512) and the flow's WebAssembly SIMD GEMM kernel on a cache-resident 240 x 512 x 512 product (${relaxedSimdSupported() ? "128-bit SIMD with relaxed SIMD's fused multiply-add: about the ceiling for code run as WebAssembly, in Node or in the browser. The backbone's convolutions run on the same kernel (patch matrices times the weights, src/core/backbones/hostBackbone.ts); feature extraction's rate also pays for decoding, resizing and the patch copies" : '128-bit SIMD without fused multiply-add: this engine lacks relaxed SIMD'}). Peaks move by 30 % between runs on this machine.
 
 | step | measured | work | GFLOP/s | fraction of peak |
 | --- | --- | --- | --- | --- |

@@ -52,7 +52,7 @@ export function poolFeatureWork(pool: EnginePool, paths: string[], quiet: boolea
   };
 }
 
-/** Training as the app trains: held-out good images set the threshold (src/core/model/trainPipeline.ts). */
+/** Training as the app trains: held-out good images set the threshold (src/core/train/pipeline.ts). */
 export async function trainCalibrated(
   pool: EnginePool,
   backbone: Backbone,

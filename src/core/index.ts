@@ -6,7 +6,7 @@
 import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } from './backbones';
 import type { RgbaImage } from './image';
 import type { DifferNet } from './model/differnet';
-import { trainModel, type PipelineOptions } from './model/trainPipeline';
+import { trainModel, type PipelineOptions } from './train/pipeline';
 import { DEFAULT_SETTINGS, type ModelSettings } from './model/settings';
 import { decodeWeightsFile, isWeightsFile } from './model/weightsFile';
 import { arraySource, type ImageSource } from './train/featureBank';

@@ -21,7 +21,7 @@ export { evenAngles, randomAngles } from './transforms';
 export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
 export { PAPER_SETTINGS, DEFAULT_SETTINGS, BACKBONE_FEATURES, forBackbone, bankCopies, withRotations, ROTATION_BANK_COPIES, type ModelSettings, type TrainSettings } from './model/settings';
 export * from './inspection';
-export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './model/trainPipeline';
+export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './train/pipeline';
 export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';
 export { CancelledError, throwIfAborted, type Progress } from './progress';
 export * from './metrics';

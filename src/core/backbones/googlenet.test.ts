@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, readBackboneWeights, WeightsError } from '.';
 import { readCaffeModel } from '../caffe';
 import { multiScaleFeatures } from '../features/extractor';
-import { HostBackbone } from '../wasm/hostBackbone';
+import { HostBackbone } from './hostBackbone';
 import { readShared } from '../../../test/support/shared';
 import { referenceImage } from '../../../test/support/images';
 import { leakedTensors, maxAbsDiff, setupTf, tf } from '../../../test/support/tf';

@@ -3,7 +3,7 @@ import type { BackboneId, InputConvention } from './types';
 /*
  * A backbone as data: the layers of torchvision's `features` with their weights, which two executors run —
  * TF.js ops (tfBackbone.ts: differentiable, for defect maps) and the engine's own WebAssembly kernels
- * (wasm/hostBackbone.ts: forward only, for feature rows: SqueezeNet's 1.7x faster here). TF-free.
+ * (backbones/hostBackbone.ts: forward only, for feature rows: SqueezeNet's 1.7x faster here). TF-free.
  */
 
 /** A convolution followed by a ReLU (every convolution of both networks is). Weights in PyTorch layout. */

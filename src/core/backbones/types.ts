@@ -40,7 +40,7 @@ export interface Backbone {
   dispose(): void;
 }
 
-/** A backbone's forward pass outside TF.js (wasm/hostBackbone.ts). */
+/** A backbone's forward pass outside TF.js (backbones/hostBackbone.ts). */
 export interface HostForward {
   /** One image [side, side, 3], RGB in [0, 1] -> the channel means of each tap's feature map, concatenated (default: the plan's taps). */
   pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array>;

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Backbone, HostForward } from '../backbones/types';
 import { simdSupported } from '../wasm/gemmKernels';
-import { HostBackbone, type HostThreads } from '../wasm/hostBackbone';
+import { HostBackbone, type HostThreads } from '../backbones/hostBackbone';
 
 /*
- * Whether feature rows run on the engine's own kernels (wasm/hostBackbone.ts) instead of TF.js, and on how
+ * Whether feature rows run on the engine's own kernels (backbones/hostBackbone.ts) instead of TF.js, and on how
  * many threads: set once per engine (the CLI's workers: one thread each, as they split the images; the
  * app's worker: every core, up to 8). Only in place of TF.js's CPU backends: on WebGPU or WebGL the GPU
  * keeps it. Backbones with the same weights (every model trained on one weights file carries its own copy)

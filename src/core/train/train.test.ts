@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey } from '../backbones';
 import { Flow } from '../flow/flow';
-import { localFeatureWork, trainInspectionModel, trainModel, type FeatureWork } from '../model/trainPipeline';
+import { localFeatureWork, trainInspectionModel, trainModel, type FeatureWork } from './pipeline';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../model/settings';
 import { CancelledError } from '../progress';
 import { readShared } from '../../../test/support/shared';

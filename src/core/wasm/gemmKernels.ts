@@ -6,7 +6,7 @@ import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
 /*
  * Two single-precision matrix products in WebAssembly SIMD: the flow's arithmetic that is not elementwise
  * (its elementwise kernels, in couplingKernels.ts, share this module) and the backbone's convolutions
- * (hostBackbone.ts, with convKernels.ts). TF.js's WASM backend runs a matMul on one thread and repacks its
+ * (backbones/hostBackbone.ts, with convKernels.ts). TF.js's WASM backend runs a matMul on one thread and repacks its
  * right operand whenever that tensor is new, which during training is every call; these kernels read both
  * operands in place and are split across threads that share one memory (the flow's by output columns, the
  * convolutions' by rows).

@@ -159,7 +159,7 @@ export class GemmRunner {
   /**
    * C = A B split by rows of C instead of columns: for tall products (a convolution's pixels), where a
    * column split would have every thread read all of A. A is read as rows (A(i, p) = a[i ars + p]), B
-   * in strips of 8 columns (the strips of hostBackbone.ts's patchMatrix).
+   * in strips of 8 columns (the strips of backbones/hostBackbone.ts's patchMatrix).
    */
   nnRows(a: number, ars: number, b: number, c: number, ldc: number, m: number, n: number, k: number, bias = 0, relu = false): void {
     const r = relu ? 1 : 0;

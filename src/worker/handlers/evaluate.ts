@@ -1,6 +1,6 @@
 import { calibrate, evaluationReport, mapScaleFromGood, type Calibration } from '../../core/inspection';
 import { pixelAuroc } from '../../core/metrics';
-import { CALIBRATION_MAPS } from '../../core/model/trainPipeline';
+import { CALIBRATION_MAPS } from '../../core/train/pipeline';
 import { CancelledError } from '../../core/progress';
 import { downsampleMap, ImageDecodeError } from '../decode';
 import type { Engine, Handlers } from './types';

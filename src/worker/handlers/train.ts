@@ -1,7 +1,7 @@
 import { currentBackend } from '../../core/backend';
 import type { TrainEvent } from '../../core/model/differnet';
 import { saveModel } from '../../core/model/modelFile';
-import { trainModel } from '../../core/model/trainPipeline';
+import { trainModel } from '../../core/train/pipeline';
 import type { ImageSource } from '../../core/train/featureBank';
 import { browserFlowThreads } from '../flowThreads';
 import type { Engine, Handlers } from './types';

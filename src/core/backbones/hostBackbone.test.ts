@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createBackbone, isBackboneKey, type Backbone } from '../backbones';
+import { createBackbone, isBackboneKey, type Backbone } from '.';
 import { copyFeatures } from '../features/copies';
 import { useHostForward } from '../features/hostForward';
 import { downsampleNearest, toUnitRgb } from '../features/preprocess';
@@ -10,7 +10,7 @@ import { readPth } from '../torch';
 import { readReference, readShared } from '../../../test/support/shared';
 import { referenceImage, syntheticPart } from '../../../test/support/images';
 import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
-import type { KernelFlavour } from './gemmKernels';
+import type { KernelFlavour } from '../wasm/gemmKernels';
 import { HostBackbone } from './hostBackbone';
 
 beforeAll(setupTf);

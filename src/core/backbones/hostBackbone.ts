@@ -1,9 +1,9 @@
-import { convOut, planConvs, planShapes, poolOut, resolveTaps, type BackbonePlan, type BranchStep, type PlanConv } from '../backbones/plan';
-import type { HostForward } from '../backbones/types';
-import { bestFlavour, type KernelFlavour } from './gemmKernels';
-import { IM2COL_SLACK } from './convKernels';
+import { convOut, planConvs, planShapes, poolOut, resolveTaps, type BackbonePlan, type BranchStep, type PlanConv } from './plan';
+import type { HostForward } from './types';
+import { bestFlavour, type KernelFlavour } from '../wasm/gemmKernels';
+import { IM2COL_SLACK } from '../wasm/convKernels';
 import { lrnAcross, maxPoolSame } from './hostOps';
-import { GemmRunner, type ThreadSpawner } from './threads';
+import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 
 /*
  * The backbone's forward pass on the engine's own kernels: each convolution one product (im2col patches

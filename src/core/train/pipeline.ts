@@ -7,9 +7,9 @@ import { mapScaleFromGood } from '../inspection/heatScale';
 import { holdoutSplit } from '../inspection/holdout';
 import { ProgressClock, throwIfAborted, type Progress } from '../progress';
 import { scoreFeatureRows } from '../score/score';
-import { bankCopySpecs, type FeatureBank, type ImageSource } from '../train/featureBank';
-import { DifferNet, type TrainCallbacks } from './differnet';
-import { bankCopies, type ModelSettings } from './settings';
+import { bankCopySpecs, type FeatureBank, type ImageSource } from './featureBank';
+import { DifferNet, type TrainCallbacks } from '../model/differnet';
+import { bankCopies, type ModelSettings } from '../model/settings';
 import { framingFromSizes } from '../inspection/framing';
 
 /**
