@@ -1,6 +1,6 @@
 // The typed contract between the UI thread and the engine worker. Type-only imports from the engine, so
 // the UI bundle never pulls in TensorFlow.js.
-import type { BackboneId, BackendName, Calibration, EvaluationReport, FlowConfig, ModelSettings, ThresholdMethod, TrainingRecord } from '../core';
+import type { BackboneId, BackendName, Calibration, FlowConfig, ModelSettings, ThresholdMethod, TrainingRecord } from '../core';
 
 export type BackendChoice = 'auto' | BackendName;
 
@@ -113,8 +113,6 @@ export interface EvaluateSummary {
   scores: number[];
   /** Per item, the message when it could not be scored (its score is NaN). */
   errors: (string | null)[];
-  /** At the model's own threshold where it has one. */
-  report: EvaluationReport;
   pixelAuroc: number | null;
   calibration: Calibration | null;
 }

@@ -125,13 +125,6 @@ export async function openDb(): Promise<IDBDatabase> {
   return unwrap(await openIdb());
 }
 
-/** Closes the connection, if open; the next use reopens it. */
-export async function closeDb(): Promise<void> {
-  const p = opening;
-  opening = null;
-  if (p) (await p.catch(() => null))?.close();
-}
-
 function translate(e: DOMException | Error | null, what: string): Error {
   if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message))) {
     return new StorageFullError(`The browser's storage is full, so ${what} could not be saved. Delete models you no longer need (Models screen) or free disk space; nothing already saved was changed.`);

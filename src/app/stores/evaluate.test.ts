@@ -47,7 +47,7 @@ describe('evaluate store', () => {
     useModels.setState({ records: [rec], activeId: rec.id, loaded: { [rec.id]: true } });
     const cal = calibrationAt(2.5, { kind: 'f1-max' });
     fake.engine
-      .answer('evaluate', async (args) => ({ scores: args.items.map((_, i) => i), errors: args.items.map(() => null), report: reportOf([], null), pixelAuroc: 0.9, calibration: cal }))
+      .answer('evaluate', async (args) => ({ scores: args.items.map((_, i) => i), errors: args.items.map(() => null), pixelAuroc: 0.9, calibration: cal }))
       .answer('setCalibration', async () => undefined);
     useEvaluate.getState().addTagged([{ file: imageFile('g.png'), path: 'g.png' }, { file: imageFile('h.png'), path: 'h.png' }], 0);
     useEvaluate.getState().addTagged([{ file: imageFile('d.png'), path: 'd.png' }], 1);

@@ -1,4 +1,4 @@
-import { calibrate, evaluationReport, mapScaleFromGood, type Calibration } from '../../core/inspection';
+import { calibrate, mapScaleFromGood, type Calibration } from '../../core/inspection';
 import { pixelAuroc } from '../../core/metrics';
 import { CALIBRATION_MAPS } from '../../core/train/pipeline';
 import { CancelledError } from '../../core/progress';
@@ -43,10 +43,6 @@ export function evaluateHandler({ backends, models, decoder }: Engine): Handlers
         const elapsed = (performance.now() - clock) / 1000;
         ctx.progress({ phase: 'evaluate', done: i + 1, total: items.length, itemScore: scores[i], etaSeconds: (elapsed / (i + 1)) * (items.length - i - 1) });
       }
-      const report = evaluationReport(
-        items.map((it, i) => ({ score: scores[i], label: it.label, defect: it.defect ?? (it.label === 0 ? 'good' : 'defect') })),
-        model.calibration?.threshold ?? null,
-      );
       const pixel = pixelMasks.some((mk) => mk.some((v) => v === 1)) ? pixelAuroc(pixelMaps, pixelMasks) : null;
       let calibration: Calibration | null = null;
       if (method) {
@@ -54,6 +50,6 @@ export function evaluateHandler({ backends, models, decoder }: Engine): Handlers
         const labelled = { scores: scores.filter(Number.isFinite), labels: items.filter((_, i) => Number.isFinite(scores[i])).map((it) => it.label) };
         if (goodScores.length > 0) calibration = calibrate({ goodScores, source: 'labelled', labelled, mapScale: mapScaleFromGood(goodMaps) }, method);
       }
-      return { result: { scores, errors, report, pixelAuroc: pixel, calibration } };
+      return { result: { scores, errors, pixelAuroc: pixel, calibration } };
     });
 }

@@ -1,7 +1,6 @@
 // The worker's request handlers in Node, through the session as the worker builds it, on TF.js's WASM
 // backend, with a tiny model trained on synthetic parts.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluationReport } from '../../core/inspection';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../../core/model/settings';
 import { PAPER_ADAM } from '../../core/train/adamConfig';
 import { syntheticPart } from '../../../test/support/images';
@@ -87,15 +86,13 @@ describe('engine request handlers (Node, WASM)', () => {
     ];
     const c = ctx();
     const r = await h.evaluate({ modelId: 'm', items, maps: false, calibrate: { kind: 'f1-max' } }, c);
-    const { scores, errors, report, calibration, pixelAuroc } = r.result;
+    const { scores, errors, calibration, pixelAuroc } = r.result;
     expect(scores.slice(0, 5).every(Number.isFinite)).toBe(true);
     expect(scores[5]).toBeNaN();
     expect(errors.slice(0, 5)).toEqual([null, null, null, null, null]);
     expect(errors[5]).toMatch(/broken\.png: not a readable image/);
-    // The core's evaluation of exactly these scores and labels: two good and two defective images scored.
-    const want = evaluationReport(items.map((it, i) => ({ score: scores[i], label: it.label, defect: 'defect' in it ? it.defect : 'good' })), null);
-    expect(report.imageAuroc).not.toBeNull();
-    expect([report.images, report.unscored, report.imageAuroc]).toEqual([want.images, want.unscored, want.imageAuroc]);
+    // The defective images score above the good ones: the scores are the model's, not placeholders.
+    expect(Math.min(scores[3], scores[4])).toBeGreaterThan(Math.max(scores[0], scores[1], scores[2]));
     expect(pixelAuroc).toBeNull();
     expect(calibration).not.toBeNull();
     expect(calibration!.threshold).toBeGreaterThan(0);
