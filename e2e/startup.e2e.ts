@@ -38,6 +38,12 @@ describe('start-up with prepared weights', () => {
     // GoogLeNet prepared by `npm start` is what a new model picks.
     await open(s.page, server.url, 'teach');
     expect(await s.page.inputValue('[data-testid="new-model-backbone"]')).toBe('googlenet');
+    expect(await s.page.locator('[data-testid="backbone-missing"]').count()).toBe(0);
+    // AlexNet is offered, but says before a model is made with it that its weights are missing.
+    expect(await text(s.page, '[data-testid="new-model-backbone"] option[value="alexnet"]')).toMatch(/weights not loaded/);
+    await s.page.selectOption('[data-testid="new-model-backbone"]', 'alexnet');
+    expect(await text(s.page, '[data-testid="backbone-missing"]')).toMatch(/^AlexNet's weights are not loaded in this browser/);
+    await s.page.selectOption('[data-testid="new-model-backbone"]', 'googlenet');
   });
 
   it('blocks connections to other origins (Content-Security-Policy)', async () => {

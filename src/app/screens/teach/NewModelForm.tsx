@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { BackboneId } from '../../../core';
 import { defaultBackbone, evidenceSentence } from '../../lib/backbones';
+import { BACKBONE_LABEL } from '../../lib/format';
 import { reportError } from '../../stores/notices';
 import { useEngine } from '../../stores/engine';
 import { useModels } from '../../stores/models';
@@ -41,15 +42,20 @@ export function NewModelForm({ onDone, onCancel, onBackbone }: { onDone: () => v
         <label className="field">
           <span>Backbone</span>
           <select value={backbone} onChange={(e) => setBackbone(e.target.value as BackboneId)} data-testid="new-model-backbone">
-            <option value="googlenet">GoogLeNet (detects the most){weights.googlenet ? ' · weights loaded' : ''}</option>
-            <option value="alexnet">AlexNet (the paper's){weights.alexnet ? ' · weights loaded' : ''}</option>
-            <option value="squeezenet1_1">SqueezeNet 1.1 (smaller, faster){weights.squeezenet1_1 ? ' · weights loaded' : ''}</option>
+            <option value="googlenet">GoogLeNet (detects the most){weights.googlenet ? ' · weights loaded' : ' · weights not loaded'}</option>
+            <option value="alexnet">AlexNet (the paper's){weights.alexnet ? ' · weights loaded' : ' · weights not loaded'}</option>
+            <option value="squeezenet1_1">SqueezeNet 1.1 (smaller, faster){weights.squeezenet1_1 ? ' · weights loaded' : ' · weights not loaded'}</option>
           </select>
         </label>
       </div>
       <p className="small muted" data-testid="backbone-evidence">
         {evidenceSentence()}
       </p>
+      {!weights[backbone] && (
+        <p className="warning-text" data-testid="backbone-missing">
+          {BACKBONE_LABEL[backbone]}'s weights are not loaded in this browser: load them on the weights panel before training this model.
+        </p>
+      )}
       <div className="row">
         <button type="submit" className="primary">
           Create model
