@@ -2,7 +2,7 @@
 // numbers from caffe.proto), so tests can craft unusual and hostile .caffemodel files without Caffe.
 import { expect } from 'vitest';
 import { V1_LAYER_TYPES } from '../../src/core/caffe/caffemodel';
-import type { CaffeBlob, CaffeLayer, CaffeNet, CaffePhase } from '../../src/core/caffe';
+import { CaffeError, type CaffeBlob, type CaffeLayer, type CaffeNet, type CaffePhase } from '../../src/core/caffe';
 import { concat } from './torchBuilders';
 
 export { concat };
@@ -258,4 +258,22 @@ export function checkNet(net: CaffeNet, input: Uint8Array, what: string): void {
   }
   if (floats * 4 > input.length) expect(floats * 4, what).toBeLessThanOrEqual(input.length);
   if (net.layers.length > input.length / 2) expect(net.layers.length, what).toBeLessThanOrEqual(input.length / 2);
+}
+
+/**
+ * Runs `f`, which must throw a CaffeError whose message matches every pattern, and returns the message. The
+ * catch-all wrapper in readCaffeModel is for bugs: every failure a test provokes must be diagnosed on purpose.
+ */
+export function caffeError(f: () => unknown, ...patterns: RegExp[]): string {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected a CaffeError').toBeInstanceOf(CaffeError);
+  const message = (err as Error).message;
+  expect(message).not.toMatch(/^failed to read the caffemodel/);
+  for (const p of patterns) expect(message).toMatch(p);
+  return message;
 }

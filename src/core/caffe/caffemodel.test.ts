@@ -2,23 +2,10 @@
 // Caffe's defaults and alternative spellings, protobuf's merge rules, field order, and the decodeBlobs option.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { CaffeError, readCaffeModel, type CaffeLayer, type CaffeNet } from './index';
+import { readCaffeModel, type CaffeLayer, type CaffeNet } from './index';
 import { V1_LAYER_TYPES } from './caffemodel';
-import { encodeBlob, encodeNet, floats, layerField, plainLayer, ProtoWriter, smallNet, concat } from '../../../test/support/caffeBuilders';
+import { encodeBlob, encodeNet, floats, layerField, plainLayer, ProtoWriter, smallNet, concat, caffeError } from '../../../test/support/caffeBuilders';
 
-function caffeError(f: () => unknown, ...patterns: RegExp[]): string {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a CaffeError').toBeInstanceOf(CaffeError);
-  const message = (err as Error).message;
-  expect(message).not.toMatch(/^failed to read the caffemodel/);
-  for (const p of patterns) expect(message).toMatch(p);
-  return message;
-}
 
 /** A V2 file with one layer written field by field. */
 function v2Layer(build: (w: ProtoWriter) => unknown, net: (w: ProtoWriter) => unknown = () => {}): Uint8Array {

@@ -6,23 +6,9 @@ import { MAX_BLOB_ELEMENTS } from './blobs';
 import { MAX_LAYERS } from './caffemodel';
 import { MAX_FIELDS, Message } from './wire';
 import { seededRandom } from '../random';
-import { checkNet, concat, encodeBlob, encodeNet, ProtoWriter, smallNet } from '../../../test/support/caffeBuilders';
+import { checkNet, concat, encodeBlob, encodeNet, ProtoWriter, smallNet, caffeError } from '../../../test/support/caffeBuilders';
 import { mutate } from '../../../test/support/mutate';
 
-function caffeError(f: () => unknown, ...patterns: RegExp[]): string {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a CaffeError').toBeInstanceOf(CaffeError);
-  const message = (err as Error).message;
-  // The catch-all wrapper in readCaffeModel is for bugs; every failure tested here must be diagnosed on purpose.
-  expect(message).not.toMatch(/^failed to read the caffemodel/);
-  for (const p of patterns) expect(message).toMatch(p);
-  return message;
-}
 
 /** A V2 file with one layer written field by field. */
 const v2Layer = (build: (w: ProtoWriter) => unknown) => new ProtoWriter().message(100, build).finish();

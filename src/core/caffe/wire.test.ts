@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CaffeError } from './errors';
 import { MAX_DEPTH, MAX_STRING, Message, type Field } from './wire';
-import { ProtoWriter } from '../../../test/support/caffeBuilders';
+import { ProtoWriter, caffeError } from '../../../test/support/caffeBuilders';
 
-function caffeError(f: () => unknown, ...patterns: RegExp[]): string {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a CaffeError').toBeInstanceOf(CaffeError);
-  for (const p of patterns) expect((err as Error).message).toMatch(p);
-  return (err as Error).message;
-}
 
 const top = (bytes: Uint8Array) => new Message(bytes, 0, bytes.length, 'Test');
 const only = (bytes: Uint8Array): [Message, Field] => {
