@@ -1,11 +1,16 @@
 // The real WebGPU backend, on Chromium's SwiftShader adapter: it must not win the start-up choice (it
-// emulates a GPU on the CPU), and on a tiny input its features and score must match WASM's.
+// emulates a GPU on the CPU), and on a tiny input its features, score and defect map must match WASM's.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, type Session } from './browser';
 import { loadWeights, open, shot, text } from './app';
 import { SQUEEZENET } from './data';
 
 const baseUrl = inject('baseUrl');
+/**
+ * WebGPU's defect map against WASM's, of the largest value: measured 1.4e-6 on SwiftShader; 1e-3, the
+ * features' bound, leaves room for a real GPU's own float32 rounding and still fails a wrong gradient.
+ */
+const MAP_BOUND = 1e-3;
 
 describe('WebGPU backend', () => {
   let s: Session;
@@ -27,7 +32,7 @@ describe('WebGPU backend', () => {
     expect(await s.page.getAttribute('[data-testid="backend-reason"]', 'title')).toMatch(/software adapter/);
   });
 
-  it('computes the same features and score on WebGPU as on WASM', async () => {
+  it('computes the same features, score and defect map on WebGPU as on WASM', async () => {
     const page = s.page;
     await loadWeights(page, SQUEEZENET());
     await page.selectOption('select[aria-label="First backend"]', 'webgpu');
@@ -37,12 +42,16 @@ describe('WebGPU backend', () => {
     await result.waitFor({ timeout: 300_000 });
     const featureDiff = Number(await result.getAttribute('data-feature-rel-diff'));
     const scoreDiff = Number(await result.getAttribute('data-score-rel-diff'));
+    const mapDiff = Number(await result.getAttribute('data-map-rel-diff'));
     const webgpu = Number(await text(page, '[data-testid="score-webgpu"]'));
     const wasm = Number(await text(page, '[data-testid="score-wasm"]'));
-    console.log('webgpu vs wasm', { featureDiff, scoreDiff, webgpu, wasm });
+    console.log('webgpu vs wasm', { featureDiff, scoreDiff, mapDiff, webgpu, wasm });
     expect(Number.isFinite(webgpu) && Number.isFinite(wasm)).toBe(true);
     expect(featureDiff).toBeLessThan(1e-3);
     expect(scoreDiff).toBeLessThan(1e-3);
+    // The defect map (the backward pass through the CNN and the flow) on a 64 px input.
+    expect(Number.isFinite(mapDiff)).toBe(true);
+    expect(mapDiff).toBeLessThan(MAP_BOUND);
     expect(webgpu).toBeCloseTo(wasm, 3);
     // The user can still insist on WebGPU from the header, and go back to the automatic choice.
     await page.selectOption('[data-testid="backend-choice"]', 'webgpu');

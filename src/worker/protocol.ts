@@ -122,7 +122,10 @@ export interface BackendComparisonRow {
   adapter: string;
   features: number[];
   score: number;
+  /** Features and score. */
   ms: number;
+  /** The defect map after them. */
+  mapMs: number;
 }
 
 export interface BackendComparison {
@@ -130,6 +133,8 @@ export interface BackendComparison {
   /** Largest |a - b| over the features, divided by the largest |feature|. */
   featureRelDiff: number;
   scoreRelDiff: number;
+  /** Largest |a - b| over the two backends' defect maps of the same image, divided by the first map's largest value. */
+  mapRelDiff: number;
   size: number;
 }
 

@@ -65,14 +65,15 @@ export function BackendCheck() {
         {!backbone && <span className="muted small">Load weights first.</span>}
       </div>
       {result && (
-        <div data-testid="backend-check-result" data-feature-rel-diff={result.featureRelDiff} data-score-rel-diff={result.scoreRelDiff}>
+        <div data-testid="backend-check-result" data-feature-rel-diff={result.featureRelDiff} data-score-rel-diff={result.scoreRelDiff} data-map-rel-diff={result.mapRelDiff}>
           <table className="results">
             <thead>
               <tr>
                 <th>Backend</th>
                 <th>Adapter</th>
                 <th>Score</th>
-                <th>Time</th>
+                <th>Features and score</th>
+                <th>Defect map</th>
               </tr>
             </thead>
             <tbody>
@@ -84,14 +85,16 @@ export function BackendCheck() {
                     {r.score.toPrecision(6)}
                   </td>
                   <td className="num">{(r.ms / 1000).toFixed(2)} s</td>
+                  <td className="num">{(r.mapMs / 1000).toFixed(2)} s</td>
                 </tr>
               ))}
             </tbody>
           </table>
           <p>
             Largest feature difference: <strong>{(result.featureRelDiff * 100).toExponential(2)} %</strong> of the largest feature; score difference{' '}
-            <strong>{(result.scoreRelDiff * 100).toExponential(2)} %</strong> ({result.rows[0]?.features.length} features).{' '}
-            {result.featureRelDiff < 1e-3 && result.scoreRelDiff < 1e-2 ? <span className="ok-text">They agree.</span> : <span className="error-text">They differ more than float32 rounding explains.</span>}
+            <strong>{(result.scoreRelDiff * 100).toExponential(2)} %</strong> ({result.rows[0]?.features.length} features); defect map difference{' '}
+            <strong>{(result.mapRelDiff * 100).toExponential(2)} %</strong> of its peak.{' '}
+            {result.featureRelDiff < 1e-3 && result.scoreRelDiff < 1e-2 && result.mapRelDiff < 1e-2 ? <span className="ok-text">They agree.</span> : <span className="error-text">They differ more than float32 rounding explains.</span>}
           </p>
         </div>
       )}
