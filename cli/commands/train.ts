@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BACKBONE_IDS, DEFAULT_FALSE_ALARM_RATE, describeCalibration, DifferNet, featureDim, flowParamCount, framingFromSizes, saveModel, type BackboneId } from '../../src/core/internal';
-import { readImageFile } from '../io/decode';
+import { imageSize, readImageBytes } from '../io/decode';
 import { initNodeBackend } from '../../src/core/node/backend';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
@@ -50,7 +50,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     log(`backbone ${backbone.id} (${backbone.weightsHash}), ${dim} features, flow ${settings.flow.blocks} blocks x width ${settings.flow.hidden} (${(flowParamCount({ inputDim: dim, ...settings.flow }) / 1e6).toFixed(2)}M parameters), ${backend} x ${pool.size} threads`);
     const trained = await trainCalibrated(pool, backbone, ds.train, settings, { backend, quiet, falseAlarmRate });
     // The app's Live screen crops camera frames to the training images' framing: record it, as the app's own training does.
-    const framing = framingFromSizes(ds.train.map((file) => readImageFile(file)));
+    // From the files' headers: the pixels were decoded once already, in the workers.
+    const framing = framingFromSizes(ds.train.map((file) => imageSize(readImageBytes(file), file)));
     const model = new DifferNet(trained.backbone, trained.flow, { ...trained.settings, framing }, trained.calibration, trained.training);
     const training = model.training!;
     const calibration = model.calibration!;

@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sharedPath } from '../../test/support/shared';
-import { decodeImage, encodePng, ImageDecodeError, MAX_PIXELS, readImageFile, type RgbaImage } from './decode';
+import { decodeImage, encodePng, imageSize, ImageDecodeError, MAX_PIXELS, readImageFile, type RgbaImage } from './decode';
 import { bytesOf, handBmp, handPng, pngChunk } from '../../test/support/testImages';
 
 afterEach(() => {
@@ -346,5 +346,24 @@ describe('decodeImage: refusals', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('imageSize', () => {
+  it("reads the size decodeImage gives from the header: MTD's JPEGs and PNG masks, BMPs stored either way up", () => {
+    const files = [...readdirSync(mtd('train', 'good')).slice(0, 10).map((f) => mtd('train', 'good', f)), ...readdirSync(mtd('ground_truth', 'break')).slice(0, 5).map((f) => mtd('ground_truth', 'break', f))];
+    for (const f of files) {
+      const bytes = new Uint8Array(readFileSync(f));
+      const img = decodeImage(bytes, f);
+      expect(imageSize(bytes, f), f).toEqual({ width: img.width, height: img.height });
+    }
+    for (const topDown of [false, true]) {
+      const bmp = handBmp({ width: 3, height: 2, bpp: 24, rows: [new Uint8Array(12), new Uint8Array(12)], topDown });
+      expect(imageSize(bmp, 'x.bmp')).toEqual({ width: 3, height: 2 });
+    }
+  });
+
+  it('fails as decodeImage does on what is not an image', () => {
+    expect(() => imageSize(new TextEncoder().encode('not an image'), 'a.txt')).toThrow(ImageDecodeError);
   });
 });

@@ -132,6 +132,34 @@ export function readImageFile(path: string): RgbaImage {
   return decodeImage(readImageBytes(path), path);
 }
 
+/**
+ * The size decodeImage would return, read from the file's header (a JPEG's frame header and EXIF
+ * orientation, a PNG's IHDR, a BMP's header) without decoding pixels; a file whose header cannot be read
+ * that way is decoded, so its size or its error is decodeImage's.
+ */
+export function imageSize(bytes: Uint8Array, name: string): { width: number; height: number } {
+  const format = sniff(bytes);
+  if (format === 'JPEG') {
+    const frame = jpegFrame(bytes);
+    if (frame && frame.width > 0 && frame.height > 0) {
+      return exifOrientation(bytes) >= 5 ? { width: frame.height, height: frame.width } : { width: frame.width, height: frame.height };
+    }
+  } else if (format === 'PNG' && bytes.length >= 33 && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR') {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const size = { width: dv.getUint32(16), height: dv.getUint32(20) };
+    if (size.width > 0 && size.height > 0 && size.width <= 0x7fffffff && size.height <= 0x7fffffff) return size;
+  } else if (format === 'BMP') {
+    try {
+      const h = readBmpHeader(bytes);
+      return { width: h.width, height: h.height };
+    } catch {
+      // decodeImage below names what is wrong with it.
+    }
+  }
+  const img = decodeImage(bytes, name);
+  return { width: img.width, height: img.height };
+}
+
 interface JpegFrame {
   marker: number;
   end: number;

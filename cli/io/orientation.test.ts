@@ -1,7 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it, vi } from 'vitest';
-import { applyOrientation, decodeForInspection, decodeImage, downscaleToFit, exifOrientation, fitSize, ImageDecodeError, INSPECTION_MAX_SIDE, type Orientation, type RgbaImage } from './decode';
+import { applyOrientation, decodeForInspection, decodeImage, imageSize, downscaleToFit, exifOrientation, fitSize, ImageDecodeError, INSPECTION_MAX_SIDE, type Orientation, type RgbaImage } from './decode';
 import { bytesOf, concat, handPng } from '../../test/support/testImages';
 
 const W = 32;
@@ -110,6 +110,8 @@ describe('EXIF orientation', () => {
       for (const o of ORIENTATIONS) {
         const img = decodeImage(withSegments(plain, app1(tiff({ value: o, little }))), `o${o}.jpg`);
         expect([img.width, img.height], `orientation ${o}`).toEqual(o >= 5 ? [H, W] : [W, H]);
+        // The header alone gives the same size, without decoding.
+        expect(imageSize(withSegments(plain, app1(tiff({ value: o, little }))), `o${o}.jpg`), `orientation ${o}`).toEqual({ width: img.width, height: img.height });
         const want = EXPECTED[o];
         const all: Corner[] = ['TL', 'TR', 'BL', 'BR'];
         for (const corner of all) {
