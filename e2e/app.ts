@@ -31,6 +31,18 @@ export async function loadWeights(page: Page, file: string): Promise<void> {
   await page.waitForSelector('[data-testid="weights-squeezenet1_1"] .ok-text', { timeout: 120_000 });
 }
 
+/** On the Teach screen: a new SqueezeNet model called `name`, its good images dropped, ready to train. */
+export async function newModelWithImages(page: Page, name: string, images: string[], countTimeout = 30_000): Promise<void> {
+  // With a model already here, the form is behind "+ New model".
+  if (!(await page.locator('[data-testid="new-model-name"]').count())) await page.click('button:has-text("+ New model")');
+  await page.fill('[data-testid="new-model-name"]', name);
+  await page.selectOption('[data-testid="new-model-backbone"]', 'squeezenet1_1');
+  await page.click('button:has-text("Create model")');
+  await page.waitForSelector('[data-testid="teach-screen"]');
+  await page.setInputFiles('[data-testid="teach-drop-files"]', images);
+  await page.waitForFunction((n) => document.querySelector('[data-testid="teach-count"]')?.textContent?.startsWith(`${n} good images`), images.length, { timeout: countTimeout });
+}
+
 export async function text(page: Page, selector: string): Promise<string> {
   return (await page.textContent(selector))?.trim() ?? '';
 }

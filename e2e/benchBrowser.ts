@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { serve } from '../scripts/serve';
 import { launch } from './browser';
-import { go, loadWeights, open } from './app';
+import { go, loadWeights, newModelWithImages, open } from './app';
 import { mtd, SQUEEZENET, tempDir } from './data';
 import { writeFakeCameraClip } from './fakeCamera';
 
@@ -79,13 +79,7 @@ async function cliLatency(modelFile: string, images: string[]): Promise<{ score:
 
 async function appTrain(page: Page, baseUrl: string, name: string, images: string[]): Promise<TrainTimes> {
   await open(page, baseUrl, 'teach');
-  if (!(await page.locator('[data-testid="new-model-name"]').count())) await page.click('button:has-text("+ New model")');
-  await page.fill('[data-testid="new-model-name"]', name);
-  await page.selectOption('[data-testid="new-model-backbone"]', 'squeezenet1_1');
-  await page.click('button:has-text("Create model")');
-  await page.waitForSelector('[data-testid="teach-screen"]');
-  await page.setInputFiles('[data-testid="teach-drop-files"]', images);
-  await page.waitForFunction((n) => document.querySelector('[data-testid="teach-count"]')?.textContent?.startsWith(`${n} good images`), images.length, { timeout: 300_000 });
+  await newModelWithImages(page, name, images, 300_000);
   const t0 = performance.now();
   await page.click('[data-testid="train-button"]');
   await page.waitForSelector('[data-testid="training-summary"]', { timeout: 3_600_000 });

@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seriousViolations } from './a11y';
 import { launch, type Session } from './browser';
-import { fastSettings, go, loadWeights, open, shot, SHOTS, text, waitReady } from './app';
+import { fastSettings, go, loadWeights, newModelWithImages, open, shot, SHOTS, text, waitReady } from './app';
 import { goodTrainImages, labelledSet, mtd, SQUEEZENET, tempDir } from './data';
 
 const baseUrl = inject('baseUrl');
@@ -26,14 +26,7 @@ async function download(page: Session['page'], selector: string): Promise<{ name
 /** Creates a model and trains it small and fast (one epoch, two scales) from these good images. */
 async function trainTiny(page: Session['page'], name: string, images: string[]): Promise<void> {
   await go(page, 'teach');
-  // With a model already here, the form is behind "+ New model".
-  if (!(await page.locator('[data-testid="new-model-name"]').count())) await page.click('button:has-text("+ New model")');
-  await page.fill('[data-testid="new-model-name"]', name);
-  await page.selectOption('[data-testid="new-model-backbone"]', 'squeezenet1_1');
-  await page.click('button:has-text("Create model")');
-  await page.waitForSelector('[data-testid="teach-screen"]');
-  await page.setInputFiles('[data-testid="teach-drop-files"]', images);
-  await expect.poll(() => text(page, '[data-testid="teach-count"]'), { timeout: 30_000 }).toMatch(new RegExp(`^${images.length} good images`));
+  await newModelWithImages(page, name, images);
   await fastSettings(page);
   for (const [label, v] of [
     ['Epochs', 1],
