@@ -1,7 +1,10 @@
 // Node-only helpers for tests: PNG decoding and synthetic images.
 import { PNG } from 'pngjs';
 import type { RgbaImage } from '../../src/core/image';
-import { readShared } from './shared';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import jpeg from 'jpeg-js';
+import { readShared, sharedPath } from './shared';
 
 export function decodePng(bytes: Uint8Array): RgbaImage {
   const png = PNG.sync.read(Buffer.from(bytes));
@@ -32,4 +35,15 @@ export function syntheticPart(size: number, seed: number, defect = false): RgbaI
     }
   }
   return { width: size, height: size, data };
+}
+
+/** An image of the shared Magnetic Tile Defects set (JPEG), e.g. mtdImage('test', 'break', 0): the index-th file by name. */
+export function mtdImage(split: 'train' | 'test', kind: string, index: number): RgbaImage {
+  const dir = sharedPath('datasets', 'mtd', split, kind);
+  const name = readdirSync(dir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort()[index];
+  if (!name) throw new Error(`no image ${index} in ${dir}`);
+  const bytes = readFileSync(path.join(dir, name));
+  if (/\.png$/i.test(name)) return decodePng(bytes);
+  const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+  return { width: j.width, height: j.height, data: new Uint8ClampedArray(j.data.buffer, j.data.byteOffset, j.data.byteLength) };
 }

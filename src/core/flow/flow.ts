@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { inversePermutation, numpyPermutation, seededRandom } from '../random';
 import type { StateDict, TensorData } from '../torch/types';
-import type { FlowConfig } from './config';
+import { blockKey, couplingSplit, SOFT_CLAMP_FACTOR, SUBNET_LAYERS, type FlowConfig, type SubnetLayer } from './config';
 import { linear } from './linear';
 import { gatherDistinct } from '../gatherGrad';
 import { ownedVariable } from '../variables';
 
-const LAYERS = ['fc1', 'fc2', 'fc2b', 'fc3'] as const;
-type LayerName = (typeof LAYERS)[number];
+const LAYERS = SUBNET_LAYERS;
+type LayerName = SubnetLayer;
 
 /** Weights stored as [in, out] (PyTorch keeps [out, in]) so a layer is matMul(x, W) + b. */
 interface Linear {
@@ -61,7 +61,7 @@ export class Flow {
         { shape: [outDim], data: b },
       ];
     };
-    const { l1, l2 } = splits(config.inputDim);
+    const { l1, l2 } = couplingSplit(config.inputDim);
     const h = config.hidden;
     const sd: StateDict = new Map();
     for (let k = 0; k < config.blocks; k++) {
@@ -114,7 +114,7 @@ export class Flow {
     const hidden = s1fc1.shape[0];
     const inputDim = s1fc1.shape[1] + s2fc1.shape[1];
     const config: FlowConfig = { inputDim, blocks: modules.length, hidden, clamp };
-    const { l1, l2 } = splits(inputDim);
+    const { l1, l2 } = couplingSplit(inputDim);
     // Check every tensor before creating any variable, so a bad file leaves nothing allocated.
     const dims = (inDim: number, outDim: number): Record<LayerName, [number, number]> => ({ fc1: [inDim, hidden], fc2: [hidden, hidden], fc2b: [hidden, hidden], fc3: [hidden, outDim] });
     const nets = [
@@ -164,12 +164,12 @@ export class Flow {
 
   private logE(s: tf.Tensor2D): tf.Tensor2D {
     const c = this.config.clamp;
-    return tf.mul(c * 0.636, tf.atan(tf.div(s, c)));
+    return tf.mul(c * SOFT_CLAMP_FACTOR, tf.atan(tf.div(s, c)));
   }
 
   forward(x: tf.Tensor2D): FlowOutput {
     return tf.tidy(() => {
-      const { l1, l2 } = splits(this.config.inputDim);
+      const { l1, l2 } = couplingSplit(this.config.inputDim);
       let h = x;
       let logDet: tf.Tensor1D = tf.zeros([x.shape[0]]);
       for (const b of this.blocks) {
@@ -190,7 +190,7 @@ export class Flow {
 
   inverse(z: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const { l1, l2 } = splits(this.config.inputDim);
+      const { l1, l2 } = couplingSplit(this.config.inputDim);
       let h = z;
       for (let k = this.blocks.length - 1; k >= 0; k--) {
         const b = this.blocks[k];
@@ -270,12 +270,3 @@ export class Flow {
   }
 }
 
-function splits(d: number) {
-  const l1 = Math.floor(d / 2);
-  return { l1, l2: d - l1 };
-}
-
-/** The official graph puts permutation k at module_list index 2k+1 and coupling block k at 2k+2. */
-function blockKey(k: number): string {
-  return `nf.module_list.${2 * k + 2}`;
-}

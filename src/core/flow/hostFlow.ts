@@ -8,9 +8,9 @@ import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 import { AFFINE_MAX_CLAMP } from '../wasm/couplingKernels';
 import { simdSupported, type KernelFlavour } from '../wasm/gemmKernels';
 import type { FlowConfig } from './config';
-import { flowParamCount } from './config';
+import { blockKey, couplingSplit, flowParamCount, SOFT_CLAMP_FACTOR, SUBNETS } from './config';
 
-const NETS = ['s1', 's2'] as const;
+const NETS = SUBNETS;
 const CLIP = 1e6;
 /**
  * Above this many parameters training keeps the TF.js path: four copies (weights, gradients, two moments)
@@ -20,8 +20,7 @@ export const HOST_FLOW_MAX_PARAMS = 48_000_000;
 
 /** Whether the host path can train this flow: SIMD, widths the kernels tile, a clamp its exp covers, and a memory that fits. */
 export function hostFlowSupported(c: FlowConfig): boolean {
-  const l1 = Math.floor(c.inputDim / 2);
-  const l2 = c.inputDim - l1;
+  const { l1, l2 } = couplingSplit(c.inputDim);
   return l1 % 4 === 0 && l2 % 4 === 0 && c.hidden % 8 === 0 && c.clamp < AFFINE_MAX_CLAMP && flowParamCount(c) <= HOST_FLOW_MAX_PARAMS && simdSupported();
 }
 
@@ -99,8 +98,7 @@ export class HostFlow {
   /** `flavour` for tests: the kernels this engine runs best when absent. */
   static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }, flavour?: KernelFlavour): Promise<HostFlow> {
     const { inputDim: D, hidden: H } = config;
-    const l1 = Math.floor(D / 2);
-    const l2 = D - l1;
+    const { l1, l2 } = couplingSplit(D);
     const R = maxRows;
     const arena = new Arena();
     const nParams = flowParamCount(config);
@@ -117,7 +115,7 @@ export class HostFlow {
     const acts = (outDim: number): NetActs => ({ h: [arena.take(R * H), arena.take(R * H), arena.take(R * H)], o: arena.take(R * outDim) });
     const layouts: BlockLayout[] = [];
     for (let k = 0; k < config.blocks; k++) {
-      const key = `nf.module_list.${2 * k + 2}`;
+      const key = blockKey(k);
       // Same order as flow.ts's state dict: s1 then s2, each fc1, fc2, fc2b, fc3.
       const s1 = net(`${key}.s1`, l1, 2 * l2);
       const s2 = net(`${key}.s2`, l2, 2 * l1);
@@ -303,10 +301,10 @@ export class HostFlow {
     }
   }
 
-  /** y = exp(ls) x + t with ls = 0.636 c atan(s / c), [s, t] the subnet's output o (rows x 2l); adds ls to log|det J|. */
+  /** y = exp(ls) x + t with ls = SOFT_CLAMP_FACTOR c atan(s / c), [s, t] the subnet's output o (rows x 2l); adds ls to log|det J|. */
   private affineForward(o: number, x: number, ls: number, e: number, y: number, l: number, rows: number): void {
     const c = this.config.clamp;
-    this.run.affine(o * 4, x * 4, ls * 4, e * 4, y * 4, l, rows, c, c * 0.636);
+    this.run.affine(o * 4, x * 4, ls * 4, e * 4, y * 4, l, rows, c, c * SOFT_CLAMP_FACTOR);
     // Summed in float64, in order, as the loss wants them.
     this.run.glue.rowSums(ls * 4, l, rows, this.logDetAt * 4);
   }
@@ -318,8 +316,7 @@ export class HostFlow {
 
   private forward(rows: number): void {
     const D = this.config.inputDim;
-    const l1 = Math.floor(D / 2);
-    const l2 = D - l1;
+    const { l1, l2 } = couplingSplit(D);
     this.logDet.fill(0, 0, rows);
     let hin = this.input;
     const glue = this.run.glue;
@@ -338,8 +335,7 @@ export class HostFlow {
 
   private backward(rows: number): void {
     const D = this.config.inputDim;
-    const l1 = Math.floor(D / 2);
-    const l2 = D - l1;
+    const { l1, l2 } = couplingSplit(D);
     const s = this.scratch;
     const scale = 1 / (rows * D);
     const z = this.blocks[this.blocks.length - 1].out;

@@ -1,4 +1,5 @@
 import { F32, FuncBuilder, I32, V128 } from './emit';
+import { SOFT_CLAMP_FACTOR } from '../flow/config';
 
 /*
  * The elementwise half of an affine coupling in WebAssembly SIMD: the soft clamp's atan, the exp of the
@@ -16,7 +17,7 @@ import { F32, FuncBuilder, I32, V128 } from './emit';
  *   affine(o, x, ls, e, y, l, r0, r1, c, k), rows r0 <= r < r1:
  *     ls = k atan(s / c), e = exp(ls), y = e x + t, with [s, t] = o's row.
  *   affineBack(dy, e, x, o, dO, dx, l, r0, r1, c, g):
- *     dO's row = [(dy e x + g) 0.636 / (1 + (s / c)^2), dy], dx = dy e; g is dLoss/d(log|det J|).
+ *     dO's row = [(dy e x + g) SOFT_CLAMP_FACTOR / (1 + (s / c)^2), dy], dx = dy e; g is dLoss/d(log|det J|).
  *   reluMask(h, d, n): d = h > 0 ? d : 0 over n floats (n a multiple of 4).
  */
 
@@ -129,7 +130,7 @@ export function emitAffineBack(): FuncBuilder {
     at(e).v128Load().set(ev);
     at(o, true).v128Load().get(cv).f32x4Div().set(sv);
     at(dO, true).get(dyv).get(ev).f32x4Mul();
-    at(x).v128Load().f32x4Mul().get(gv).f32x4Add().f32x4Const(0.636).f32x4Mul();
+    at(x).v128Load().f32x4Mul().get(gv).f32x4Add().f32x4Const(SOFT_CLAMP_FACTOR).f32x4Mul();
     f.get(sv).get(sv).f32x4Mul().f32x4Const(1).f32x4Add().f32x4Div();
     f.v128Store();
     at(dO, true).get(lb).add().get(dyv).v128Store();
