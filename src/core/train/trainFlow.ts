@@ -90,16 +90,34 @@ export function* rowSchedule(count: number, copies: number, opts: RowScheduleOpt
   }
 }
 
+/**
+ * One training step's engine: the WebAssembly kernels (HostFlow) or TF.js's graph. The loop below is the
+ * same for both; only how a batch of rows becomes a loss and an Adam update differs.
+ */
+interface FlowStepper {
+  /** Threads working on the flow's products, where more than one can. */
+  readonly threads?: number;
+  /** Fills the step's input rows (rows x dim, row-major) and returns where to write them. */
+  rows(count: number): Float32Array;
+  /** Loss of the rows just written, after one Adam update on them; `step` counts from 1. */
+  step(count: number, step: number): Promise<number>;
+  /** Writes the trained weights into the flow (the host engine trains a copy). */
+  finish(): void;
+  dispose(): void;
+}
+
 /** Maximum-likelihood training of the flow on a feature bank, as the official train loop. */
 export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
   if (bank.count === 0) throw new Error('no training images');
   const engine = opts.engine ?? 'auto';
   if (engine === 'host' && !hostFlowSupported(flow.config)) throw new Error(`the WebAssembly flow kernels cannot train a flow of ${flow.config.inputDim} features and width ${flow.config.hidden}`);
+  const maxRows = opts.batchSize * Math.min(opts.transforms, bank.copies);
+  let stepper: FlowStepper | null = null;
   if (engine !== 'tfjs' && hostFlowSupported(flow.config)) {
-    const host = await startHostFlow(flow.config, opts.batchSize * Math.min(opts.transforms, bank.copies), opts.threads, engine === 'host');
-    if (host) return trainFlowOnHost(host, flow, bank, opts);
+    const host = await startHostFlow(flow.config, maxRows, opts.threads, engine === 'host');
+    if (host) stepper = await hostStepper(host, flow, opts);
   }
-  return trainFlowTfjs(flow, bank, opts);
+  return runSteps(stepper ?? tfjsStepper(flow, bank.dim, maxRows, opts), bank, opts);
 }
 
 /**
@@ -119,76 +137,75 @@ async function startHostFlow(config: Flow['config'], rows: number, threads: Flow
   return null;
 }
 
-/** The same loop on HostFlow: no TF.js op per step, products split across threads; weights written back at the end. */
-async function trainFlowOnHost(host: HostFlow, flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
-  const t = Math.min(opts.transforms, bank.copies);
-  const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
-  const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
-  const clock = new ProgressClock(totalSteps);
-  const losses: number[] = [];
-  let step = 0;
-  let passLoss = 0;
+/** HostFlow: no TF.js op per step, products split across threads; weights written back at the end. */
+async function hostStepper(host: HostFlow, flow: Flow, opts: FlowTrainOptions): Promise<FlowStepper> {
   try {
     host.load(await flow.toStateDict());
-    for (const s of rowSchedule(bank.count, bank.copies, opts)) {
-      await pauseForEvents();
-      throwIfAborted(opts.signal, 'training');
-      const x = host.inputRows(s.rows.length);
-      s.rows.forEach((r, k) => x.set(bank.data.subarray(r * bank.dim, (r + 1) * bank.dim), k * bank.dim));
-      const loss = host.step(s.rows.length, opts.adam, step + 1);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step + 1}`);
-      passLoss += loss;
-      step++;
-      const p = clock.at(step);
-      opts.onProgress?.({ epoch: s.epoch, subEpoch: s.subEpoch, step, totalSteps, threads: host.threads, loss, rowsPerSecond: p.rate * opts.batchSize * t, etaSeconds: p.etaSeconds });
-      if (s.step === stepsPerPass - 1) {
-        losses.push(passLoss / stepsPerPass);
-        passLoss = 0;
-      }
-    }
-    flow.assignStateDict(host.toStateDict());
-  } finally {
+  } catch (e) {
     host.dispose();
+    throw e;
   }
-  return { losses, steps: step, seconds: clock.elapsedSeconds() };
+  return {
+    threads: host.threads,
+    rows: (count) => host.inputRows(count),
+    step: async (count, step) => host.step(count, opts.adam, step),
+    finish: () => flow.assignStateDict(host.toStateDict()),
+    dispose: () => host.dispose(),
+  };
 }
 
-async function trainFlowTfjs(flow: Flow, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
+/** TF.js's autodiff through flow.loss and its Adam. */
+function tfjsStepper(flow: Flow, dim: number, maxRows: number, opts: FlowTrainOptions): FlowStepper {
   const vars = flow.trainableVariables();
   const adam = new Adam(vars, opts.adam);
-  const t = Math.min(opts.transforms, bank.copies);
-  const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
-  const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
-  const clock = new ProgressClock(totalSteps);
-  const losses: number[] = [];
-  const rowBuf = new Float32Array(opts.batchSize * t * bank.dim);
-  let step = 0;
-  let passLoss = 0;
-  try {
-    for (const s of rowSchedule(bank.count, bank.copies, opts)) {
-      await pauseForEvents();
-      throwIfAborted(opts.signal, 'training');
-      s.rows.forEach((r, k) => rowBuf.set(bank.data.subarray(r * bank.dim, (r + 1) * bank.dim), k * bank.dim));
+  const buf = new Float32Array(maxRows * dim);
+  return {
+    rows: (count) => buf.subarray(0, count * dim),
+    step: async (count) => {
       const lossValue = tf.tidy(() => {
-        const x = tf.tensor2d(rowBuf.subarray(0, s.rows.length * bank.dim), [s.rows.length, bank.dim]);
+        const x = tf.tensor2d(buf.subarray(0, count * dim), [count, dim]);
         const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
         adam.step(grads);
         return value;
       });
       const loss = (await lossValue.data())[0];
       lossValue.dispose();
+      return loss;
+    },
+    finish: () => undefined,
+    dispose: () => adam.dispose(),
+  };
+}
+
+/** The official loop: passes of shuffled batches, progress and cancel between steps, a mean loss per pass. */
+async function runSteps(stepper: FlowStepper, bank: FeatureBank, opts: FlowTrainOptions): Promise<FlowTrainReport> {
+  const t = Math.min(opts.transforms, bank.copies);
+  const stepsPerPass = Math.ceil(bank.count / opts.batchSize);
+  const totalSteps = stepsPerPass * opts.epochs * opts.subEpochs;
+  const clock = new ProgressClock(totalSteps);
+  const losses: number[] = [];
+  let step = 0;
+  let passLoss = 0;
+  try {
+    for (const s of rowSchedule(bank.count, bank.copies, opts)) {
+      await pauseForEvents();
+      throwIfAborted(opts.signal, 'training');
+      const x = stepper.rows(s.rows.length);
+      s.rows.forEach((r, k) => x.set(bank.data.subarray(r * bank.dim, (r + 1) * bank.dim), k * bank.dim));
+      const loss = await stepper.step(s.rows.length, step + 1);
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at step ${step + 1}`);
       passLoss += loss;
       step++;
       const p = clock.at(step);
-      opts.onProgress?.({ epoch: s.epoch, subEpoch: s.subEpoch, step, totalSteps, loss, rowsPerSecond: p.rate * opts.batchSize * t, etaSeconds: p.etaSeconds });
+      opts.onProgress?.({ epoch: s.epoch, subEpoch: s.subEpoch, step, totalSteps, threads: stepper.threads, loss, rowsPerSecond: p.rate * opts.batchSize * t, etaSeconds: p.etaSeconds });
       if (s.step === stepsPerPass - 1) {
         losses.push(passLoss / stepsPerPass);
         passLoss = 0;
       }
     }
+    stepper.finish();
   } finally {
-    adam.dispose();
+    stepper.dispose();
   }
   return { losses, steps: step, seconds: clock.elapsedSeconds() };
 }
