@@ -3,7 +3,7 @@
 // where gradients must reach the CNN) and as the official code; the parity tests hold the two together.
 import type { StateDict } from '../torch/types';
 import { numpyPermutation } from '../random';
-import type { AdamConfig } from '../train/adamConfig';
+import { adamStep, type AdamConfig } from '../train/adamConfig';
 import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 import { AFFINE_MAX_CLAMP } from '../wasm/couplingKernels';
 import { simdSupported, type KernelFlavour } from '../wasm/gemmKernels';
@@ -214,14 +214,7 @@ export class HostFlow {
     const loss = this.lossValue(rows);
     this.backward(rows);
     const [m, v] = this.moments;
-    this.run.adam(this.params.at * 4, this.grads * 4, m * 4, v * 4, this.params.count, {
-      beta1: adam.beta1,
-      beta2: adam.beta2,
-      eps: adam.eps,
-      weightDecay: adam.weightDecay,
-      rate: adam.lr / (1 - adam.beta1 ** t),
-      invSqrtBc2: 1 / Math.sqrt(1 - adam.beta2 ** t),
-    });
+    this.run.adam(this.params.at * 4, this.grads * 4, m * 4, v * 4, this.params.count, adamStep(adam, t));
     return loss;
   }
 

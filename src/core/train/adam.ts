@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ownedVariable } from '../variables';
-import type { AdamConfig } from './adamConfig';
+import { adamStep, type AdamConfig, type AdamStep } from './adamConfig';
 
 export { PAPER_ADAM, type AdamConfig } from './adamConfig';
 
@@ -34,16 +34,13 @@ export class Adam {
   /** Applies one update; `grads` are matched to the variables by name. */
   step(grads: tf.NamedTensorMap): void {
     this.t += 1;
-    const c = this.config;
-    this.state.step(grads, { ...c, bc1: 1 - c.beta1 ** this.t, bc2: 1 - c.beta2 ** this.t });
+    this.state.step(grads, adamStep(this.config, this.t));
   }
 
   dispose(): void {
     this.state.dispose();
   }
 }
-
-type StepConfig = AdamConfig & { bc1: number; bc2: number };
 
 class DeviceMoments {
   private readonly m: tf.Variable[];
@@ -54,7 +51,7 @@ class DeviceMoments {
     this.v = vars.map((x) => ownedVariable(tf.zerosLike(x), false));
   }
 
-  step(grads: tf.NamedTensorMap, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }: StepConfig): void {
+  step(grads: tf.NamedTensorMap, { beta1, beta2, eps, weightDecay, rate, invSqrtBc2 }: AdamStep): void {
     // One tidy per variable, so a step never holds every variable's temporaries at once.
     this.vars.forEach((p, i) => {
       const g0 = grads[p.name];
@@ -65,8 +62,8 @@ class DeviceMoments {
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
+        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), rate)));
       });
     });
   }
@@ -88,11 +85,9 @@ class HostMoments {
     this.v = vars.map((x) => new Float32Array(x.size));
   }
 
-  step(grads: tf.NamedTensorMap, { lr, beta1, beta2, eps, weightDecay, bc1, bc2 }: StepConfig): void {
+  step(grads: tf.NamedTensorMap, { beta1, beta2, eps, weightDecay, rate, invSqrtBc2 }: AdamStep): void {
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
-    const invSqrtBc2 = 1 / Math.sqrt(bc2);
-    const rate = lr / bc1;
     this.vars.forEach((variable, i) => {
       const gt = grads[variable.name];
       if (!gt) return;

@@ -1,4 +1,7 @@
 import { bestFlavour, gemmModule, instantiateGemm, type GemmExports, type KernelFlavour } from './gemmKernels';
+import type { AdamStep } from '../train/adamConfig';
+
+export type { AdamStep };
 
 /*
  * The engine's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
@@ -45,17 +48,6 @@ const OP_AFFINE_BACK = 5;
 const OP_IM2COL = 6;
 const OP_POOL = 7;
 
-/** Adam's per-step constants, as torch.optim.Adam applies them (weight decay added to the gradient). */
-export interface AdamStep {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** lr / (1 - beta1^t) */
-  rate: number;
-  /** 1 / sqrt(1 - beta2^t) */
-  invSqrtBc2: number;
-}
 
 /**
  * The helper's program. It is a string, not a function of this module, so that no bundler or loader can
