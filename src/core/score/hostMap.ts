@@ -4,13 +4,15 @@ import { transformCopies } from '../features/copies';
 import { scaleWidth } from '../features/extractor';
 import { downsampleNearestRgb, nearestIndices } from '../features/preprocess';
 import type { Flow } from '../flow/flow';
+import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
 import type { Scorer } from './score';
 
 /*
  * The input gradients of defect maps on the host kernels (backbones/hostBackbone.ts inputGradient): per copy,
  * the scales' features and their backward through the CNN there, the flow's gradient for the one feature row
- * on TF.js in between (a few small products), and the adjoint of the nearest-neighbour downsampling that
- * made the smaller scales. Gives what defectMap.ts's TF.js path differentiates, to float32 rounding.
+ * in between (flow/hostFlow.ts's kernels, or TF.js for a flow they cannot run: about 40 small ops per block
+ * each way, which cost a quarter of a map on TF.js), and the adjoint of the nearest-neighbour downsampling
+ * that made the smaller scales. Gives what defectMap.ts's TF.js path differentiates, to float32 rounding.
  */
 
 export interface CopyGradients {
@@ -34,10 +36,11 @@ export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.T
   for (let j = 0; j < angles.length; j++) {
     const full = px.subarray(j * n, (j + 1) * n);
     const images = sides.map((side) => ({ side, rgb: downsampleNearestRgb(full, size, side) }));
+    const onHost = await hostFlowFor(m.flow);
     const grads = await host.inputGradient(images, m.features.taps, (pooled) => {
-      const row = new Float32Array(width * sides.length);
+      const row = onHost ? onHost.inputRows(1) : new Float32Array(width * sides.length);
       pooled.forEach((p, s) => row.set(p, s * width));
-      const f = flowGradient(m.flow, row);
+      const f = onHost ? hostFlowGradient(onHost) : flowGradient(m.flow, row);
       zsq += f.zsq;
       return sides.map((_, s) => f.grad.subarray(s * width, (s + 1) * width));
     });
@@ -45,6 +48,39 @@ export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.T
     sides.forEach((side, s) => downsampleNearestRgbAdjointAdd(grads[s], size, side, dst));
   }
   return { grad: tf.tensor4d(out, [angles.length, size, size, 3]), zsq };
+}
+
+interface FlowCopy {
+  host: Promise<HostFlow | null>;
+  /** The flow's variables' data when copied: TF.js gives a variable new data on every assign (training, loading). */
+  data: object[];
+}
+const flowCopies = new WeakMap<Flow, FlowCopy>();
+
+/** The flow's weights on the host kernels (one row, no training memory), copied again whenever they changed; null where they cannot run it. */
+async function hostFlowFor(flow: Flow): Promise<HostFlow | null> {
+  if (!hostFlowSupported(flow.config)) return null;
+  const data = flow.trainableVariables().map((v) => v.dataId);
+  const had = flowCopies.get(flow);
+  if (had && had.data.length === data.length && had.data.every((d, i) => d === data[i])) return had.host;
+  if (had) void had.host.then((h) => h?.dispose());
+  const host = (async () => {
+    try {
+      const h = await HostFlow.create(flow.config, 1, { helpers: 0 }, undefined, true);
+      h.load(await flow.toStateDict());
+      return h;
+    } catch (e) {
+      console.warn(`defect maps keep the flow on TF.js: ${(e as Error).message}`);
+      return null;
+    }
+  })();
+  flowCopies.set(flow, { host, data });
+  return host;
+}
+
+function hostFlowGradient(h: HostFlow): { grad: Float32Array; zsq: number } {
+  const { grad, zsq } = h.inputGradient(1);
+  return { grad, zsq: zsq[0] };
 }
 
 /** One feature row's loss, (0.5 sum z^2 - log det) / D as defectMap.ts's, differentiated; and its mean z^2. */
