@@ -394,7 +394,7 @@ export class HostBackbone implements HostForward {
         this.convBack(s.conv, g, ch, inSide, spare, false);
       } else if (s.op === 'pool') {
         f32.fill(0, spare / 4, spare / 4 + inSide * inSide * inCh);
-        maxPoolBackAdd(f32, x / 4, inSide, inCh, s.stride ?? 2, h, g / 4, spare / 4);
+        this.poolBack(x, inSide, inCh, s.stride ?? 2, h, g, spare);
       } else if (s.op === 'lrn') {
         lrnBack(f32, x / 4, g / 4, spare / 4, pixels, ch, s);
       } else if (s.op === 'fire') {
@@ -433,7 +433,7 @@ export class HostBackbone implements HostForward {
             else {
               if (!first) f32.fill(0, to / 4, to / 4 + sidesIn[j] ** 2 * chIn[j]);
               const input = first ? x : scale.inner[i][bi][j - 1];
-              maxPoolBackAdd(f32, input / 4, sidesIn[j], chIn[j], t.stride ?? 2, sidesIn[j + 1], cur / 4, to / 4);
+              this.poolBack(input, sidesIn[j], chIn[j], t.stride ?? 2, sidesIn[j + 1], cur, to);
             }
             // The step before is a convolution: its ReLU.
             if (!first && b[j - 1].op === 'conv') reluBackInPlace(f32, scale.inner[i][bi][j - 1] / 4, to / 4, sidesIn[j] ** 2 * chIn[j]);
@@ -444,6 +444,13 @@ export class HostBackbone implements HostForward {
       [g, spare] = [spare, g];
     }
     return f32.slice(g / 4, g / 4 + side * side * 3);
+  }
+
+  /** dx += the max pool's gradient (byte offsets): the kernel on whole groups of 4 channels, else the loop. */
+  private poolBack(x: number, h: number, c: number, stride: 1 | 2, o: number, g: number, dx: number): void {
+    const run = this.runner!;
+    if (c % 4 === 0) run.maxPoolBack(x, h, c, stride, o, g, dx);
+    else maxPoolBackAdd(run.f32, x / 4, h, c, stride, o, g / 4, dx / 4);
   }
 
   /**

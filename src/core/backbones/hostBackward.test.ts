@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GemmRunner } from '../wasm/threads';
 import { seededRandom } from '../random';
 import { col2imAdd, lrnBack, maxPoolBackAdd, reluBackInPlace, reluBackSlice, transposedPatchMatrix } from './hostBackward';
 import type { PlanConv } from './plan';
@@ -116,8 +117,10 @@ describe('max pool backward', () => {
     [8, 4, 2, 4],
     [7, 3, 1, 7],
     [1, 2, 1, 1],
+    [11, 12, 2, 5],
+    [6, 8, 1, 6],
   ] as const) {
-    it(`sends each output's gradient to the first largest input of its window (${h} px, stride ${stride}${stride === 2 && (o - 1) * 2 + 3 > h ? ', ceil mode' : ''})`, () => {
+    it(`sends each output's gradient to the first largest input of its window (${h} px, stride ${stride}${stride === 2 && (o - 1) * 2 + 3 > h ? ', ceil mode' : ''}${c % 4 === 0 ? '; the loop and the WebAssembly kernel' : ''})`, async () => {
       const x = pooledInput(h * h * c, h + stride);
       const g = random(o * o * c, 9);
       const want = new Float64Array(h * h * c).fill(0.5);
@@ -144,6 +147,14 @@ describe('max pool backward', () => {
       mem.fill(0.5, x.length + g.length);
       maxPoolBackAdd(mem, 0, h, c, stride, o, x.length, x.length + g.length);
       expect(rel(mem.subarray(x.length + g.length), want)).toBeLessThan(4 * 2 ** -23);
+      if (c % 4 !== 0) return;
+      const run = await GemmRunner.create(4 * mem.length + 64);
+      run.f32.set(x, 4);
+      run.f32.set(g, 4 + x.length);
+      run.f32.fill(0.5, 4 + x.length + g.length, 4 + x.length + g.length + x.length);
+      run.maxPoolBack(16, h, c, stride, o, 16 + 4 * x.length, 16 + 4 * (x.length + g.length));
+      expect(Array.from(run.f32.subarray(4 + x.length + g.length, 4 + 2 * x.length + g.length))).toEqual(Array.from(mem.subarray(x.length + g.length)));
+      run.dispose();
     });
   }
 });

@@ -75,27 +75,34 @@ export function col2imAdd(f32: Float32Array, dcol: number, ld: number, dx: numbe
  */
 export function maxPoolBackAdd(f32: Float32Array, x: number, h: number, c: number, stride: 1 | 2, o: number, g: number, dx: number): void {
   const off = stride === 1 ? -1 : 0;
+  // Channels innermost, as the image is laid out: each window's running maximum and where it is, per channel.
+  const top = new Float32Array(c);
+  const at = new Int32Array(c);
   for (let oy = 0; oy < o; oy++) {
     const y0 = Math.max(0, oy * stride + off);
     const y1 = Math.min(h, oy * stride + off + 3);
     for (let ox = 0; ox < o; ox++) {
       const x0 = Math.max(0, ox * stride + off);
       const x1 = Math.min(h, ox * stride + off + 3);
-      const go = g + (oy * o + ox) * c;
+      const first = (y0 * h + x0) * c;
       for (let ch = 0; ch < c; ch++) {
-        let best = x + (y0 * h + x0) * c + ch;
-        let m = f32[best];
-        for (let y = y0; y < y1; y++) {
-          for (let xx = x0; xx < x1; xx++) {
-            const at = x + (y * h + xx) * c + ch;
-            if (f32[at] > m) {
-              m = f32[at];
-              best = at;
+        top[ch] = f32[x + first + ch];
+        at[ch] = first + ch;
+      }
+      for (let y = y0; y < y1; y++) {
+        for (let xx = y === y0 ? x0 + 1 : x0; xx < x1; xx++) {
+          const tap = (y * h + xx) * c;
+          for (let ch = 0; ch < c; ch++) {
+            const v = f32[x + tap + ch];
+            if (v > top[ch]) {
+              top[ch] = v;
+              at[ch] = tap + ch;
             }
           }
         }
-        f32[dx + (best - x)] += f32[go + ch];
       }
+      const go = g + (oy * o + ox) * c;
+      for (let ch = 0; ch < c; ch++) f32[dx + at[ch]] += f32[go + ch];
     }
   }
 }
