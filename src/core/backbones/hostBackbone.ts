@@ -1,8 +1,9 @@
-import { convOut, planConvs, planShapes, poolOut, resolveTaps, type BackbonePlan, type BranchStep, type PlanConv } from './plan';
+import { convOut, planConvs, planShapes, poolOut, resolveTaps, tapWidth, type BackbonePlan, type BranchStep, type PlanConv } from './plan';
 import type { HostForward } from './types';
 import { bestFlavour, type KernelFlavour } from '../wasm/gemmKernels';
 import { IM2COL_SLACK } from '../wasm/convKernels';
 import { lrnAcross, maxPoolSame } from './hostOps';
+import { col2imAdd, lrnBack, maxPoolBackAdd, patchColumns, reluBackInPlace, reluBackSlice, transposedPatchMatrix } from './hostBackward';
 import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 
 /*
@@ -11,8 +12,10 @@ import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
  * by side into one output (no concat), like the branches of GoogLeNet's inceptions, the pools and the
  * global average here too. TF.js's WASM backend
  * (XNNPACK, without fused multiply-adds) ran SqueezeNet's convolutions at about 19 GFLOP/s on one core of
- * this machine; these products at 29-40 (BENCHMARKS.md). Forward only: defect maps differentiate through
- * the TF.js backbone (tfBackbone.ts), which computes the same floats up to rounding.
+ * this machine; these products at 29-40 (BENCHMARKS.md). inputGradient also runs the backward for data
+ * (defect maps): the forward keeps every activation (a tape per scale), then each convolution's dY times its
+ * weights transposed on the same products, scattered back to pixels, through ReLU masks, pools and LRN
+ * (hostBackward.ts). The tape's memory is laid out on the first gradient and kept.
  */
 
 export interface HostThreads {
@@ -25,6 +28,34 @@ interface ConvAt {
   /** Byte offsets of its weight matrix [k k in, out] and bias. */
   w: number;
   b: number;
+  /** Byte offset of its transposed weights (hostBackward.ts transposedPatchMatrix) where a tape is laid out. */
+  wt: number;
+}
+
+/** Where one scale's forward pass keeps its activations. Byte offsets. */
+interface TapeScale {
+  side: number;
+  /** Output of each step. */
+  out: number[];
+  /** Outputs inside step i: Fire's squeeze as [0][0], inception branch b's step j (all but its last) as [b][j]. */
+  inner: number[][][];
+}
+
+/** The memory of the backward pass, for scales of these sides. */
+interface Tape {
+  scales: TapeScale[];
+  /** Gradients of a step's output and of its input. */
+  grad: [number, number];
+  /** Gradients inside a Fire or an inception. */
+  scratch: [number, number, number];
+  /** Patch gradients (dY W^T) before they are scattered back. */
+  dcol: number;
+}
+
+/** Where step i's output and the outputs inside it go. */
+interface Slots {
+  out(i: number): number;
+  inner(i: number, b: number, j: number): number;
 }
 
 const ALIGN = 16;
@@ -55,6 +86,61 @@ export function hostBackboneUnsupported(plan: BackbonePlan): string | null {
   return null;
 }
 
+/** Whether a tape laid out for its sides holds scales of `sides` (a smaller image needs no more at any step). */
+function tapeCovers(tape: Tape | null, sides: readonly number[]): boolean {
+  return !!tape && sides.length <= tape.scales.length && sides.every((s, i) => s <= tape.scales[i].side);
+}
+
+/** The tape's buffers for scales of `sides` px, from the allocator `take` (floats -> byte offset). */
+function layTape(plan: BackbonePlan, sides: readonly number[], take: (floats: number) => number): Tape {
+  let grad = 0;
+  let scratch = 0;
+  let dcol = 0;
+  const convBack = (c: PlanConv, inSide: number) => (dcol = Math.max(dcol, convOut(inSide, c) ** 2 * patchColumns(c)));
+  const scales = sides.map((side) => {
+    const shapes = planShapes(plan, side);
+    let cur = { side, channels: 3 };
+    grad = Math.max(grad, side * side * 3);
+    const out: number[] = [];
+    const inner: number[][][] = [];
+    plan.steps.forEach((s, i) => {
+      const here: number[][] = [];
+      if (s.op === 'conv') convBack(s.conv, cur.side);
+      if (s.op === 'fire') {
+        const sq = convOut(cur.side, s.squeeze) ** 2 * s.squeeze.shape[0];
+        here.push([take(sq)]);
+        scratch = Math.max(scratch, sq);
+        convBack(s.squeeze, cur.side);
+        convBack(s.expand1x1, convOut(cur.side, s.squeeze));
+        convBack(s.expand3x3, convOut(cur.side, s.squeeze));
+      }
+      if (s.op === 'inception') {
+        for (const b of s.branches) {
+          let h = cur.side;
+          let ch = cur.channels;
+          const steps: number[] = [];
+          b.forEach((t, j) => {
+            if (t.op === 'conv') {
+              convBack(t.conv, h);
+              h = convOut(h, t.conv);
+              ch = t.conv.shape[0];
+            } else h = poolOut(h, t.ceil, t.stride);
+            scratch = Math.max(scratch, h * h * ch);
+            if (j < b.length - 1) steps.push(take(h * h * ch));
+          });
+          here.push(steps);
+        }
+      }
+      cur = shapes[i];
+      out.push(take(cur.side ** 2 * cur.channels));
+      inner.push(here);
+      grad = Math.max(grad, cur.side ** 2 * cur.channels);
+    });
+    return { side, out, inner };
+  });
+  return { scales, grad: [take(grad), take(grad)], scratch: [take(scratch), take(scratch), take(scratch)], dcol: take(dcol) };
+}
+
 const isPointwise = (c: PlanConv) => c.shape[2] === 1 && c.stride === 1 && c.pad === 0;
 
 export class HostBackbone implements HostForward {
@@ -62,6 +148,7 @@ export class HostBackbone implements HostForward {
   private side = 0;
   private at = new Map<PlanConv, ConvAt>();
   private buffers = { input: 0, ping: 0, pong: 0, col: 0, squeeze: 0, branch: 0 };
+  private tape: Tape | null = null;
   private disposed = false;
   private growing: Promise<void> | null = null;
   /** Sides already checked against the plan (too small a side fails as TF.js's path would, not as NaN). */
@@ -89,17 +176,27 @@ export class HostBackbone implements HostForward {
     return this.disposed;
   }
 
-  /** Memory for inputs up to `side` px; one growth at a time, and never a shrink. */
-  private async reserve(side: number): Promise<void> {
-    while (side > this.side && !this.disposed) {
-      this.growing ??= this.grow(side).finally(() => (this.growing = null));
+  /** Bytes of memory the kernels hold now (weights, activations, and the tape once a gradient was asked for). */
+  get bytes(): number {
+    return this.runner?.memory.buffer.byteLength ?? 0;
+  }
+
+  /**
+   * Memory for inputs up to `side` px, and a tape for scales of `tape` sides if asked; one growth at a time,
+   * and never a shrink.
+   */
+  private async reserve(side: number, tape?: readonly number[]): Promise<void> {
+    const covered = () => side <= this.side && (!tape || tapeCovers(this.tape, tape));
+    while (!covered() && !this.disposed) {
+      const sides = tape ? tape.map((t, i) => Math.max(t, this.tape?.scales[i]?.side ?? 0)) : this.tape?.scales.map((t) => t.side);
+      this.growing ??= this.grow(Math.max(side, this.side), sides).finally(() => (this.growing = null));
       await this.growing;
     }
     if (this.disposed) throw new Error('the backbone kernels were released');
   }
 
-  /** A new runner laid out for `side` px (fixed-size shared memories cannot grow). */
-  private async grow(side: number): Promise<void> {
+  /** A new runner laid out for `side` px, with a tape for `tapeSides` if given (fixed-size shared memories cannot grow). */
+  private async grow(side: number, tapeSides?: number[]): Promise<void> {
     const all = planConvs(this.plan);
     let o = 0;
     const take = (floats: number) => {
@@ -108,7 +205,7 @@ export class HostBackbone implements HostForward {
       return at;
     };
     const at = new Map<PlanConv, ConvAt>();
-    for (const c of all) at.set(c, { w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]) });
+    for (const c of all) at.set(c, { w: take(c.shape[1] * c.shape[2] ** 2 * c.shape[0]), b: take(c.shape[0]), wt: tapeSides ? take(patchColumns(c) * c.shape[0]) : 0 });
     // Largest activation, patch matrix, and the two scratch images a Fire or an inception branch needs.
     let act = 0;
     let col = 0;
@@ -136,8 +233,9 @@ export class HostBackbone implements HostForward {
       act = Math.max(act, cur.side ** 2 * cur.channels);
     });
     const buffers = { input: take(side * side * 3), ping: take(act), pong: take(act), col: take(col), squeeze: take(scratch[0]), branch: take(scratch[1]) };
+    const tape = tapeSides ? layTape(this.plan, tapeSides, take) : null;
     const runner = await GemmRunner.create(o, this.opts.helpers, this.opts.spawn, this.opts.flavour ?? bestFlavour());
-    if (this.disposed || side <= this.side) {
+    if (this.disposed || (side <= this.side && (!tapeSides || tapeCovers(this.tape, tapeSides)))) {
       runner.dispose();
       return;
     }
@@ -145,11 +243,13 @@ export class HostBackbone implements HostForward {
       const a = at.get(c)!;
       runner.f32.set(patchMatrix(c), a.w / 4);
       runner.f32.set(c.bias, a.b / 4);
+      if (tape) runner.f32.set(transposedPatchMatrix(c), a.wt / 4);
     }
     this.runner?.dispose();
     this.runner = runner;
     this.at = at;
     this.buffers = buffers;
+    this.tape = tape;
     this.side = side;
   }
 
@@ -162,7 +262,7 @@ export class HostBackbone implements HostForward {
     await this.reserve(side);
     const run = this.runner!;
     try {
-      return this.forward(run, rgb, side, taps);
+      return this.forward(run, rgb, side, taps, this.pingPong());
     } catch (e) {
       // A helper that failed leaves the runner unusable: released, so that hostForward makes a new one.
       this.dispose();
@@ -170,7 +270,13 @@ export class HostBackbone implements HostForward {
     }
   }
 
-  private forward(run: GemmRunner, rgb: Float32Array, side: number, names?: readonly string[]): Float32Array {
+  /** Activations that need not outlive their next step: alternating between two images and two scratches. */
+  private pingPong(): Slots {
+    const b = this.buffers;
+    return { out: (i) => (i % 2 === 0 ? b.ping : b.pong), inner: (_i, _b, j) => (j % 2 === 0 ? b.squeeze : b.branch) };
+  }
+
+  private forward(run: GemmRunner, rgb: Float32Array, side: number, names: readonly string[] | undefined, slots: Slots): Float32Array {
     const { mean, std } = this.plan.input;
     const f32 = run.f32;
     const inAt = this.buffers.input / 4;
@@ -184,11 +290,10 @@ export class HostBackbone implements HostForward {
     let src = this.buffers.input;
     let h = side;
     let ch = 3;
-    const next = () => (src === this.buffers.ping ? this.buffers.pong : this.buffers.ping);
     const last = taps[taps.length - 1].step;
     for (let i = 0; i <= last; i++) {
       const s = this.plan.steps[i];
-      const dst = next();
+      const dst = slots.out(i);
       if (s.op === 'conv') {
         h = this.conv(s.conv, src, h, dst, s.conv.shape[0], 0);
         ch = s.conv.shape[0];
@@ -199,15 +304,16 @@ export class HostBackbone implements HostForward {
       } else if (s.op === 'fire') {
         const e1 = s.expand1x1.shape[0];
         ch = e1 + s.expand3x3.shape[0];
-        const sh = this.conv(s.squeeze, src, h, this.buffers.squeeze, s.squeeze.shape[0], 0);
-        this.conv(s.expand1x1, this.buffers.squeeze, sh, dst, ch, 0);
-        h = this.conv(s.expand3x3, this.buffers.squeeze, sh, dst, ch, e1);
+        const sq = slots.inner(i, 0, 0);
+        const sh = this.conv(s.squeeze, src, h, sq, s.squeeze.shape[0], 0);
+        this.conv(s.expand1x1, sq, sh, dst, ch, 0);
+        h = this.conv(s.expand3x3, sq, sh, dst, ch, e1);
       } else {
         const total = shapes[i].channels;
         let col0 = 0;
         let oh = h;
-        for (const b of s.branches) {
-          const r = this.branch(b, src, h, ch, dst, total, col0);
+        for (const [bi, b] of s.branches.entries()) {
+          const r = this.branch(b, src, h, ch, dst, total, col0, (j) => slots.inner(i, bi, j));
           col0 += r.channels;
           oh = r.side;
         }
@@ -230,13 +336,150 @@ export class HostBackbone implements HostForward {
     return out;
   }
 
+  /**
+   * The gradient of a loss of the pooled features with respect to the normalised input pixels ((rgb - mean) /
+   * std), for one image given at several scales (RGB in [0, 1], [side, side, 3] each). `back` gets each scale's
+   * pooled taps (as pooled() returns them) and returns the loss's gradient with respect to them; it runs
+   * synchronously between the forward and the backward pass, which share the tape.
+   */
+  async inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[]): Promise<Float32Array[]> {
+    const sides = images.map((im) => im.side);
+    images.forEach(({ rgb, side }) => {
+      if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
+      planShapes(this.plan, side);
+    });
+    await this.reserve(Math.max(...sides), sides);
+    const run = this.runner!;
+    const tape = this.tape!;
+    try {
+      const pooled = images.map(({ rgb, side }, s) => this.forward(run, rgb, side, taps, { out: (i) => tape.scales[s].out[i], inner: (i, b, j) => tape.scales[s].inner[i][b][j] }));
+      const grads = back(pooled);
+      return images.map(({ side }, s) => this.backward(run, tape.scales[s], side, taps, grads[s]));
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** The backward for data of one scale whose forward pass is on `scale`, from the gradient of its pooled taps. */
+  private backward(run: GemmRunner, scale: TapeScale, side: number, names: readonly string[] | undefined, dPooled: Float32Array): Float32Array {
+    const f32 = run.f32;
+    const tape = this.tape!;
+    const taps = resolveTaps(this.plan, names);
+    if (dPooled.length !== tapWidth(taps)) throw new Error(`expected ${tapWidth(taps)} pooled gradients, got ${dPooled.length}`);
+    const shapes = planShapes(this.plan, side);
+    const last = taps[taps.length - 1].step;
+    let [g, spare] = tape.grad;
+    f32.fill(0, g / 4, g / 4 + shapes[last].side ** 2 * shapes[last].channels);
+    let tapAt = dPooled.length;
+    for (let i = last; i >= 0; i--) {
+      const s = this.plan.steps[i];
+      const { side: h, channels: ch } = shapes[i];
+      const pixels = h * h;
+      const tap = taps.find((t) => t.step === i);
+      if (tap) {
+        // Global average pooling's backward: each pixel gets 1 / pixels of its channel's gradient.
+        tapAt -= ch;
+        for (let p = 0; p < pixels; p++) {
+          const row = g / 4 + p * ch;
+          for (let c = 0; c < ch; c++) f32[row + c] += dPooled[tapAt + c] / pixels;
+        }
+      }
+      const inSide = i === 0 ? side : shapes[i - 1].side;
+      const inCh = i === 0 ? 3 : shapes[i - 1].channels;
+      // The first step is a convolution (the stem), whose input the backward does not read.
+      const x = i === 0 ? -1 : scale.out[i - 1];
+      if (s.op === 'conv') {
+        run.reluMask(scale.out[i], g, pixels * ch);
+        this.convBack(s.conv, g, ch, inSide, spare, false);
+      } else if (s.op === 'pool') {
+        f32.fill(0, spare / 4, spare / 4 + inSide * inSide * inCh);
+        this.poolBack(x, inSide, inCh, s.stride ?? 2, h, g, spare);
+      } else if (s.op === 'lrn') {
+        lrnBack(f32, x / 4, g / 4, spare / 4, pixels, ch, s);
+      } else if (s.op === 'fire') {
+        run.reluMask(scale.out[i], g, pixels * ch);
+        const sq = scale.inner[i][0][0];
+        const dSq = tape.scratch[0];
+        const e1 = s.expand1x1.shape[0];
+        const sqSide = convOut(inSide, s.squeeze);
+        this.convBack(s.expand1x1, g, ch, sqSide, dSq, false);
+        this.convBack(s.expand3x3, g + 4 * e1, ch, sqSide, dSq, true);
+        run.reluMask(sq, dSq, sqSide * sqSide * s.squeeze.shape[0]);
+        this.convBack(s.squeeze, dSq, s.squeeze.shape[0], inSide, spare, false);
+      } else {
+        f32.fill(0, spare / 4, spare / 4 + inSide * inSide * inCh);
+        let col0 = 0;
+        s.branches.forEach((b, bi) => {
+          const lastConv = b[b.length - 1] as { op: 'conv'; conv: PlanConv };
+          const cb = lastConv.conv.shape[0];
+          // This branch's share of the concatenated gradient, through its last ReLU, made dense.
+          let cur = tape.scratch[0];
+          reluBackSlice(f32, scale.out[i] / 4 + col0, g / 4 + col0, ch, pixels, cb, cur / 4);
+          col0 += cb;
+          // Sides of the branch's inputs: the step's input, then each step's output.
+          const sidesIn = [inSide];
+          const chIn = [inCh];
+          b.forEach((t) => {
+            const j = sidesIn.length - 1;
+            sidesIn.push(t.op === 'conv' ? convOut(sidesIn[j], t.conv) : poolOut(sidesIn[j], t.ceil, t.stride));
+            chIn.push(t.op === 'conv' ? t.conv.shape[0] : chIn[j]);
+          });
+          for (let j = b.length - 1; j >= 0; j--) {
+            const t = b[j];
+            const first = j === 0;
+            const to = first ? spare : tape.scratch[cur === tape.scratch[1] ? 2 : 1];
+            if (t.op === 'conv') this.convBack(t.conv, cur, t.conv.shape[0], sidesIn[j], to, first);
+            else {
+              if (!first) f32.fill(0, to / 4, to / 4 + sidesIn[j] ** 2 * chIn[j]);
+              const input = first ? x : scale.inner[i][bi][j - 1];
+              this.poolBack(input, sidesIn[j], chIn[j], t.stride ?? 2, sidesIn[j + 1], cur, to);
+            }
+            // The step before is a convolution: its ReLU.
+            if (!first && b[j - 1].op === 'conv') reluBackInPlace(f32, scale.inner[i][bi][j - 1] / 4, to / 4, sidesIn[j] ** 2 * chIn[j]);
+            cur = to;
+          }
+        });
+      }
+      [g, spare] = [spare, g];
+    }
+    return f32.slice(g / 4, g / 4 + side * side * 3);
+  }
+
+  /** dx += the max pool's gradient (byte offsets): the kernel on whole groups of 4 channels, else the loop. */
+  private poolBack(x: number, h: number, c: number, stride: 1 | 2, o: number, g: number, dx: number): void {
+    const run = this.runner!;
+    if (c % 4 === 0) run.maxPoolBack(x, h, c, stride, o, g, dx);
+    else maxPoolBackAdd(run.f32, x / 4, h, c, stride, o, g / 4, dx / 4);
+  }
+
+  /**
+   * The gradient of a convolution's input (inSide px) from `g`, the gradient of its output before the ReLU
+   * (rows `ldg` floats wide): dY W^T on the products, then scattered back to pixels; into `dst`, or added to it.
+   */
+  private convBack(c: PlanConv, g: number, ldg: number, inSide: number, dst: number, add: boolean): void {
+    const run = this.runner!;
+    const [cout, cin, k] = c.shape;
+    const o = convOut(inSide, c);
+    const cols = patchColumns(c);
+    const wt = this.at.get(c)!.wt;
+    if (isPointwise(c) && cols === cin && !add) {
+      run.nnRows(g, ldg, wt, dst, cin, o * o, cin, cout);
+      return;
+    }
+    const dcol = this.tape!.dcol;
+    run.nnRows(g, ldg, wt, dcol, cols, o * o, cols, cout);
+    const f32 = run.f32;
+    if (!add) f32.fill(0, dst / 4, dst / 4 + inSide * inSide * cin);
+    col2imAdd(f32, dcol / 4, cols, dst / 4, { h: inSide, c: cin, k, stride: c.stride, pad: c.pad, o });
+  }
+
   /** One inception branch on (h x h x ch) at `src`, its last convolution writing channels [col0, ...) of `dst`. */
-  private branch(steps: BranchStep[], src: number, h: number, ch: number, dst: number, ldc: number, col0: number): { side: number; channels: number } {
-    const scratch = [this.buffers.squeeze, this.buffers.branch];
+  private branch(steps: BranchStep[], src: number, h: number, ch: number, dst: number, ldc: number, col0: number, inner: (j: number) => number): { side: number; channels: number } {
     let at = src;
     steps.forEach((t, j) => {
       const lastStep = j === steps.length - 1;
-      const to = lastStep ? dst : scratch[j % 2];
+      const to = lastStep ? dst : inner(j);
       if (t.op === 'conv') {
         h = this.conv(t.conv, at, h, to, lastStep ? ldc : t.conv.shape[0], lastStep ? col0 : 0);
         ch = t.conv.shape[0];

@@ -44,6 +44,12 @@ export interface Backbone {
 export interface HostForward {
   /** One image [side, side, 3], RGB in [0, 1] -> the channel means of each tap's feature map, concatenated (default: the plan's taps). */
   pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array>;
+  /**
+   * The gradient of a loss of the pooled taps with respect to the normalised input ((rgb - mean) / std) of
+   * each scale of one image: `back` maps each scale's pooled taps to the loss's gradient with respect to them,
+   * synchronously (backbones/hostBackbone.ts inputGradient).
+   */
+  inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[]): Promise<Float32Array[]>;
   /** Threads working on each image, this one included. */
   readonly threads: number;
   /** Disposed, or broken (a helper thread failed): a new one has to be made. */

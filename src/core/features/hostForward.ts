@@ -70,6 +70,7 @@ function handle(key: string, s: Shared, host: HostBackbone): HostForward {
   let mine = true;
   return {
     pooled: (rgb, side, taps) => host.pooled(rgb, side, taps),
+    inputGradient: (images, taps, back) => host.inputGradient(images, taps, back),
     get threads() {
       return host.threads;
     },

@@ -95,8 +95,11 @@ export class HostFlow {
     return this.run.threads;
   }
 
-  /** `flavour` for tests: the kernels this engine runs best when absent. */
-  static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }, flavour?: KernelFlavour): Promise<HostFlow> {
+  /**
+   * `flavour` for tests: the kernels this engine runs best when absent. `inference`: no memory for the
+   * weights' gradients and Adam's moments (inputGradient only; step and gradient then throw).
+   */
+  static async create(config: FlowConfig, maxRows: number, threads: { helpers: number; spawn?: ThreadSpawner } = { helpers: 0 }, flavour?: KernelFlavour, inference = false): Promise<HostFlow> {
     const { inputDim: D, hidden: H } = config;
     const { l1, l2 } = couplingSplit(D);
     const R = maxRows;
@@ -137,9 +140,10 @@ export class HostFlow {
       });
     }
     if (cursor - params !== nParams) throw new Error('flow layout does not match its parameter count');
-    const grads = arena.take(nParams);
-    const m = arena.take(nParams);
-    const v = arena.take(nParams);
+    // -1: none (inference); training() then refuses.
+    const grads = inference ? -1 : arena.take(nParams);
+    const m = inference ? -1 : arena.take(nParams);
+    const v = inference ? -1 : arena.take(nParams);
     const input = arena.take(R * D);
     const ones = arena.take(R);
     const logDet = arena.take(2 * R); // float64s
@@ -177,8 +181,13 @@ export class HostFlow {
       }
     }
     const [m, v] = this.moments;
+    if (m < 0) return;
     this.f.fill(0, m, m + this.params.count);
     this.f.fill(0, v, v + this.params.count);
+  }
+
+  private training(): void {
+    if (this.grads < 0) throw new Error('this flow was laid out for input gradients only (no memory for training)');
   }
 
   toStateDict(): StateDict {
@@ -210,6 +219,7 @@ export class HostFlow {
 
   /** One training step on the rows in inputRows(rows): loss, gradients, then Adam's update `t` (from 1). */
   step(rows: number, adam: AdamConfig, t: number): number {
+    this.training();
     this.forward(rows);
     const loss = this.lossValue(rows);
     this.backward(rows);
@@ -220,6 +230,7 @@ export class HostFlow {
 
   /** The gradient of the last step's loss, for tests: a copy, in state dict names and layout. */
   gradientStateDict(): StateDict {
+    this.training();
     const sd: StateDict = new Map();
     const g = this.grads - this.params.at;
     for (const b of this.blocks) {
@@ -237,10 +248,31 @@ export class HostFlow {
 
   /** Gradient only (no update), for tests. */
   gradient(rows: number): number {
+    this.training();
     this.forward(rows);
     const loss = this.lossValue(rows);
     this.backward(rows);
     return loss;
+  }
+
+  /**
+   * For the rows in inputRows(rows): each row's mean z^2, and (in the returned view, rows x D, valid until the
+   * next call) the gradient with respect to the rows of the loss summed over rows, each row's
+   * (0.5 |z|^2 - log|det J|) / D (defect maps differentiate each copy's own loss). The weights' gradients are
+   * not formed.
+   */
+  inputGradient(rows: number): { zsq: Float64Array; grad: Float32Array } {
+    const D = this.config.inputDim;
+    this.forward(rows);
+    const z = this.blocks[this.blocks.length - 1].out;
+    const zsq = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let sq = 0;
+      for (let i = z + r * D, e = i + D; i < e; i++) sq += this.f[i] * this.f[i];
+      zsq[r] = sq / D;
+    }
+    this.backward(rows, { weights: false, input: true, scale: 1 / D });
+    return { zsq, grad: this.f.subarray(this.scratch.dh, this.scratch.dh + rows * D) };
   }
 
   dispose(): void {
@@ -271,7 +303,7 @@ export class HostFlow {
   }
 
   /** Gradients of one subnet's weights from dO (rows x out) at scratch.dO; dIn = dL/dx when wanted. */
-  private subnetBackward(lins: Lin[], x: number, acts: NetActs, rows: number, wantInput: boolean): void {
+  private subnetBackward(lins: Lin[], x: number, acts: NetActs, rows: number, wantInput: boolean, weights: boolean): void {
     const g = this.grads - this.params.at;
     const { dO, dA, dB, dIn } = this.scratch;
     let dy = dO;
@@ -281,10 +313,12 @@ export class HostFlow {
       const input = li > 0 ? acts.h[li - 1] : x;
       const N = l.outDim;
       const K = l.inDim;
-      // dW = input^T dy (input read transposed), db = column sums of dy.
-      this.run.nn(input * 4, 1, K, dy * 4, N, (g + l.w) * 4, N, K, N, rows);
-      // db = ones^T dy: the same float32 sums, row after row, as a loop over rows would make.
-      this.run.nn(this.ones * 4, 0, 1, dy * 4, N, (g + l.b) * 4, N, 1, N, rows);
+      if (weights) {
+        // dW = input^T dy (input read transposed), db = column sums of dy.
+        this.run.nn(input * 4, 1, K, dy * 4, N, (g + l.w) * 4, N, K, N, rows);
+        // db = ones^T dy: the same float32 sums, row after row, as a loop over rows would make.
+        this.run.nn(this.ones * 4, 0, 1, dy * 4, N, (g + l.b) * 4, N, 1, N, rows);
+      }
       if (li === 0 && !wantInput) break;
       const dx = li > 0 ? bufs[li % 2] : dIn;
       this.run.nt(dy * 4, N, l.w * 4, N, dx * 4, K, rows, K, N);
@@ -326,11 +360,12 @@ export class HostFlow {
     }
   }
 
-  private backward(rows: number): void {
+  /** Into the weights' gradients (training's mean loss), or (`input`) down to the input rows at scratch.dh. */
+  private backward(rows: number, opts: { weights: boolean; input: boolean; scale: number } = { weights: true, input: false, scale: 1 / (rows * this.config.inputDim) }): void {
     const D = this.config.inputDim;
     const { l1, l2 } = couplingSplit(D);
     const s = this.scratch;
-    const scale = 1 / (rows * D);
+    const scale = opts.scale;
     const z = this.blocks[this.blocks.length - 1].out;
     const glue = this.run.glue;
     glue.scaleCopy(z * 4, s.dh * 4, rows * D, scale);
@@ -343,12 +378,12 @@ export class HostFlow {
       glue.maskCopy(b.y2 * 4, l2, (s.dh + l1) * 4, D, s.dy2 * 4, l2, l2, rows, CLIP);
       // y2 = exp(ls1) x2 + t1, with [s1, t1] = s1net(y1).
       this.affineBackward(s.dy2, b.e1, b.x2, b.a1.o, s.dx2, l2, rows, gLogDet);
-      this.subnetBackward(b.nets.s1, b.y1, b.a1, rows, true);
+      this.subnetBackward(b.nets.s1, b.y1, b.a1, rows, true, opts.weights);
       glue.addTo(s.dy1 * 4, s.dIn * 4, rows * l1);
       // y1 = exp(ls2) x1 + t2, with [s2, t2] = s2net(x2).
       this.affineBackward(s.dy1, b.e2, b.x1, b.a2.o, s.dx1, l1, rows, gLogDet);
-      const wantInput = k > 0;
-      this.subnetBackward(b.nets.s2, b.x2, b.a2, rows, wantInput);
+      const wantInput = k > 0 || opts.input;
+      this.subnetBackward(b.nets.s2, b.x2, b.a2, rows, wantInput, opts.weights);
       if (!wantInput) break;
       glue.addTo(s.dx2 * 4, s.dIn * 4, rows * l2);
       // Undo the permutation: x[:, i] came from h[:, perm[i]].

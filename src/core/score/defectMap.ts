@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { multiScaleFeatures } from '../features/extractor';
 import { transformCopies } from '../features/copies';
+import { hostForward } from '../features/hostForward';
+import { hostCopyGradients } from './hostMap';
 import { rotate, toUnitRgb } from '../features/preprocess';
 import type { RgbaImage } from '../image';
 import { scoreAngles, type MapOrder, type ScoreOptions, type Scorer } from './score';
@@ -32,7 +34,8 @@ export type DefectMapOptions = ScoreOptions;
  * combined over channels and copies in `opts.mapOrder` (see MapOrder), Gaussian blur sigma 3 at 448,
  * squared; then resized to the input resolution. Each copy's gradient is that of its own loss (the sum of
  * the per-copy losses is differentiated), so a map is T^2 times one from the official code, whose loss is
- * the mean over the T copies.
+ * the mean over the T copies. The gradients come from the host kernels where feature rows do
+ * (features/hostForward.ts; score/hostMap.ts), else from TF.js's autodiff.
  */
 export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOptions): Promise<DefectMap> {
   const angles = scoreAngles(opts);
@@ -43,29 +46,34 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOption
   const base = tf.tidy(() => toUnitRgb(img, size).expandDims(0) as tf.Tensor4D);
   let acc: tf.Tensor2D = tf.zeros([size, size]);
   let zsq = 0;
+  const host = await hostForward(m.backbone, size);
   try {
     for (let i = 0; i < angles.length; i += chunk) {
       const part = angles.slice(i, i + chunk);
-      const [nextAcc, partZ] = tf.tidy(() => {
-        const x = transformCopies(base, part.map((angle) => ({ angle })));
-        let zsqPart: tf.Scalar | undefined;
-        // Per-copy loss summed, so each copy's gradient is its own loss's; d/d(normalised) = d/d(rgb) * std.
-        const lossOf = (input: tf.Tensor) => {
-          const { z, logDet } = m.flow.forward(multiScaleFeatures(m.backbone, input as tf.Tensor4D, m.features));
-          // Kept past the gradient's own tidy so the score comes from the same forward pass.
-          zsqPart = tf.keep(tf.sum(tf.mean(tf.square(z), 1)));
-          return tf.sum(tf.div(tf.sub(tf.mul(0.5, tf.sum(tf.square(z), 1)), logDet), m.flow.config.inputDim)) as tf.Scalar;
-        };
-        const g = tf.grad(lossOf)(x).mul(tf.tensor1d(m.backbone.input.std)) as tf.Tensor4D;
-        const back = tf.concat(part.map((a, k) => rotate(tf.slice(g, [k, 0, 0, 0], [1, size, size, 3]), -a)), 0);
-        // Sum over copies of the per-copy channel mean; divided by T below.
-        const summed = (order === 'official' ? tf.sum(tf.mean(tf.abs(blurChannels(back, sigma)), 3), 0) : tf.sum(tf.mean(tf.abs(back), 3), 0)) as tf.Tensor2D;
-        return [tf.add(acc, summed) as tf.Tensor2D, zsqPart!];
-      });
+      let g: tf.Tensor4D;
+      if (host) {
+        const h = await hostCopyGradients(host, m, base, part);
+        g = h.grad;
+        zsq += h.zsq;
+      } else {
+        const t = tfCopyGradients(m, base, part);
+        g = t.grad;
+        zsq += (await t.zsq.data())[0];
+        t.zsq.dispose();
+      }
+      let nextAcc: tf.Tensor2D;
+      try {
+        nextAcc = tf.tidy(() => {
+          const back = tf.concat(part.map((a, k) => rotate(tf.slice(g, [k, 0, 0, 0], [1, size, size, 3]), -a)), 0);
+          // Sum over copies of the per-copy channel mean; divided by T below.
+          const summed = (order === 'official' ? tf.sum(tf.mean(tf.abs(blurChannels(back, sigma)), 3), 0) : tf.sum(tf.mean(tf.abs(back), 3), 0)) as tf.Tensor2D;
+          return tf.add(acc, summed) as tf.Tensor2D;
+        });
+      } finally {
+        g.dispose();
+      }
       acc.dispose();
       acc = nextAcc;
-      zsq += (await partZ.data())[0];
-      partZ.dispose();
     }
     const mapT = tf.tidy(() => {
       const mean = tf.div(acc, angles.length) as tf.Tensor2D;
@@ -82,6 +90,23 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOption
     acc.dispose();
     base.dispose();
   }
+}
+
+/** The copies' gradients by TF.js's autodiff through the backbone and the flow, and their summed mean z^2. */
+function tfCopyGradients(m: Scorer, base: tf.Tensor4D, part: number[]): { grad: tf.Tensor4D; zsq: tf.Scalar } {
+  let zsq: tf.Scalar | undefined;
+  const grad = tf.tidy(() => {
+    const x = transformCopies(base, part.map((angle) => ({ angle })));
+    // Per-copy loss summed, so each copy's gradient is its own loss's; d/d(normalised) = d/d(rgb) * std.
+    const lossOf = (input: tf.Tensor) => {
+      const { z, logDet } = m.flow.forward(multiScaleFeatures(m.backbone, input as tf.Tensor4D, m.features));
+      // Kept past the gradient's own tidy so the score comes from the same forward pass.
+      zsq = tf.keep(tf.sum(tf.mean(tf.square(z), 1)));
+      return tf.sum(tf.div(tf.sub(tf.mul(0.5, tf.sum(tf.square(z), 1)), logDet), m.flow.config.inputDim)) as tf.Scalar;
+    };
+    return tf.grad(lossOf)(x).mul(tf.tensor1d(m.backbone.input.std)) as tf.Tensor4D;
+  });
+  return { grad, zsq: zsq! };
 }
 
 /** gaussianBlur of every channel of every image: [N, H, W, C] -> [N, H, W, C]. */

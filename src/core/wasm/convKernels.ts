@@ -13,6 +13,13 @@ import { FuncBuilder, I32, V128 } from './emit';
  *     out(oy, ox) = max over the 3 x 3 window at (2 oy, 2 ox) clipped to the image: PyTorch's
  *     MaxPool2d(3, 2), in ceil mode too (whose last window may hang over the edge). c a multiple of 4.
  *
+ *   maxPoolBack(x, h, c, s, off, o, g, dx):
+ *     dx += the 3x3 max pool's gradient (backbones/hostBackward.ts maxPoolBackAdd): each of the o x o
+ *     outputs' gradient g goes to the first largest input of its window (rows, then columns) at
+ *     (oy s - off, ox s - off), clipped to the h x h image: stride 2 without padding (off 0, ceil mode
+ *     too) or stride 1 with a padding that never wins (off 1). c a multiple of 4. Windows overlap, so
+ *     one thread runs it whole.
+ *
  * Copies move 16 bytes at a time and may write up to 12 bytes past a run's end (the next run or the
  * buffer's padding overwrites or absorbs them) and read up to 12 bytes past the input's last pixel.
  */
@@ -119,6 +126,58 @@ export function emitMaxPool(): FuncBuilder {
         f.get(dst).get(q).add().get(m).v128Store();
       });
       f.get(dst).get(cb).add().set(dst);
+      f.get(ox).i32(1).add().set(ox);
+    });
+    f.get(oy).i32(1).add().set(oy);
+  });
+  return f;
+}
+
+export function emitMaxPoolBack(): FuncBuilder {
+  const f = new FuncBuilder(new Array(8).fill(I32));
+  const [x, h, c, s, off, o, g, dx] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [oy, ox, y, y0, y1, xx, x0, x1, q, cb, tap, go, addr] = Array.from({ length: 13 }, () => f.local(I32));
+  const [m, v, gt, idx, gv] = Array.from({ length: 5 }, () => f.local(V128));
+  /** lo = max(0, i s - off), hi = min(h, i s - off + 3) for the local i. */
+  const window = (i: number, lo: number, hi: number) => {
+    f.get(i).get(s).mul().get(off).op(SUB).set(lo);
+    f.i32(0).get(lo).get(lo).i32(0).op(LT_S).op(SELECT).set(lo);
+    f.get(i).get(s).mul().get(off).op(SUB).i32(3).add().set(hi);
+    f.get(hi).get(h).get(hi).get(h).op(LT_S).op(SELECT).set(hi);
+  };
+  f.get(c).i32(2).shl().set(cb);
+  f.get(g).set(go);
+  f.i32(0).set(oy);
+  f.while(() => f.get(oy).get(o).ltU(), () => {
+    window(oy, y0, y1);
+    f.i32(0).set(ox);
+    f.while(() => f.get(ox).get(o).ltU(), () => {
+      window(ox, x0, x1);
+      f.chunks(q, cb, () => {
+        // The first tap, then every tap (the first again: not larger than itself) replacing a smaller maximum.
+        f.get(y0).get(h).mul().get(x0).add().get(cb).mul().set(tap);
+        f.get(x).get(tap).add().get(q).add().v128Load().set(m);
+        f.get(tap).i32x4Splat().set(idx);
+        f.get(y0).set(y);
+        f.while(() => f.get(y).get(y1).ltU(), () => {
+          f.get(x0).set(xx);
+          f.while(() => f.get(xx).get(x1).ltU(), () => {
+            f.get(y).get(h).mul().get(xx).add().get(cb).mul().set(tap);
+            f.get(x).get(tap).add().get(q).add().v128Load().set(v);
+            f.get(v).get(m).f32x4Gt().set(gt);
+            f.get(v).get(m).get(gt).v128Bitselect().set(m);
+            f.get(tap).i32x4Splat().get(idx).get(gt).v128Bitselect().set(idx);
+            f.get(xx).i32(1).add().set(xx);
+          });
+          f.get(y).i32(1).add().set(y);
+        });
+        f.get(go).get(q).add().v128Load().set(gv);
+        for (let lane = 0; lane < 4; lane++) {
+          f.get(dx).get(idx).i32x4Lane(lane).add().get(q).add().set(addr);
+          f.get(addr).get(addr).f32Load(4 * lane).get(gv).f32x4Lane(lane).f32Add().f32Store(4 * lane);
+        }
+      });
+      f.get(go).get(cb).add().set(go);
       f.get(ox).i32(1).add().set(ox);
     });
     f.get(oy).i32(1).add().set(oy);

@@ -133,6 +133,10 @@ export class FuncBuilder {
   i32x4Add(): this { return this.simd(0xae); }
   /** Shift each lane left by an i32 count. */
   i32x4Shl(): this { return this.simd(0xab); }
+  /** Four copies of an i32. */
+  i32x4Splat(): this { return this.simd(0x11); }
+  /** One int32 lane of a vector. */
+  i32x4Lane(lane: number): this { return this.simd(0x1b, lane); }
   v128And(): this { return this.simd(0x4e); }
   v128Or(): this { return this.simd(0x50); }
   /** bitselect(a, b, mask): a's bits where mask is 1, b's elsewhere. */

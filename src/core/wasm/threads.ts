@@ -175,6 +175,15 @@ export class GemmRunner {
     this.split(oh, 1, OP_POOL, args, (r0, r1) => this.k.maxPool(...(args(r0, r1) as PoolArgs)));
   }
 
+  /**
+   * dx += the 3x3 max pool's gradient (convKernels.ts maxPoolBack), on this thread: overlapping windows
+   * would have threads add into the same pixels.
+   */
+  maxPoolBack(x: number, h: number, c: number, stride: 1 | 2, o: number, g: number, dx: number): void {
+    if (c % 4 !== 0) throw new Error('the max pool runs on whole groups of 4 channels');
+    this.local(() => this.k.maxPoolBack(x, h, c, stride, stride === 1 ? 1 : 0, o, g, dx));
+  }
+
   /** C = A B^T over all columns. */
   nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number): void {
     this.split(n, 4, OP_NT, (j0, j1) => [a, lda, b, ldb, c, ldc, m, j0, j1, k], (j0, j1) => this.k.nt(a, lda, b, ldb, c, ldc, m, j0, j1, k));
