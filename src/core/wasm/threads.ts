@@ -44,6 +44,8 @@ const OP_AFFINE = 4;
 const OP_AFFINE_BACK = 5;
 const OP_IM2COL = 6;
 const OP_POOL = 7;
+const OP_LRN = 16;
+const OP_POOL_SAME = 17;
 
 /** Adam's per-step constants, as torch.optim.Adam applies them (weight decay added to the gradient). */
 export interface AdamStep {
@@ -87,6 +89,8 @@ export const HELPER_SOURCE = `(init, post) => {
     else if (op === ${OP_AFFINE_BACK}) k.affineBack(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], fl[0], fl[1]);
     else if (op === ${OP_IM2COL}) k.im2col(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
     else if (op === ${OP_POOL}) k.maxPool(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7]);
+    else if (op === ${OP_LRN}) k.lrn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], fl[0], fl[1]);
+    else if (op === ${OP_POOL_SAME}) k.maxPoolSame(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6]);
 
     } catch (e) {
       Atomics.store(ctl, ${ERR}, 1);
@@ -181,6 +185,25 @@ export class GemmRunner {
     if (c % 4 !== 0) throw new Error('the max pool runs on whole groups of 4 channels');
     const args = (r0: number, r1: number) => [x, h, w, c, ow, out, r0, r1];
     this.split(oh, 1, OP_POOL, args, (r0, r1) => this.k.maxPool(...(args(r0, r1) as PoolArgs)));
+  }
+
+  /**
+   * Caffe's LRN across channels (poolKernels.ts) of `pixels` pixels at x into out, split by pixels. Size 5 and
+   * beta 0.75 only, GoogLeNet's: the kernel raises to the power -0.75 with two square roots.
+   */
+  lrn(x: number, out: number, pixels: number, ch: number, p: { size: number; alpha: number; beta: number; k: number }): void {
+    if (p.size !== 5 || p.beta !== 0.75) throw new Error(`the LRN kernel computes size 5 and beta 0.75, not size ${p.size} and beta ${p.beta}`);
+    if (ch % 4 !== 0) throw new Error('the LRN runs on whole groups of 4 channels');
+    if (x < 8) throw new Error('the LRN reads 8 bytes before its input, which must start at byte 8 or later');
+    const scale = p.alpha / p.size;
+    this.split(pixels, 1, OP_LRN, (p0, p1) => [x, out, ch, p0, p1], (p0, p1) => this.k.lrn(x, out, ch, p0, p1, p.k, scale), [p.k, scale]);
+  }
+
+  /** 3x3 / stride 1 max pool of an h x w image, windows clipped to it (poolKernels.ts), split by rows. */
+  maxPoolSame(x: number, h: number, w: number, c: number, out: number): void {
+    if (c % 4 !== 0) throw new Error('the max pool runs on whole groups of 4 channels');
+    const args = (r0: number, r1: number) => [x, h, w, c, out, r0, r1];
+    this.split(h, 1, OP_POOL_SAME, args, (r0, r1) => this.k.maxPoolSame(x, h, w, c, out, r0, r1));
   }
 
   /** C = A B^T over all columns. */
