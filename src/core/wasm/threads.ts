@@ -111,7 +111,7 @@ interface Helper {
   seq: number;
 }
 
-/** The flow's kernels (GEMMs, Adam, the couplings' elementwise work) on one memory, on this thread and any helpers. */
+/** The WebAssembly kernels (products, Adam, the couplings, the backbone's im2col, pools and LRN) on one memory, on this thread and any helpers. */
 export class GemmRunner {
   readonly f32: Float32Array;
   private readonly k: GemmExports;
@@ -230,7 +230,7 @@ export class GemmRunner {
   /** d = h > 0 ? d : 0 over `count` floats (a multiple of 4), on this thread: a few microseconds, less than a hand-off. */
   reluMask(h: number, d: number, count: number): void {
     if (count % 4 !== 0) throw new Error('the ReLU mask runs on whole groups of 4 floats');
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     this.k.reluMask(h, d, count);
   }
 
@@ -239,17 +239,17 @@ export class GemmRunner {
    * a hand-off would cost.
    */
   get glue(): Pick<GemmExports, 'gather' | 'scatter' | 'clipCopy' | 'maskCopy' | 'addTo' | 'rowSums' | 'scaleCopy'> {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     return this.k;
   }
 
   private local(run: () => void): void {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     run();
   }
 
   private split(n: number, unit: number, op: number, args: (lo: number, hi: number) => number[], local: (lo: number, hi: number) => void, floats?: number[]): void {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     const parts = Math.min(this.threads, Math.floor(n / unit));
     if (parts <= 1) {
       local(0, n);
@@ -280,11 +280,11 @@ export class GemmRunner {
         // read afresh here could already be the finished one, and the wait would sleep through its notify.
         // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
         if (Atomics.wait(h.ctl, DONE, (h.seq - 1) | 0, 1000) === 'timed-out' && ++waited >= 30) {
-          throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a job)');
+          throw new Error('a kernel helper thread stopped answering (30 s without finishing its share of a job)');
         }
       }
     }
-    if (Atomics.load(h.ctl, ERR)) throw new Error('a flow helper thread failed while computing its share of a job');
+    if (Atomics.load(h.ctl, ERR)) throw new Error('a kernel helper thread failed while computing its share of a job');
   }
 
   dispose(): void {
