@@ -6,7 +6,8 @@ import {
   concatRows,
   evaluationReport,
   fullColourShare,
-  pixelAuroc,
+  pixelAurocOrNull,
+  pixelTruth,
   scoreStats,
   scoreFeatureRows,
   throwIfAborted,
@@ -120,16 +121,17 @@ function median(xs: number[]): number {
 
 /** Pixel AUROC over good images (all-zero masks) and defective ones with masks; defect maps via the pool. */
 export async function pixelMetrics(pool: EnginePool, test: LabelledImage[], transforms: number, limit: number, quiet: boolean, scale?: { mapLow: number; mapHigh: number } | null, mapOrder?: MapOrder): Promise<PixelReport | null> {
-  const withMask = test.filter((t) => t.label === 0 || t.maskPath);
-  if (!withMask.some((t) => t.maskPath)) return null;
-  const chosen = evenlySpaced(withMask, limit);
+  const truth = (t: LabelledImage) => pixelTruth({ label: t.label, hasMask: !!t.maskPath });
+  const counted = test.filter((t) => truth(t) !== null);
+  if (!counted.some((t) => t.maskPath)) return null;
+  const chosen = evenlySpaced(counted, limit);
   const bar = new ProgressBar(`defect maps T=${transforms}${mapOrder ? ` (${mapOrder})` : ''}`, chosen.length, 'img', quiet);
   const t0 = Date.now();
   let done = 0;
   const results = await mapLimit(chosen, pool.size, async (t) => {
     const r = await pool.run({ kind: 'map', imagePath: t.path, transforms, mapOrder });
     if (!r.ok || r.kind !== 'map') throw new Error(`${t.path}: ${r.ok ? 'unexpected result' : r.error}`);
-    const mask = t.maskPath ? loadMask(t.maskPath, r.width, r.height) : new Uint8Array(r.width * r.height);
+    const mask = truth(t) === 'mask' ? loadMask(t.maskPath!, r.width, r.height) : new Uint8Array(r.width * r.height);
     bar.update(++done);
     const share = scale ? fullColourShare(r.map, { low: scale.mapLow, high: scale.mapHigh }) : NaN;
     let linear = 0;
@@ -138,9 +140,11 @@ export async function pixelMetrics(pool: EnginePool, test: LabelledImage[], tran
   });
   bar.done(formatSeconds((Date.now() - t0) / 1000));
   const of = (label: 0 | 1, k: 'share' | 'linear') => median(results.filter((r) => r.label === label).map((r) => r[k]));
+  const auroc = pixelAurocOrNull(results.map((r) => r.map), results.map((r) => r.mask));
+  if (auroc === null) return null;
   return {
     fullColour: scale ? { good: of(0, 'share'), defective: of(1, 'share'), goodLinear: of(0, 'linear'), defectiveLinear: of(1, 'linear') } : null,
-    pixelAuroc: pixelAuroc(results.map((r) => r.map), results.map((r) => r.mask)),
+    pixelAuroc: auroc,
     images: chosen.length,
     transforms,
     seconds: (Date.now() - t0) / 1000,

@@ -1,7 +1,7 @@
 // Page helpers for the end-to-end tests: what a user does, through the UI.
 import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -98,4 +98,44 @@ export async function animationFrames(page: Page, n: number): Promise<void> {
       }),
     n,
   );
+}
+
+/** Seconds of one training in the app, as the page counted them (features, flow, calibration) and end to end. */
+export interface TrainTimes {
+  wall: number;
+  features: number;
+  flow: number;
+  calibration: number;
+}
+
+/** A new model with `images` on the Teach screen, trained; its training summary's times. */
+export async function trainTimed(page: Page, baseUrl: string, name: string, images: string[]): Promise<TrainTimes> {
+  await open(page, baseUrl, 'teach');
+  await newModelWithImages(page, name, images, 300_000);
+  const t0 = performance.now();
+  await page.click('[data-testid="train-button"]');
+  // The summary, or the error that ends the training (a backend that fails, a lost device).
+  await page.waitForSelector('[data-testid="training-summary"], [data-testid="notice-error"]', { timeout: 3_600_000 });
+  const error = page.locator('[data-testid="notice-error"]');
+  if (await error.count()) throw new Error(`training failed: ${(await error.first().textContent())?.trim()}`);
+  const wall = (performance.now() - t0) / 1000;
+  const part = async (k: string) => Number(await page.getAttribute('[data-testid="training-summary"]', `data-${k}-seconds`));
+  return { wall, features: await part('feature'), flow: await part('flow'), calibration: await part('calibration') };
+}
+
+/** Median engine seconds per image of score + map, from the Inspect screen's JSON export of `images`. */
+export async function inspectSeconds(page: Page, images: string[], timeout = 600_000): Promise<number> {
+  await go(page, 'inspect');
+  await page.setInputFiles('[data-testid="inspect-drop-files"]', images);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').length >= n, images.length, { timeout });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+  const out = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { results: { seconds: number | null }[] };
+  // The first image pays for warm-up.
+  const s = out.results
+    .slice(1)
+    .map((r) => r.seconds ?? NaN)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { serve } from '../scripts/serve';
 import { launch } from './browser';
-import { go, loadWeights, newModelWithImages, open } from './app';
+import { go, inspectSeconds, loadWeights, open, trainTimed, type TrainTimes } from './app';
 import { mtd, SQUEEZENET, tempDir } from './data';
 import { writeFakeCameraClip } from './fakeCamera';
 
@@ -23,13 +23,6 @@ const ALEXNET = args.has('--alexnet');
 const LIVE_ONLY = args.has('--live-only');
 const INSPECT_IMAGES = 8;
 const LIVE_SECONDS = 25;
-
-interface TrainTimes {
-  wall: number;
-  features: number;
-  flow: number;
-  calibration: number;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,28 +68,6 @@ async function cliLatency(modelFile: string, images: string[]): Promise<{ score:
   }
   model.dispose();
   return { score: median(score), map: median(map), threads: 1 };
-}
-
-async function appTrain(page: Page, baseUrl: string, name: string, images: string[]): Promise<TrainTimes> {
-  await open(page, baseUrl, 'teach');
-  await newModelWithImages(page, name, images, 300_000);
-  const t0 = performance.now();
-  await page.click('[data-testid="train-button"]');
-  await page.waitForSelector('[data-testid="training-summary"]', { timeout: 3_600_000 });
-  const wall = (performance.now() - t0) / 1000;
-  const part = async (name: string) => Number(await page.getAttribute('[data-testid="training-summary"]', `data-${name}-seconds`));
-  return { wall, features: await part('feature'), flow: await part('flow'), calibration: await part('calibration') };
-}
-
-/** Median engine seconds per image of score + map, from the Inspect screen's JSON export. */
-async function appInspect(page: Page, images: string[]): Promise<number> {
-  await go(page, 'inspect');
-  await page.setInputFiles('[data-testid="inspect-drop-files"]', images);
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="results-table"] tbody tr[data-verdict="OK"], [data-testid="results-table"] tbody tr[data-verdict="DEFECT"]').length >= n, images.length, { timeout: 600_000 });
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
-  const out = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { results: { seconds: number | null }[] };
-  // The first image pays for warm-up.
-  return median(out.results.slice(1).map((r) => r.seconds ?? NaN));
 }
 
 /** Verdicts and maps per second over LIVE_SECONDS on the fake camera, counted by the page's own counters. */
@@ -207,16 +178,16 @@ async function main(): Promise<void> {
   await withApp(async (page, url, userDataDir) => {
     const backend = (await page.getAttribute('[data-testid="backend-badge"]', 'title')) ?? 'unknown';
     console.log('App: training on 60 images…');
-    const app60 = await appTrain(page, url, 'bench 60', sixty);
+    const app60 = await trainTimed(page, url, 'bench 60', sixty);
     console.log('App: inspection latency…');
-    const appMap = await appInspect(page, test);
+    const appMap = await inspectSeconds(page, test);
     console.log('App: live…');
     await startLive(page);
     const liveNoMap = await appLive(page, false);
     const liveMap = await appLive(page, true);
     await page.click('button:has-text("Stop camera")').catch(() => undefined);
     const appAlex = ALEXNET ? (console.log('App: loading the AlexNet file…'), await appAlexnetLoad(page, userDataDir, alexFile)) : null;
-    const appAll = FULL ? (console.log(`App: training on ${all.length} images…`), await appTrain(page, url, 'bench all', all)) : null;
+    const appAll = FULL ? (console.log(`App: training on ${all.length} images…`), await trainTimed(page, url, 'bench all', all)) : null;
 
     const appScore = liveNoMap.scoreMs / 1000;
     const rows: [string, string, string, string][] = [
@@ -283,7 +254,7 @@ async function startLive(page: Page): Promise<void> {
 
 async function liveOnly(images: string[]): Promise<void> {
   await withApp(async (page, url) => {
-    await appTrain(page, url, 'bench live', images);
+    await trainTimed(page, url, 'bench live', images);
     await startLive(page);
     const off = await appLive(page, false);
     const on = await appLive(page, true);

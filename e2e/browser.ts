@@ -14,6 +14,8 @@ export interface LaunchOptions {
   args?: string[];
   /** Reuse a profile (to test persistence across browser restarts). */
   userDataDir?: string;
+  /** Let Chromium use the machine's GPU (the tests turn it off, so that every machine renders alike). */
+  gpu?: boolean;
 }
 
 export interface Session {
@@ -32,7 +34,7 @@ export async function launch(origin: string, opts: LaunchOptions = {}): Promise<
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [...QUIET, ...(opts.args ?? [])],
+    args: [...QUIET.filter((a) => !(opts.gpu && a === '--disable-gpu')), ...(opts.args ?? [])],
     viewport: { width: 1400, height: 1000 },
     acceptDownloads: true,
     ignoreDefaultArgs: ['--headless'],

@@ -3,7 +3,7 @@
 //   npx tsx scripts/measureMapOrder.ts --model MODEL --data DIR [--limit 40] [--transforms 4]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModel, pixelAuroc, type MapOrder } from '../src/core/internal';
+import { loadModel, pixelAuroc, pixelTruth, type MapOrder } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
 import { decodeForInspection } from '../cli/io/decode';
 import { loadMask, readMvtecFolder } from '../cli/io/mvtec';
@@ -19,7 +19,7 @@ const { model } = loadModel(new Uint8Array(readFileSync(values.model)));
 const ds = readMvtecFolder(values.data, { requireTest: true });
 // The images `differnet eval --pixel-limit N` picks: good ones and defective ones with masks, spread evenly.
 const chosen = evenlySpaced(
-  ds.test.filter((t) => t.label === 0 || t.maskPath),
+  ds.test.filter((t) => pixelTruth({ label: t.label, hasMask: !!t.maskPath }) !== null),
   limit,
 );
 const orders: MapOrder[] = ['official', 'abs-first'];

@@ -12,7 +12,7 @@ import { readShared, sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
 import { bytesOf, concat, handBmp, handPng } from '../../test/support/testImages';
 import type { JobResult } from './protocol';
-import { JobRunner, upsampleMap } from './runner';
+import { JobRunner } from './runner';
 
 const FEATURE_DIM = 512; // SqueezeNet 1.1, one scale
 
@@ -219,23 +219,5 @@ describe('JobRunner on a mixed batch', () => {
     const runner = JobRunner.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } });
     expect(await runner.run({ id: 3, kind: 'map', imagePath: ok, transforms: 1 })).toEqual({ id: 3, ok: false, error: `${ok}: defect maps need a model` });
     runner.dispose();
-  });
-});
-
-describe('upsampleMap', () => {
-  it('matches tf.image.resizeBilinear with half-pixel centres', () => {
-    const w = 5;
-    const h = 3;
-    const map = Float32Array.from({ length: w * h }, (_, i) => Math.sin(i) * 3 + i);
-    for (const [W, H] of [
-      [13, 7],
-      [5, 3],
-      [40, 4],
-    ]) {
-      const want = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(map, [h, w, 1]), [H, W], false, true).dataSync());
-      const got = upsampleMap(map, w, h, W, H);
-      expect(got.length).toBe(W * H);
-      for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
-    }
   });
 });

@@ -1,3 +1,5 @@
+import { downsampleArea } from './resample';
+
 /** 8-bit RGBA pixels, 4 bytes per pixel, row-major: the layout of a browser ImageData. */
 export interface RgbaImage {
   width: number;
@@ -28,37 +30,8 @@ export function fitSize(width: number, height: number, maxSide: number): [width:
  * and aliases fine texture, the thing defects show up in. Returns `img` itself when it already fits.
  */
 export function downscaleToFit<T extends RgbaImage>(img: T, maxSide = MAX_IMAGE_SIDE): T | (RgbaImage & { data: Uint8ClampedArray }) {
-  const { width: w, height: h, data } = img;
-  const [W, H] = fitSize(w, h, maxSide);
-  if (W === w && H === h) return img;
-  // W <= w and H <= h, so every block holds at least one source pixel.
-  const xStart = new Int32Array(W + 1);
-  for (let tx = 0; tx <= W; tx++) xStart[tx] = Math.floor((tx * w) / W);
-  const column = new Int32Array(w);
-  for (let tx = 0; tx < W; tx++) column.fill(tx * 4, xStart[tx], xStart[tx + 1]);
-  // Float64 because one block can hold up to MAX_PIXELS samples of 255, beyond 32 bits.
-  const acc = new Float64Array(W * 4);
-  const out = new Uint8ClampedArray(W * H * 4);
-  for (let ty = 0; ty < H; ty++) {
-    const y0 = Math.floor((ty * h) / H);
-    const y1 = Math.floor(((ty + 1) * h) / H);
-    acc.fill(0);
-    for (let y = y0; y < y1; y++) {
-      let i = y * w * 4;
-      for (let x = 0; x < w; x++, i += 4) {
-        const c = column[x];
-        acc[c] += data[i];
-        acc[c + 1] += data[i + 1];
-        acc[c + 2] += data[i + 2];
-        acc[c + 3] += data[i + 3];
-      }
-    }
-    const o = ty * W * 4;
-    for (let tx = 0; tx < W; tx++) {
-      const n = (y1 - y0) * (xStart[tx + 1] - xStart[tx]);
-      for (let c = 0; c < 4; c++) out[o + tx * 4 + c] = Math.round(acc[tx * 4 + c] / n);
-    }
-  }
-  return { width: W, height: H, data: out };
+  const [W, H] = fitSize(img.width, img.height, maxSide);
+  if (W === img.width && H === img.height) return img;
+  return { width: W, height: H, data: downsampleArea(img.data, img.width, img.height, 4, W, H, new Uint8ClampedArray(W * H * 4), true) };
 }
 

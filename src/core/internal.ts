@@ -8,7 +8,7 @@ export { readPth, PthError, type ReadPthOptions, type StateDict, type TensorData
 export { createBackbone, detectBackbone, isBackboneKey, readBackboneWeights, WeightsError, BACKBONE_IDS, type Backbone, type BackboneId } from './backbones';
 export { multiScaleFeatures, featureDim, PAPER_FEATURES, type FeatureConfig } from './features/extractor';
 export { toUnitRgb, rotate, PREPROCESS_VERSION } from './features/preprocess';
-export { resizeRgb } from './features/resize';
+export { resizeRgb } from './resample';
 export { copyFeatures, transformCopies, type CopySpec } from './features/copies';
 export { Flow, flowParamCount, type FlowConfig } from './flow';
 export { PAPER_ADAM, type AdamConfig } from './train/adam';

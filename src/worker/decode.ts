@@ -1,4 +1,5 @@
-import { downscaleToFit, MAX_PIXELS, type RgbaImage } from '../core/image';
+import { downscaleToFit, fitSize, MAX_PIXELS, type RgbaImage } from '../core/image';
+import { downsampleArea } from '../core/resample';
 import { MAP_SIDE, type ImageInput, type Roi } from './protocol';
 
 /** A file that is not a decodable image; the message names the file so a batch can report it per item. */
@@ -63,27 +64,9 @@ export async function decodeMask(blob: Blob, name: string, width: number, height
   }
 }
 
-/** Size a map of w x h is reduced to for the UI. */
-export function mapSize(w: number, h: number, side = MAP_SIDE): { width: number; height: number } {
-  const s = Math.min(1, side / Math.max(w, h));
-  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
-}
-
-/** Area-average downsampling; keeps the map's mean, so the fixed colour scale still applies. */
+/** Area-average downsampling to at most `side` px (the size fitSize gives, as for images); keeps the map's mean, so the fixed colour scale still applies. */
 export function downsampleMap(map: Float32Array, w: number, h: number, side = MAP_SIDE): { map: Float32Array; width: number; height: number } {
-  const { width, height } = mapSize(w, h, side);
+  const [width, height] = fitSize(w, h, side);
   if (width === w && height === h) return { map, width, height };
-  const out = new Float32Array(width * height);
-  for (let ty = 0; ty < height; ty++) {
-    const y0 = Math.floor((ty * h) / height);
-    const y1 = Math.max(y0 + 1, Math.floor(((ty + 1) * h) / height));
-    for (let tx = 0; tx < width; tx++) {
-      const x0 = Math.floor((tx * w) / width);
-      const x1 = Math.max(x0 + 1, Math.floor(((tx + 1) * w) / width));
-      let s = 0;
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += map[y * w + x];
-      out[ty * width + tx] = s / ((y1 - y0) * (x1 - x0));
-    }
-  }
-  return { map: out, width, height };
+  return { map: downsampleArea(map, w, h, 1, width, height, new Float32Array(width * height)), width, height };
 }

@@ -17,7 +17,7 @@ const spawnBrowserThread: ThreadSpawner = (source, init) =>
     const fail = (why: string) => {
       done();
       worker.terminate();
-      reject(new Error(`flow helper thread failed to start: ${why}`));
+      reject(new Error(`kernel helper thread failed to start: ${why}`));
     };
     const timer = setTimeout(() => fail('no answer within 30 s'), 30_000);
     worker.onerror = (e) => fail(e.message || 'the browser refused the worker');

@@ -2,7 +2,6 @@ import { convOut, planConvs, planShapes, poolOut, resolveTaps, tapWidth, type Ba
 import type { HostForward } from './types';
 import { bestFlavour, type KernelFlavour } from '../wasm/gemmKernels';
 import { IM2COL_SLACK } from '../wasm/convKernels';
-import { lrnAcross, maxPoolSame } from './hostOps';
 import { col2imAdd, lrnBack, maxPoolBackAdd, patchColumns, reluBackInPlace, reluBackSlice, transposedPatchMatrix } from './hostBackward';
 import { GemmRunner, type ThreadSpawner } from '../wasm/threads';
 
@@ -83,6 +82,8 @@ export function hostBackboneUnsupported(plan: BackbonePlan): string | null {
   if (odd) return `${odd.name} has ${odd.shape[0]} output channels, not a multiple of 8`;
   const open = plan.steps.find((s) => s.op === 'inception' && s.branches.some((b) => b[b.length - 1].op !== 'conv'));
   if (open) return 'an inception branch ends in a pool';
+  const lrn = plan.steps.find((s) => s.op === 'lrn' && (s.size !== 5 || s.beta !== 0.75));
+  if (lrn?.op === 'lrn') return `its LRN has size ${lrn.size} and beta ${lrn.beta}; the kernel computes size 5 and beta 0.75`;
   return null;
 }
 
@@ -300,7 +301,7 @@ export class HostBackbone implements HostForward {
       } else if (s.op === 'pool') {
         h = this.pool(s.ceil, s.stride, src, h, ch, dst);
       } else if (s.op === 'lrn') {
-        lrnAcross(f32, src / 4, dst / 4, h * h, ch, s);
+        run.lrn(src, dst, h * h, ch, s);
       } else if (s.op === 'fire') {
         const e1 = s.expand1x1.shape[0];
         ch = e1 + s.expand3x3.shape[0];
@@ -491,7 +492,7 @@ export class HostBackbone implements HostForward {
 
   private pool(ceil: boolean, stride: 2 | 1 | undefined, src: number, h: number, ch: number, dst: number): number {
     const o = poolOut(h, ceil, stride);
-    if (stride === 1) maxPoolSame(this.runner!.f32, src / 4, dst / 4, h, ch);
+    if (stride === 1) this.runner!.maxPoolSame(src, h, h, ch, dst);
     else this.runner!.maxPool(src, h, h, ch, o, o, dst);
     return o;
   }

@@ -3,7 +3,8 @@ import type { Backbone } from '../backbones/types';
 import type { RgbaImage } from '../image';
 import { featureDim, multiScaleFeatures, scaleWidth, type FeatureConfig } from './extractor';
 import { hostForward } from './hostForward';
-import { downsampleNearestRgb, jitter, rotate, toUnitRgb, type ColourJitter } from './preprocess';
+import { jitter, rotate, toUnitRgb, type ColourJitter } from './preprocess';
+import { downsampleNearestRgb } from '../resample';
 
 /** One transformed copy of an image: a rotation and optional colour jitter. */
 export interface CopySpec {

@@ -3,7 +3,8 @@ import type { RgbaImage } from '../image';
 import { fidelityFixtures } from '../../../test/support/fixtures';
 import { decodePng } from '../../../test/support/images';
 import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
-import { downsampleNearest, downsampleNearestRgb, nearestIndices, rotate, toUnitRgb } from './preprocess';
+import { downsampleNearest, rotate, toUnitRgb } from './preprocess';
+import { downsampleNearestRgb, nearestIndices } from '../resample';
 
 beforeAll(setupTf);
 

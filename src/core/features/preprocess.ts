@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherDistinct } from '../gatherGrad';
 import type { RgbaImage } from '../image';
-import { resizeRgb } from './resize';
+import { nearestIndices, resizeRgb } from '../resample';
 
 /**
  * Bumped whenever preprocessing changes the pixels the CNN sees, so caches of features (the benchmark's)
@@ -59,32 +59,6 @@ export function jitter(batch: tf.Tensor4D, f: ColourJitter): tf.Tensor4D {
     }
     return x;
   });
-}
-
-/** Source rows PyTorch's default ('nearest') interpolate reads when shrinking n to m: floor(i * n / m). */
-export function nearestIndices(n: number, m: number): Int32Array {
-  const scale = n / m;
-  const idx = new Int32Array(m);
-  for (let i = 0; i < m; i++) idx[i] = Math.min(Math.floor(i * scale), n - 1);
-  return idx;
-}
-
-/** downsampleNearest of one [n, n, 3] image held in memory, to [m, m, 3]: the same pixels, without TF.js. */
-export function downsampleNearestRgb(px: Float32Array, n: number, m: number): Float32Array {
-  if (m === n) return px;
-  const idx = nearestIndices(n, m);
-  const out = new Float32Array(m * m * 3);
-  for (let y = 0; y < m; y++) {
-    const row = idx[y] * n;
-    for (let x = 0; x < m; x++) {
-      const src = (row + idx[x]) * 3;
-      const dst = (y * m + x) * 3;
-      out[dst] = px[src];
-      out[dst + 1] = px[src + 1];
-      out[dst + 2] = px[src + 2];
-    }
-  }
-  return out;
 }
 
 /**

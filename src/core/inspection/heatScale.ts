@@ -56,6 +56,13 @@ export function heatAlpha(t: number, opacity = 1): number {
   return t <= 0 ? 0 : opacity * Math.min(1, 0.35 + 0.65 * t);
 }
 
+/**
+ * Good images whose defect maps set the heatmap's colour scale. A map costs about ten scores (it
+ * back-propagates through the CNN), and the scale is a 99th percentile and a maximum over all their
+ * pixels, which a few images already pin down.
+ */
+export const CALIBRATION_MAPS = 6;
+
 /** Low end: 99th percentile of the good maps' pixels; high end: their largest pixel. */
 export function mapScaleFromGood(goodMaps: ArrayLike<number>[]): { mapLow: number; mapHigh: number } {
   if (goodMaps.length === 0) return { mapLow: 0, mapHigh: 1 };

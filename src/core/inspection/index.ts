@@ -2,6 +2,7 @@
 // hold-out and evaluation. Pure arithmetic, so the UI may import it without pulling in TF.js.
 export * from './calibration';
 export * from './evaluation';
+export * from './labelledSet';
 export * from './heatScale';
 export * from './holdout';
 export * from './mvtecLayout';

@@ -11,7 +11,7 @@ export const nodeThreadSpawner: ThreadSpawner = (source, init) =>
     const fail = (e: Error) => {
       clearTimeout(timer);
       void worker.terminate();
-      reject(new Error(`flow helper thread failed to start: ${e.message}`));
+      reject(new Error(`kernel helper thread failed to start: ${e.message}`));
     };
     const timer = setTimeout(() => fail(new Error('no answer within 30 s')), 30_000);
     // Kept after start-up too: an error event without a listener would end the process. A helper that fails

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey, readBackboneWeights, type Backbone } from '../backbones';
 import { featureDim, type FeatureConfig } from '../features/extractor';
 import { useHostForward } from '../features/hostForward';
-import { downsampleNearestRgb } from '../features/preprocess';
+import { downsampleNearestRgb } from '../resample';
 import { Flow } from '../flow/flow';
 import { seededRandom } from '../random';
 import { readPth } from '../torch';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { HostForward } from '../backbones/types';
 import { transformCopies } from '../features/copies';
 import { scaleWidth } from '../features/extractor';
-import { downsampleNearestRgb, nearestIndices } from '../features/preprocess';
+import { downsampleNearestRgb, nearestIndices } from '../resample';
 import type { Flow } from '../flow/flow';
 import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
 import type { Scorer } from './score';

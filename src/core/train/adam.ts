@@ -5,11 +5,11 @@ import { adamStep, type AdamConfig, type AdamStep } from './adamConfig';
 export { PAPER_ADAM, type AdamConfig } from './adamConfig';
 
 /**
- * Above this many parameters the moments live in host memory: the paper-width flow (210M parameters)
+ * Above this many parameters the moments live in JavaScript arrays: the paper-width flow (210M parameters)
  * with both moments on the device needs 2.5 GB before the first gradient, which the 4 GB WASM heap
  * cannot hold next to the gradients.
  */
-export const HOST_MOMENTS_ABOVE = 32_000_000;
+export const JS_MOMENTS_ABOVE = 32_000_000;
 
 /**
  * torch.optim.Adam, step for step. TF.js's AdamOptimizer has no weight decay and puts eps inside the
@@ -17,18 +17,18 @@ export const HOST_MOMENTS_ABOVE = 32_000_000;
  */
 export class Adam {
   private t = 0;
-  private readonly state: DeviceMoments | HostMoments;
+  private readonly state: DeviceMoments | JsMoments;
 
   constructor(
     vars: tf.Variable[],
     readonly config: AdamConfig,
-    hostMoments = vars.reduce((a, v) => a + v.size, 0) > HOST_MOMENTS_ABOVE,
+    jsMoments = vars.reduce((a, v) => a + v.size, 0) > JS_MOMENTS_ABOVE,
   ) {
-    this.state = hostMoments ? new HostMoments(vars) : new DeviceMoments(vars);
+    this.state = jsMoments ? new JsMoments(vars) : new DeviceMoments(vars);
   }
 
-  get movesMomentsToHost(): boolean {
-    return this.state instanceof HostMoments;
+  get keepsMomentsInJs(): boolean {
+    return this.state instanceof JsMoments;
   }
 
   /** Applies one update; `grads` are matched to the variables by name. */
@@ -73,8 +73,8 @@ class DeviceMoments {
   }
 }
 
-/** The same update on host copies of the parameters and moments; the device keeps only the parameters. */
-class HostMoments {
+/** The same update on JavaScript copies of the parameters and moments (Float32Arrays); TF.js keeps only the parameters. */
+class JsMoments {
   private readonly p: Float32Array[];
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
@@ -91,7 +91,7 @@ class HostMoments {
     this.vars.forEach((variable, i) => {
       const gt = grads[variable.name];
       if (!gt) return;
-      hostAdamUpdate(gt.dataSync() as Float32Array, this.p[i], this.m[i], this.v[i], beta1, c1, beta2, c2, invSqrtBc2, eps, rate, weightDecay);
+      jsAdamUpdate(gt.dataSync() as Float32Array, this.p[i], this.m[i], this.v[i], beta1, c1, beta2, c2, invSqrtBc2, eps, rate, weightDecay);
       tf.tidy(() => variable.assign(tf.tensor(this.p[i], variable.shape, 'float32')));
     });
   }
@@ -104,7 +104,7 @@ class HostMoments {
 }
 
 /** A loop over plain arguments and locals: about twice as fast in V8 as the same arithmetic on closed-over state. */
-function hostAdamUpdate(g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, b1: number, c1: number, b2: number, c2: number, invSqrtBc2: number, eps: number, rate: number, wd: number): void {
+function jsAdamUpdate(g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, b1: number, c1: number, b2: number, c2: number, invSqrtBc2: number, eps: number, rate: number, wd: number): void {
   const n = p.length;
   for (let k = 0; k < n; k++) {
     const gk = g[k] + wd * p[k];

@@ -3,7 +3,7 @@
 import type { Backbone } from '../backbones/types';
 import { copyFeatures, type CopySpec } from '../features/copies';
 import { calibrate, DEFAULT_FALSE_ALARM_RATE, type Calibration } from '../inspection/calibration';
-import { mapScaleFromGood } from '../inspection/heatScale';
+import { CALIBRATION_MAPS, mapScaleFromGood } from '../inspection/heatScale';
 import { holdoutSplit } from '../inspection/holdout';
 import { ProgressClock, throwIfAborted, type Progress } from '../progress';
 import { scoreFeatureRows } from '../score/score';
@@ -12,12 +12,7 @@ import { DifferNet, type TrainCallbacks } from '../model/differnet';
 import { bankCopies, type ModelSettings } from '../model/settings';
 import { framingFromSizes } from '../inspection/framing';
 
-/**
- * Good images whose defect maps set the heatmap's colour scale. A map costs about ten scores (it
- * back-propagates through the CNN), and the scale is a 99th percentile and a maximum over all their
- * pixels, which a few images already pin down.
- */
-export const CALIBRATION_MAPS = 6;
+export { CALIBRATION_MAPS };
 
 /** The CNN half of the work, which each caller runs its own way (the CLI across worker threads). */
 export interface FeatureWork {

@@ -131,6 +131,8 @@ export class FuncBuilder {
   f32x4Nearest(): this { return this.simd(0x6a); }
   i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
   i32x4Add(): this { return this.simd(0xae); }
+  /** Lanes all ones where a < b as unsigned integers (so a negative a is never below). */
+  i32x4LtU(): this { return this.simd(0x3a); }
   /** Shift each lane left by an i32 count. */
   i32x4Shl(): this { return this.simd(0xab); }
   /** Four copies of an i32. */
@@ -145,6 +147,10 @@ export class FuncBuilder {
   f32x4Const(v: number): this {
     const lanes = new Uint8Array(new Float32Array([v, v, v, v]).buffer);
     return this.simd(0x0c, ...lanes);
+  }
+  /** The int32 lanes `v`. */
+  i32x4Lanes(v: [number, number, number, number]): this {
+    return this.simd(0x0c, ...new Uint8Array(new Int32Array(v).buffer));
   }
   /** Four copies of the int32 `v`. */
   i32x4Const(v: number): this {

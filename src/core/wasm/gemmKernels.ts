@@ -1,4 +1,5 @@
 import { emitIm2col, emitMaxPool, emitMaxPoolBack } from './convKernels';
+import { emitLrn, emitMaxPoolSame } from './poolKernels';
 import { emitAffine, emitAffineBack, emitReluMask } from './couplingKernels';
 import { emitAddTo, emitClipCopy, emitGather, emitMaskCopy, emitRowSums, emitScaleCopy, emitScatter } from './glueKernels';
 import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
@@ -287,6 +288,9 @@ export interface GemmExports {
   im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, ow: number, out: number, r0: number, r1: number): void;
   maxPool(x: number, h: number, w: number, c: number, ow: number, out: number, r0: number, r1: number): void;
   maxPoolBack(x: number, h: number, c: number, s: number, off: number, o: number, g: number, dx: number): void;
+  /** poolKernels.ts */
+  lrn(x: number, out: number, ch: number, p0: number, p1: number, k: number, scale: number): void;
+  maxPoolSame(x: number, h: number, w: number, c: number, out: number, r0: number, r1: number): void;
   /** glueKernels.ts */
   gather(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
   scatter(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
@@ -311,6 +315,8 @@ export function gemmModuleBytes(memory: { initialPages: number; maximumPages: nu
       { name: 'im2col', fn: emitIm2col() },
       { name: 'maxPool', fn: emitMaxPool() },
       { name: 'maxPoolBack', fn: emitMaxPoolBack() },
+      { name: 'lrn', fn: emitLrn() },
+      { name: 'maxPoolSame', fn: emitMaxPoolSame() },
       { name: 'gather', fn: emitGather() },
       { name: 'scatter', fn: emitScatter() },
       { name: 'clipCopy', fn: emitClipCopy() },

@@ -47,6 +47,8 @@ const OP_AFFINE = 4;
 const OP_AFFINE_BACK = 5;
 const OP_IM2COL = 6;
 const OP_POOL = 7;
+const OP_LRN = 16;
+const OP_POOL_SAME = 17;
 
 
 /**
@@ -79,6 +81,8 @@ export const HELPER_SOURCE = `(init, post) => {
     else if (op === ${OP_AFFINE_BACK}) k.affineBack(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], fl[0], fl[1]);
     else if (op === ${OP_IM2COL}) k.im2col(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9], ctl[a + 10]);
     else if (op === ${OP_POOL}) k.maxPool(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7]);
+    else if (op === ${OP_LRN}) k.lrn(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], fl[0], fl[1]);
+    else if (op === ${OP_POOL_SAME}) k.maxPoolSame(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6]);
 
     } catch (e) {
       Atomics.store(ctl, ${ERR}, 1);
@@ -99,7 +103,7 @@ interface Helper {
   seq: number;
 }
 
-/** The flow's kernels (GEMMs, Adam, the couplings' elementwise work) on one memory, on this thread and any helpers. */
+/** The WebAssembly kernels (products, Adam, the couplings, the backbone's im2col, pools and LRN) on one memory, on this thread and any helpers. */
 export class GemmRunner {
   readonly f32: Float32Array;
   private readonly k: GemmExports;
@@ -184,6 +188,25 @@ export class GemmRunner {
     this.local(() => this.k.maxPoolBack(x, h, c, stride, stride === 1 ? 1 : 0, o, g, dx));
   }
 
+  /**
+   * Caffe's LRN across channels (poolKernels.ts) of `pixels` pixels at x into out, split by pixels. Size 5 and
+   * beta 0.75 only, GoogLeNet's: the kernel raises to the power -0.75 with two square roots.
+   */
+  lrn(x: number, out: number, pixels: number, ch: number, p: { size: number; alpha: number; beta: number; k: number }): void {
+    if (p.size !== 5 || p.beta !== 0.75) throw new Error(`the LRN kernel computes size 5 and beta 0.75, not size ${p.size} and beta ${p.beta}`);
+    if (ch % 4 !== 0) throw new Error('the LRN runs on whole groups of 4 channels');
+    if (x < 8) throw new Error('the LRN reads 8 bytes before its input, which must start at byte 8 or later');
+    const scale = p.alpha / p.size;
+    this.split(pixels, 1, OP_LRN, (p0, p1) => [x, out, ch, p0, p1], (p0, p1) => this.k.lrn(x, out, ch, p0, p1, p.k, scale), [p.k, scale]);
+  }
+
+  /** 3x3 / stride 1 max pool of an h x w image, windows clipped to it (poolKernels.ts), split by rows. */
+  maxPoolSame(x: number, h: number, w: number, c: number, out: number): void {
+    if (c % 4 !== 0) throw new Error('the max pool runs on whole groups of 4 channels');
+    const args = (r0: number, r1: number) => [x, h, w, c, out, r0, r1];
+    this.split(h, 1, OP_POOL_SAME, args, (r0, r1) => this.k.maxPoolSame(x, h, w, c, out, r0, r1));
+  }
+
   /** C = A B^T over all columns. */
   nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number): void {
     this.split(n, 4, OP_NT, (j0, j1) => [a, lda, b, ldb, c, ldc, m, j0, j1, k], (j0, j1) => this.k.nt(a, lda, b, ldb, c, ldc, m, j0, j1, k));
@@ -208,7 +231,7 @@ export class GemmRunner {
   /** d = h > 0 ? d : 0 over `count` floats (a multiple of 4), on this thread: a few microseconds, less than a hand-off. */
   reluMask(h: number, d: number, count: number): void {
     if (count % 4 !== 0) throw new Error('the ReLU mask runs on whole groups of 4 floats');
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     this.k.reluMask(h, d, count);
   }
 
@@ -217,17 +240,17 @@ export class GemmRunner {
    * a hand-off would cost.
    */
   get glue(): Pick<GemmExports, 'gather' | 'scatter' | 'clipCopy' | 'maskCopy' | 'addTo' | 'rowSums' | 'scaleCopy'> {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     return this.k;
   }
 
   private local(run: () => void): void {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     run();
   }
 
   private split(n: number, unit: number, op: number, args: (lo: number, hi: number) => number[], local: (lo: number, hi: number) => void, floats?: number[]): void {
-    if (this.disposed) throw new Error('the flow kernels were released');
+    if (this.disposed) throw new Error('the WebAssembly kernels were released');
     const parts = Math.min(this.threads, Math.floor(n / unit));
     if (parts <= 1) {
       local(0, n);
@@ -258,11 +281,11 @@ export class GemmRunner {
         // read afresh here could already be the finished one, and the wait would sleep through its notify.
         // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
         if (Atomics.wait(h.ctl, DONE, (h.seq - 1) | 0, 1000) === 'timed-out' && ++waited >= 30) {
-          throw new Error('a flow helper thread stopped answering (30 s without finishing its share of a job)');
+          throw new Error('a kernel helper thread stopped answering (30 s without finishing its share of a job)');
         }
       }
     }
-    if (Atomics.load(h.ctl, ERR)) throw new Error('a flow helper thread failed while computing its share of a job');
+    if (Atomics.load(h.ctl, ERR)) throw new Error('a kernel helper thread failed while computing its share of a job');
   }
 
   dispose(): void {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../../core/model/settings';
 import { PAPER_ADAM } from '../../core/train/adamConfig';
 import { syntheticPart } from '../../../test/support/images';
+import type { RgbaImage } from '../../core/image';
 import { readShared } from '../../../test/support/shared';
 import { setupTf } from '../../../test/support/tf';
 import { ctx, nodeSession, pngBlob } from '../../../test/support/worker';
@@ -97,6 +98,31 @@ describe('engine request handlers (Node, WASM)', () => {
     expect(calibration).not.toBeNull();
     expect(calibration!.threshold).toBeGreaterThan(0);
     expect(c.seen.map((p) => p.done)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('evaluate with masks: pixel AUROC from the maps of the images that count, the same scores as without maps', async () => {
+    // The scratch's pixels, as the mask that marks it.
+    const scratchMask = (seed: number): RgbaImage => {
+      const part = syntheticPart(SIZE, seed, true);
+      const data = new Uint8ClampedArray(part.data.length);
+      for (let i = 0; i < data.length; i += 4) {
+        data.fill(part.data[i] === 255 ? 255 : 0, i, i + 3);
+        data[i + 3] = 255;
+      }
+      return { width: SIZE, height: SIZE, data };
+    };
+    const items = [
+      ...[90, 91].map((s) => ({ image: pngBlob(syntheticPart(SIZE, s)), name: `good${s}.png`, label: 0 as const })),
+      ...[90, 91].map((s) => ({ image: pngBlob(syntheticPart(SIZE, s, true)), name: `bad${s}.png`, label: 1 as const, defect: 'scratch', mask: pngBlob(scratchMask(s)) })),
+      { image: pngBlob(syntheticPart(SIZE, 92, true)), name: 'bad92.png', label: 1 as const, defect: 'scratch' },
+    ];
+    const withMaps = (await h.evaluate({ modelId: 'm', items, maps: true }, ctx())).result;
+    const plain = (await h.evaluate({ modelId: 'm', items, maps: false }, ctx())).result;
+    expect(withMaps.scores).toEqual(plain.scores);
+    expect(plain.pixelAuroc).toBeNull();
+    // A tiny model on synthetic parts: its maps need only rank the scratch above chance.
+    expect(withMaps.pixelAuroc).toBeGreaterThan(0.5);
+    expect(withMaps.pixelAuroc).toBeLessThanOrEqual(1);
   });
 
   it('evaluate stops when cancelled', async () => {
