@@ -8,6 +8,7 @@ import { seriousViolations } from './a11y';
 import { launch, type Session } from './browser';
 import { go, loadWeights, open, shot, text, trainTiny, waitReady } from './app';
 import { goodTrainImages, mtd, SQUEEZENET, tempDir } from './data';
+import { writeFakeCameraClip } from './fakeCamera';
 
 const baseUrl = inject('baseUrl');
 let s: Session;
@@ -176,7 +177,7 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
     await page.waitForSelector('[data-testid="auroc"]', { timeout: 300_000 });
     await page.locator('[data-testid="eval-open"]').first().click();
     await page.waitForSelector('[data-testid="eval-detail"] [data-testid="mark-good"]');
-    await page.waitForSelector('[data-testid="eval-detail-map-ready"]', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid="eval-detail-map-ready"]', { state: 'attached', timeout: 120_000 });
     await check(page, 'evaluate-detail');
     await page.keyboard.press('Escape');
   });
@@ -184,5 +185,43 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
   it('made no request to any other origin and logged no errors', () => {
     expect(s.foreignRequests).toEqual([]);
     expect(s.problems).toEqual([]);
+  });
+});
+
+describe.sequential('marking a Live verdict wrong (fake camera)', () => {
+  let live: Session;
+  beforeAll(async () => {
+    const clip = writeFakeCameraClip(mtd('train', 'good', 'exp1_num_10181.jpg'), mtd('test', 'break', 'exp2_num_284506.jpg'));
+    live = await launch(baseUrl.replace(/\/$/, ''), { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`] });
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('files the last scored frame as a defect, with the correction in History', async () => {
+    const page = live.page;
+    await open(page, baseUrl, 'models');
+    await loadWeights(page, SQUEEZENET());
+    await go(page, 'live');
+    await page.click('[data-testid="new-demo-model"]');
+    await page.click('button:has-text("Start camera")');
+    await page.waitForFunction(() => (document.querySelector('.stage video') as HTMLVideoElement | null)?.videoWidth === 640, undefined, { timeout: 30_000 });
+    await page.fill('input[aria-label="Frames to capture"]', '16');
+    await page.click('[data-testid="capture-good"]');
+    await expect.poll(() => text(page, '[data-testid="qt-count"]'), { timeout: 60_000 }).toBe('16 good images');
+    await page.click('[data-testid="live-train"]');
+    await expect.poll(() => page.getAttribute('[data-testid="live-verdict"]', 'data-verdict'), { timeout: 300_000, interval: 500 }).toMatch(/^(OK|DEFECT)$/);
+    await page.click('[data-testid="live-pause"]');
+    await page.click('[data-testid="mark-wrong"] [data-testid="mark-defect"]');
+    await page.locator('[data-testid="notice-info"]', { hasText: /live frame .* was filed as a defect of .*the correction is in History/ }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="mark-wrong"]').scrollIntoViewIfNeeded();
+    await check(page, 'live-mark', '[data-testid="mark-wrong"]');
+    await go(page, 'versions');
+    await expect.poll(() => text(page, '[data-testid="filed-count"]')).toBe('1');
+    await go(page, 'history');
+    const fix = page.locator('[data-testid="history-row"][data-kind="correction"]');
+    await expect.poll(() => fix.count()).toBe(1);
+    expect(await fix.getAttribute('data-verdict')).toBe('DEFECT');
+    expect(live.problems).toEqual([]);
   });
 });

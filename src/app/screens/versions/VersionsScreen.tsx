@@ -21,7 +21,6 @@ function when(iso: string): string {
 export function VersionsScreen() {
   const records = useModels((s) => s.records);
   const activeId = useModels((s) => s.activeId);
-  const setActive = useModels((s) => s.setActive);
   const record = records.find((r) => r.id === activeId) ?? null;
   const st = useLearn();
   const versions = record ? (st.versions[record.id] ?? []) : [];
@@ -78,21 +77,9 @@ export function VersionsScreen() {
     <div className="screen" data-testid="versions-screen">
       <h1>Versions</h1>
       <p className="muted">
-        Every training keeps a new version of the model; older ones stay saved in this browser. Compare two on the parts people corrected, and make any of them current again: nothing is deleted.
+        Every training keeps a new version of the model chosen at the top; older ones stay saved in this browser. Compare two on the parts people corrected, and make any of them current again:
+        nothing is deleted.
       </p>
-      <div className="row wrap">
-        <label className="field">
-          <span>Model</span>
-          <select value={record.id} onChange={(e) => setActive(e.target.value)} data-testid="versions-model">
-            {records.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-
       <section className="card" aria-labelledby="versions-title">
         <h2 id="versions-title">Versions of “{record.name}”</h2>
         {versions.length === 0 ? (
@@ -130,17 +117,19 @@ export function VersionsScreen() {
                       </td>
                       <td data-label="Threshold" data-testid="version-threshold" data-raw={v.calibration?.threshold ?? ''}>
                         {v.calibration ? (
-                          <>
+                          <div>
                             0.5 on the 0-1 scale = raw {formatRawScore(v.calibration.threshold)}
                             <div className="small muted">{describeCalibration(v.calibration)}</div>
-                          </>
+                          </div>
                         ) : (
                           'none'
                         )}
                       </td>
                       <td data-label="Good images" className="num">
-                        {t ? `${t.images} trained · ${t.heldOut ?? 0} held out` : '—'}
-                        {v.calibratedWith.length > 0 && <div className="small muted">+{v.calibratedWith.length} marked good in the threshold</div>}
+                        <div>
+                          {t ? `${t.images} trained · ${t.heldOut ?? 0} held out` : '—'}
+                          {v.calibratedWith.length > 0 && <div className="small muted">+{v.calibratedWith.length} marked good in the threshold</div>}
+                        </div>
                       </td>
                       <td>
                         {current ? (
