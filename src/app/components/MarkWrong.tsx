@@ -1,5 +1,6 @@
 // "This part is good" / "This is a defect" under a verdict, and after a part is marked good, the offer to
 // recalibrate now or retrain. The same control in Inspect, Evaluate's detail view and Live.
+import { useState } from 'react';
 import { formatRawScore } from '../../core/inspection';
 import { useLearn, type MarkTarget } from '../stores/learn';
 import { useModels } from '../stores/models';
@@ -17,18 +18,28 @@ export function MarkWrong({ target, label }: Props) {
   const markGood = useLearn((s) => s.markGood);
   const markDefect = useLearn((s) => s.markDefect);
   const offer = useLearn((s) => s.offer);
+  // What this image was just marked, so the person sees the click took (the verdict itself stays as given).
+  const [marked, setMarked] = useState<{ key: string; as: string } | null>(null);
+  const key = target ? `${target.modelId}:${target.name}` : '';
+  const mark = async (as: 'good' | 'a defect') => {
+    if (!target) return;
+    if (await (as === 'good' ? markGood(target) : markDefect(target))) setMarked({ key, as });
+  };
   const disabled = !target;
   const of = label ? ` (${label})` : '';
   return (
     <div className="mark-wrong" data-testid="mark-wrong">
       <div className="row wrap" role="group" aria-label={`Mark this verdict wrong${of}`}>
         <span className="small muted">Verdict wrong?</span>
-        <button type="button" className="secondary" disabled={disabled} onClick={() => target && void markGood(target)} data-testid="mark-good" title="Adds the image to the model's good images, then offers to recalibrate or retrain">
+        <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('good')} data-testid="mark-good" title="Adds the image to the model's good images, then offers to recalibrate or retrain">
           This part is good
         </button>
-        <button type="button" className="secondary" disabled={disabled} onClick={() => target && void markDefect(target)} data-testid="mark-defect" title="Files the image in the model's labelled defect set (Versions screen, Evaluate)">
+        <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('a defect')} data-testid="mark-defect" title="Files the image in the model's labelled defect set (Versions screen, Evaluate)">
           This is a defect
         </button>
+        <span className="small" role="status" data-testid="marked">
+          {marked && marked.key === key ? `Marked ${marked.as}` : ''}
+        </span>
       </div>
       {offer && target && offer.modelId === target.modelId && <LearnOffer modelId={offer.modelId} />}
     </div>

@@ -134,6 +134,23 @@ describe('marking verdicts wrong', () => {
     expect(useLearn.getState().pending[modelId]).toEqual([]);
   });
 
+  it('a full disk when marking a part good stores nothing, records no correction, and says what to do', async () => {
+    const at = Date.now() - 3000;
+    await recordVerdicts([verdictRecord({ time: at, source: 'inspect', station: '', operator: '', imageName: 'full.png', imageHash: null, model: { id: modelId, name: 'x', version: 1, hash: null }, rawScore: 100, calibration: calV1 })]);
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+    try {
+      expect(await useLearn.getState().markGood({ modelId, blob: png(7), name: 'full.png', from: 'inspect', verdictAt: at })).toBe(false);
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    expect(await listImages(modelId)).toEqual([]);
+    expect((await queryVerdicts({ modelId })).filter((r) => r.kind === 'correction')).toEqual([]);
+    expect(useNotices.getState().notices.map((n) => n.message).join('\n')).toMatch(/full\.png could not be marked good: The browser's storage is full/);
+  });
+
   it('a cancelled recalibration leaves the threshold as it was', async () => {
     await addImages([{ id: 'm1', modelId, name: 'm.png', blob: png(2), addedAt: Date.now(), origin: 'correction' }]);
     await useLearn.getState().refresh(modelId);

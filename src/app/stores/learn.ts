@@ -55,8 +55,10 @@ interface LearnState {
   /** Good images a person marked that the current threshold does not include yet, by model. */
   pending: Record<string, StoredImage[]>;
   comparison: Comparison | null;
-  markGood(t: MarkTarget): Promise<void>;
-  markDefect(t: MarkTarget): Promise<void>;
+  /** Resolves true when the image is among the model's good images afterwards (added now or before). */
+  markGood(t: MarkTarget): Promise<boolean>;
+  /** Resolves true when the image is in the model's defect set afterwards. */
+  markDefect(t: MarkTarget): Promise<boolean>;
   dismissOffer(): void;
   refresh(modelId: string): Promise<void>;
   recalibrate(modelId: string): Promise<void>;
@@ -129,8 +131,10 @@ export const useLearn = create<LearnState>((set, get) => ({
       set({ offer: { modelId: t.modelId, name: t.name } });
       await get().refresh(t.modelId);
       if (!same) notices.push('info', `${t.name} was added to the good images of "${modelName(t.modelId)}"${recorded ? ' and the correction recorded in History' : ''}.`);
+      return true;
     } catch (e) {
       reportError(e, `${target.name} could not be marked good`);
+      return false;
     }
   },
 
@@ -149,8 +153,10 @@ export const useLearn = create<LearnState>((set, get) => ({
           ? `${t.name} is already in the defect set of "${modelName(t.modelId)}" (as ${same.name}).`
           : `${t.name} was filed as a defect of "${modelName(t.modelId)}" (Versions: compare versions on it, or use it in Evaluate)${recorded ? '; the correction is in History' : ''}.`,
       );
+      return true;
     } catch (e) {
       reportError(e, `${target.name} could not be filed as a defect`);
+      return false;
     }
   },
 
