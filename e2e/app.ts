@@ -43,6 +43,23 @@ export async function newModelWithImages(page: Page, name: string, images: strin
   await page.waitForFunction((n) => document.querySelector('[data-testid="teach-count"]')?.textContent?.startsWith(`${n} good images`), images.length, { timeout: countTimeout });
 }
 
+/** On any screen: a new model trained small and fast (one epoch, two scales) on these good images; waits for its threshold. */
+export async function trainTiny(page: Page, name: string, images: string[]): Promise<void> {
+  await go(page, 'teach');
+  await newModelWithImages(page, name, images);
+  await fastSettings(page);
+  for (const [label, v] of [
+    ['Epochs', 1],
+    ['Scales', 2],
+  ] as const) {
+    const input = page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
+    await input.fill(String(v));
+    await input.blur();
+  }
+  await page.click('[data-testid="train-button"]');
+  await page.waitForSelector('[data-testid="threshold"]', { timeout: 600_000 });
+}
+
 export async function text(page: Page, selector: string): Promise<string> {
   return (await page.textContent(selector))?.trim() ?? '';
 }

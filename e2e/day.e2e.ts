@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seriousViolations } from './a11y';
 import { launch, type Session } from './browser';
-import { fastSettings, go, loadWeights, newModelWithImages, open, shot, SHOTS, text, waitReady } from './app';
+import { go, loadWeights, open, shot, SHOTS, text, trainTiny, waitReady } from './app';
 import { goodTrainImages, labelledSet, mtd, SQUEEZENET, tempDir } from './data';
 
 const baseUrl = inject('baseUrl');
@@ -21,23 +21,6 @@ const rows = (page: Session['page']) => page.locator('[data-testid="results-tabl
 async function download(page: Session['page'], selector: string): Promise<{ name: string; body: Buffer }> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   return { name: d.suggestedFilename(), body: readFileSync((await d.path())!) };
-}
-
-/** Creates a model and trains it small and fast (one epoch, two scales) from these good images. */
-async function trainTiny(page: Session['page'], name: string, images: string[]): Promise<void> {
-  await go(page, 'teach');
-  await newModelWithImages(page, name, images);
-  await fastSettings(page);
-  for (const [label, v] of [
-    ['Epochs', 1],
-    ['Scales', 2],
-  ] as const) {
-    const input = page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
-    await input.fill(String(v));
-    await input.blur();
-  }
-  await page.click('[data-testid="train-button"]');
-  await page.waitForSelector('[data-testid="threshold"]', { timeout: 600_000 });
 }
 
 // Each test builds on the state the one before it left (a trained model, scored rows): they run in order.

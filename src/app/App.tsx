@@ -8,6 +8,7 @@ import { InspectScreen } from './screens/inspect/InspectScreen';
 import { LiveScreen } from './screens/live/LiveScreen';
 import { ModelsScreen } from './screens/models/ModelsScreen';
 import { TeachScreen } from './screens/teach/TeachScreen';
+import { VersionsScreen } from './screens/versions/VersionsScreen';
 import { useEngine } from './stores/engine';
 import { useInspect } from './stores/inspect';
 import { useModels } from './stores/models';
@@ -41,7 +42,7 @@ export function App() {
   }, [modelsReady, restoreInspect]);
 
   useEffect(() => {
-    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', history: 'History', models: 'Models' }[screen];
+    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', history: 'History', versions: 'Versions', models: 'Models' }[screen];
     document.title = `${title} · DifferNet Inspector`;
   }, [screen]);
 
@@ -72,6 +73,7 @@ export function App() {
             {screen === 'inspect' && <InspectScreen />}
             {screen === 'live' && <LiveScreen />}
             {screen === 'history' && <HistoryScreen />}
+            {screen === 'versions' && <VersionsScreen />}
             {screen === 'models' && <ModelsScreen />}
           </>
         )}

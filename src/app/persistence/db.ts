@@ -125,7 +125,8 @@ export async function openDb(): Promise<IDBDatabase> {
   return unwrap(await openIdb());
 }
 
-function translate(e: DOMException | Error | null, what: string): Error {
+/** A failed write as the user reads it: a full disk says what to do, anything else names what was not saved. */
+export function translate(e: DOMException | Error | null, what: string): Error {
   if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message))) {
     return new StorageFullError(`The browser's storage is full, so ${what} could not be saved. Delete models you no longer need (Models screen) or free disk space; nothing already saved was changed.`);
   }

@@ -7,6 +7,8 @@ export interface StoredImage {
   name: string;
   blob: Blob;
   addedAt: number;
+  /** 'correction': a person marked it good after the model flagged it (absent: taught as good). */
+  origin?: 'correction';
 }
 
 export async function listImages(modelId: string): Promise<StoredImage[]> {

@@ -10,8 +10,10 @@ export interface ModelRecord {
   settings: ModelSettings;
   createdAt: string;
   updatedAt: string;
-  /** Increments with every trained version; 0 while the model has never been trained. */
+  /** The current version (the one this record and its file are); 0 while the model has never been trained. */
   version: number;
+  /** The highest version ever saved (above `version` after a roll-back); absent in older records: `version`. */
+  latestVersion?: number;
   /** Authoritative calibration (the model file holds the one from training time). */
   calibration: Calibration | null;
   training: TrainingRecord | null;

@@ -4,6 +4,7 @@ export const SCREENS = [
   { id: 'inspect', title: 'Inspect' },
   { id: 'live', title: 'Live' },
   { id: 'history', title: 'History' },
+  { id: 'versions', title: 'Versions' },
   { id: 'models', title: 'Models' },
 ] as const;
 

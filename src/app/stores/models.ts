@@ -6,6 +6,8 @@ import type { ModelSummary } from '../../worker/protocol';
 import { engine } from '../engine';
 import { downloadBlob, safeFileName } from '../lib/download';
 import { newId } from '../lib/format';
+import { nextVersion } from '../../core/inspection';
+import { forgetModel, listVersions, readVersion, saveVersion, updateVersion, type ModelVersion } from '../persistence/learning';
 import { deleteModelRecord, listModels, readModelFile, saveModelRecord, type ModelRecord } from '../persistence/models';
 import { saveWeights } from '../persistence/weights';
 import { useEngine } from './engine';
@@ -27,14 +29,51 @@ interface ModelsState {
   remove(id: string): Promise<void>;
   /** Makes sure the worker holds the model's file; resolves false when it has none (never trained). */
   ensureLoaded(id: string): Promise<boolean>;
-  saveTrained(id: string, bytes: ArrayBuffer, summary: ModelSummary): Promise<void>;
+  /** Saves a training's result as the model's next version (kept beside the earlier ones) and makes it current. */
+  saveTrained(id: string, bytes: ArrayBuffer, summary: ModelSummary, learned?: TrainedFrom): Promise<number>;
   setCalibration(id: string, calibration: Calibration): Promise<void>;
+  /** Makes a saved version current again; later versions stay saved. */
+  rollBack(id: string, version: number): Promise<void>;
   exportModel(id: string): Promise<void>;
   importFile(file: File): Promise<void>;
   /** Makes the flow of the DifferNet checkpoint `source` the engine just loaded (`checkpoint`) a model. */
   importCheckpoint(checkpoint: string, source: string): Promise<void>;
   /** An import that matches a model already here: waits for the user to import it as a copy or cancel. */
   duplicate: { fileName: string; existing: string; finish: (asCopy: boolean) => Promise<void> } | null;
+}
+
+/** What a new version was trained from: a sentence for the versions list, and which good images went where. */
+export interface TrainedFrom {
+  change: string;
+  trainedOn: string[];
+  heldOut: string[];
+}
+
+function versionOf(r: ModelRecord, file: ArrayBuffer, from: Pick<ModelVersion, 'change' | 'trainedOn' | 'heldOut' | 'createdAt'>): ModelVersion {
+  return {
+    modelId: r.id,
+    version: r.version,
+    backbone: r.backbone,
+    settings: r.settings,
+    calibration: r.calibration,
+    training: r.training,
+    weightsHash: r.weightsHash,
+    fileBytes: r.fileBytes,
+    calibratedWith: [],
+    file,
+    ...from,
+  };
+}
+
+/**
+ * Keeps the current version of a model trained before versions were kept, so that a new one never leaves
+ * it without a way back. Its image lists are unknown.
+ */
+async function keepLegacyVersion(r: ModelRecord, saved: number[]): Promise<void> {
+  if (r.version === 0 || saved.includes(r.version)) return;
+  const file = await readModelFile(r.id);
+  if (!file) return;
+  await saveVersion(versionOf(r, file, { change: 'trained before versions were kept', trainedOn: null, heldOut: null, createdAt: r.training?.finishedAt ?? r.updatedAt }));
 }
 
 /** What identifies a trained model: the same backbone weights, settings and training run (not its name or threshold). */
@@ -76,6 +115,11 @@ export const useModels = create<ModelsState>((set, get) => {
       origin,
     };
     await saveModelRecord(record, bytes.slice(0));
+    try {
+      await saveVersion(versionOf(record, bytes.slice(0), { change: `imported from ${origin}`, trainedOn: null, heldOut: null, createdAt: now }));
+    } catch (e) {
+      reportError(e, `"${record.name}" was imported, but its first version could not be kept for roll-backs`);
+    }
     await engine().call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
     replace(record);
     set((s) => ({ loaded: { ...s.loaded, [record.id]: true } }));
@@ -155,6 +199,8 @@ export const useModels = create<ModelsState>((set, get) => {
 
     async remove(id) {
       await deleteModelRecord(id);
+      // The model is gone either way; versions left behind only take space.
+      await forgetModel(id).catch((e: Error) => reportError(e, 'The deleted model\'s older versions could not be removed'));
       await engine().call('unloadModel', { modelId: id });
       set((s) => {
         const loaded = { ...s.loaded };
@@ -175,14 +221,29 @@ export const useModels = create<ModelsState>((set, get) => {
       return true;
     },
 
-    async saveTrained(id, bytes, summary) {
+    async saveTrained(id, bytes, summary, learned) {
       const r = get().records.find((x) => x.id === id);
       if (!r) throw new Error('the model was deleted during training');
+      let version: number;
+      try {
+        const saved = (await listVersions(id)).map((v) => v.version);
+        await keepLegacyVersion(r, saved);
+        version = nextVersion(r.latestVersion ?? r.version, saved);
+      } catch (e) {
+        await engine().call('unloadModel', { modelId: id }).catch(() => undefined);
+        set((s) => {
+          const loaded = { ...s.loaded };
+          delete loaded[id];
+          return { loaded };
+        });
+        throw e;
+      }
       const next: ModelRecord = {
         ...r,
         backbone: summary.backbone,
         settings: summary.settings,
-        version: r.version + 1,
+        version,
+        latestVersion: version,
         calibration: summary.calibration,
         training: summary.training,
         weightsHash: summary.weightsHash,
@@ -190,6 +251,15 @@ export const useModels = create<ModelsState>((set, get) => {
         updatedAt: new Date().toISOString(),
       };
       try {
+        // The version first: if the disk is full there, the current model stays as it was.
+        await saveVersion(
+          versionOf(next, bytes.slice(0), {
+            change: learned?.change ?? 'trained',
+            trainedOn: learned?.trainedOn ?? null,
+            heldOut: learned?.heldOut ?? null,
+            createdAt: summary.training?.finishedAt ?? next.updatedAt,
+          }),
+        );
         await saveModelRecord(next, bytes);
       } catch (e) {
         // The worker already holds the new version; put the stored one back so what runs is what is saved.
@@ -203,6 +273,7 @@ export const useModels = create<ModelsState>((set, get) => {
       }
       replace(next);
       set((s) => ({ loaded: { ...s.loaded, [id]: true } }));
+      return version;
     },
 
     async setCalibration(id, calibration) {
@@ -212,6 +283,42 @@ export const useModels = create<ModelsState>((set, get) => {
       await saveModelRecord(next);
       if (get().loaded[id]) await engine().call('setCalibration', { modelId: id, calibration });
       replace(next);
+      // The version keeps its threshold as it is now, for comparisons and a later roll-back to it.
+      await updateVersion(id, r.version, { calibration }).catch((e: Error) => reportError(e, `The new threshold is in use, but version ${r.version}'s saved copy still has the old one`));
+    },
+
+    async rollBack(id, version) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r) return;
+      const v = await readVersion(id, version);
+      if (!v) throw new Error(`version ${version} of "${r.name}" is not saved in this browser`);
+      const next: ModelRecord = {
+        ...r,
+        backbone: v.backbone,
+        settings: v.settings,
+        version: v.version,
+        latestVersion: Math.max(r.latestVersion ?? r.version, r.version, v.version),
+        calibration: v.calibration,
+        training: v.training,
+        weightsHash: v.weightsHash,
+        fileBytes: v.fileBytes,
+        updatedAt: new Date().toISOString(),
+      };
+      // Record and file in one transaction: a refusal leaves the current version exactly as it was.
+      await saveModelRecord(next, v.file.slice(0));
+      replace(next);
+      try {
+        await engine().call('loadModel', { modelId: id, bytes: v.file, calibration: v.calibration }, { transfer: [v.file] });
+        set((s) => ({ loaded: { ...s.loaded, [id]: true } }));
+      } catch (e) {
+        // The engine may still hold the other version: the next use loads the stored (rolled-back) file.
+        set((s) => {
+          const loaded = { ...s.loaded };
+          delete loaded[id];
+          return { loaded };
+        });
+        throw e;
+      }
     },
 
     async exportModel(id) {

@@ -26,7 +26,7 @@ describe('trainingFalseAlarmRate', () => {
 
 describe('teach store', () => {
   const rec = modelRecord({ calibration: calibrationAt(3, { kind: 'false-alarm-rate', rate: 0.02 }) });
-  const images = [1, 2].map((i) => ({ id: `img${i}`, name: `g${i}.png`, blob: new Blob([new Uint8Array([i])]), url: '' }));
+  const images = [1, 2].map((i) => ({ id: `img${i}`, name: `g${i}.png`, blob: new Blob([new Uint8Array([i])]), url: '', addedAt: i }));
 
   beforeEach(() => {
     fake.engine = new FakeEngine();

@@ -1,11 +1,13 @@
 import { create } from 'zustand';
-import { DEFAULT_FALSE_ALARM_RATE, recalibrate, type Calibration, type ThresholdMethod } from '../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, holdoutSplit, recalibrate, type Calibration, type ThresholdMethod } from '../../core/inspection';
 import type { TrainPhase } from '../../worker/protocol';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { BACKBONE_LABEL, newId } from '../lib/format';
 import { addImages, listImages, removeImages, type StoredImage } from '../persistence/images';
+import { listVersions } from '../persistence/learning';
+import { trainingChange } from '../lib/versions';
 import { useEngine } from './engine';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
@@ -15,6 +17,8 @@ export interface TeachImage {
   name: string;
   blob: Blob;
   url: string;
+  addedAt: number;
+  origin?: StoredImage['origin'];
 }
 
 export interface TrainJob {
@@ -102,7 +106,7 @@ export const useTeach = create<TeachState>((set, get) => ({
     try {
       const stored = await listImages(modelId);
       if (get().modelId !== modelId) return;
-      set({ images: stored.map((s) => ({ id: s.id, name: s.name, blob: s.blob, url: URL.createObjectURL(s.blob) })) });
+      set({ images: stored.map((s) => ({ id: s.id, name: s.name, blob: s.blob, url: URL.createObjectURL(s.blob), addedAt: s.addedAt, origin: s.origin })) });
     } catch (e) {
       reportError(e, 'The saved training images could not be read');
     }
@@ -162,7 +166,7 @@ export const useTeach = create<TeachState>((set, get) => ({
       return;
     }
     if (get().modelId !== modelId) return;
-    set((s) => ({ images: [...s.images, ...stored.map((x) => ({ id: x.id, name: x.name, blob: x.blob, url: URL.createObjectURL(x.blob) }))] }));
+    set((s) => ({ images: [...s.images, ...stored.map((x) => ({ id: x.id, name: x.name, blob: x.blob, url: URL.createObjectURL(x.blob), addedAt: x.addedAt }))] }));
   },
 
   async remove(id) {
@@ -211,7 +215,14 @@ export const useTeach = create<TeachState>((set, get) => ({
             }),
         },
       );
-      await models.saveTrained(record.id, r.bytes, r.summary);
+      // The worker holds the images out by the same seeded split over the same list: which went where is known here too.
+      const split = holdoutSplit(images.length, record.settings.train.seed);
+      const previous = record.version > 0 ? (await listVersions(record.id).catch(() => [])).find((v) => v.version === record.version) : undefined;
+      await models.saveTrained(record.id, r.bytes, r.summary, {
+        change: trainingChange(images, previous, record.version),
+        trainedOn: split.train.map((i) => images[i].id),
+        heldOut: split.heldOut.map((i) => images[i].id),
+      });
       const t = r.summary.training;
       useNotices.getState().push('info', `"${record.name}" trained on ${t?.images ?? images.length} images; ${t?.heldOut ?? 0} more were held out to set the threshold.`);
       return true;

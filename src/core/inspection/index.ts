@@ -12,3 +12,4 @@ export * from './station';
 export * from './history';
 export * from './csv';
 export * from './drift';
+export * from './learning';

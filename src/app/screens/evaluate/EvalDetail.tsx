@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { displayScore, formatDisplayScore, formatRawScore, type DisplayScale } from '../../../core/inspection';
 import { HeatmapCanvas } from '../../components/HeatmapCanvas';
 import { Legend } from '../../components/Legend';
+import { MarkWrong } from '../../components/MarkWrong';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
 import { mapKey, useEvaluate, type EvalItem } from '../../stores/evaluate';
@@ -138,6 +139,7 @@ export function EvalDetail({ item, order, record, threshold, scale }: Props) {
           </figure>
         </div>
         {cal && palette && <Legend scale={{ low: cal.mapLow, high: cal.mapHigh }} palette={palette} />}
+        <MarkWrong target={{ modelId: record.id, blob: item.blob, name: item.name, from: 'evaluate' }} />
         <p className="small muted">← → or J / K: previous and next image · Escape: close</p>
       </div>
     </div>

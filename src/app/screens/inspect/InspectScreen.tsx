@@ -2,6 +2,7 @@ import { useRef, useState, type KeyboardEvent } from 'react';
 import { scoredPartOf } from '../../lib/snapshotMeta';
 import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { DropZone } from '../../components/DropZone';
+import { MarkWrong } from '../../components/MarkWrong';
 import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanvas';
 import { Legend } from '../../components/Legend';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -276,6 +277,9 @@ export function InspectScreen() {
                         </span>
                       </div>
                     )}
+                    <MarkWrong
+                      target={selected.status === 'done' && selected.judgedBy ? { modelId: selected.judgedBy.modelId, blob: selected.blob, name: selected.name, from: 'inspect', verdictAt: selected.scoredAt } : null}
+                    />
                   </div>
                 )}
               </div>

@@ -15,6 +15,8 @@ import { QuickTeach } from './QuickTeach';
 import { framingOfModel, loadRegion, saveRegion, scoredRegion } from './region';
 import { snapshotPng } from './snapshot';
 import { StationPanel } from './StationPanel';
+import { regionPng } from './station';
+import { MarkWrong } from '../../components/MarkWrong';
 import { useLiveLoop } from './useLiveLoop';
 
 export function LiveScreen() {
@@ -258,6 +260,30 @@ export function LiveScreen() {
                 Fit region
               </button>
             </div>
+            {trained && record && (
+              <MarkWrong
+                label="last scored frame"
+                target={
+                  live.result?.frame && judged
+                    ? {
+                        modelId: record.id,
+                        // Cut when marked: the scored region of the frame the shown verdict belongs to, as saved defects are.
+                        blob: (() => {
+                          const r = live.result!;
+                          return async () => {
+                            const png = await regionPng(r);
+                            if (!png) throw new Error('the scored frame is gone');
+                            return png;
+                          };
+                        })(),
+                        name: `live frame ${new Date(live.result.takenAt ?? Date.now()).toISOString()}`,
+                        from: 'live',
+                        verdictAt: live.result.takenAt,
+                      }
+                    : null
+                }
+              />
+            )}
             <div className="row wrap">
               <label>
                 <input type="checkbox" checked={live.heatmap} onChange={(e) => live.set({ heatmap: e.target.checked })} /> heatmap

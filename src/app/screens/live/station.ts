@@ -42,7 +42,7 @@ export function beep(): void {
 }
 
 /** The region of `r`'s frame that was scored, as a PNG. */
-async function regionPng(r: LiveResult): Promise<Blob | null> {
+export async function regionPng(r: LiveResult): Promise<Blob | null> {
   const f = r.frame;
   if (!f) return null;
   const p = roiPixels(r.roi, f.width, f.height);
