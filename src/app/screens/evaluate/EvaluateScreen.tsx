@@ -83,7 +83,9 @@ export function EvaluateScreen() {
     <div className="screen" data-testid="evaluate-screen">
       <h1>Evaluate{record ? ` “${record.name}”` : ''}</h1>
       {!trained ? (
-        <p className="card">Teach and train a model first, or import one.</p>
+        <p className="card" data-testid="no-model-hint">
+          Teach and train a model first (<a href="#/teach">Teach screen</a>), or import one (<a href="#/models">Models screen</a>).
+        </p>
       ) : (
         <>
           <section className="card">

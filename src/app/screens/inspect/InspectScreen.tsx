@@ -104,10 +104,12 @@ export function InspectScreen() {
     <div className="screen" data-testid="inspect-screen">
       <h1>Inspect</h1>
       {!trained ? (
-        <p className="card">Teach and train a model first (Teach screen), or import one (Models screen).</p>
+        <p className="card" data-testid="no-model-hint">
+          Teach and train a model first (<a href="#/teach">Teach screen</a>), or import one (<a href="#/models">Models screen</a>).
+        </p>
       ) : (
         <>
-          {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
+          {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in <a href="#/teach">Teach</a> or <a href="#/evaluate">Evaluate</a>.</p>}
           <DriftPanel record={record} />
           {st.cleared && (
             <p className="row wrap card" role="status" data-testid="cleared">
