@@ -1,12 +1,16 @@
 import { useEffect, useState } from 'react';
 import { Header } from './components/Header';
 import { Notices } from './components/Notices';
-import { screenFromHash, type ScreenId } from './screens';
+import { UpdateBanner } from './components/UpdateBanner';
+import { FirstRunGuide, ShortcutsDialog } from './components/Onboarding';
+import { PAGES, SCREENS, screenFromHash, type ScreenId } from './screens';
 import { EvaluateScreen } from './screens/evaluate/EvaluateScreen';
 import { HistoryScreen } from './screens/history/HistoryScreen';
 import { InspectScreen } from './screens/inspect/InspectScreen';
 import { LiveScreen } from './screens/live/LiveScreen';
 import { ModelsScreen } from './screens/models/ModelsScreen';
+import { ReportScreen } from './screens/report/ReportScreen';
+import { HelpScreen } from './screens/help/HelpScreen';
 import { TeachScreen } from './screens/teach/TeachScreen';
 import { useEngine } from './stores/engine';
 import { useInspect } from './stores/inspect';
@@ -41,7 +45,7 @@ export function App() {
   }, [modelsReady, restoreInspect]);
 
   useEffect(() => {
-    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', history: 'History', models: 'Models' }[screen];
+    const title = [...SCREENS, ...PAGES].find((s) => s.id === screen)?.title ?? '';
     document.title = `${title} · DifferNet Inspector`;
   }, [screen]);
 
@@ -52,6 +56,8 @@ export function App() {
       </a>
       <Header screen={screen} />
       <Notices />
+      <ShortcutsDialog />
+      <UpdateBanner />
       <main id="main" tabIndex={-1} data-engine={status} data-screen={screen}>
         {status === 'failed' ? (
           <section className="card">
@@ -67,12 +73,16 @@ export function App() {
           </section>
         ) : (
           <>
+            {/* On the start screen only: elsewhere it would push the work a user came for down the page. */}
+            {screen === 'teach' && <FirstRunGuide />}
             {screen === 'teach' && <TeachScreen />}
             {screen === 'evaluate' && <EvaluateScreen />}
             {screen === 'inspect' && <InspectScreen />}
             {screen === 'live' && <LiveScreen />}
             {screen === 'history' && <HistoryScreen />}
             {screen === 'models' && <ModelsScreen />}
+            {screen === 'report' && <ReportScreen />}
+            {screen === 'help' && <HelpScreen />}
           </>
         )}
       </main>

@@ -11,3 +11,4 @@ export * from './station';
 export * from './history';
 export * from './csv';
 export * from './drift';
+export * from './report';
