@@ -19,6 +19,8 @@ async function looked(page: Page, name: string, widths: readonly number[] = [144
   for (const w of widths) {
     await page.setViewportSize({ width: w, height: w > 600 ? 900 : 844 });
     await shot(page, `report-${name}-${w}`);
+    const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(sideways, `${name} at ${w} px scrolls sideways`).toBeLessThanOrEqual(0);
     expect((await seriousViolations(page)).violations, `${name} at ${w} px`).toEqual([]);
   }
   await page.setViewportSize({ width: 1400, height: 1000 });

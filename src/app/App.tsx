@@ -13,6 +13,7 @@ import { ReportScreen } from './screens/report/ReportScreen';
 import { HelpScreen } from './screens/help/HelpScreen';
 import { TeachScreen } from './screens/teach/TeachScreen';
 import { useEngine } from './stores/engine';
+import { useEvaluate } from './stores/evaluate';
 import { useInspect } from './stores/inspect';
 import { useModels } from './stores/models';
 import { useTeach } from './stores/teach';
@@ -40,9 +41,12 @@ export function App() {
 
   // The Inspect batch kept in IndexedDB comes back after a reload, until the user clears it.
   const restoreInspect = useInspect((s) => s.restore);
+  const restoreEvaluate = useEvaluate((s) => s.restore);
   useEffect(() => {
     if (modelsReady) void restoreInspect();
-  }, [modelsReady, restoreInspect]);
+    // The last evaluation too, until the user clears it.
+    if (modelsReady) void restoreEvaluate();
+  }, [modelsReady, restoreInspect, restoreEvaluate]);
 
   useEffect(() => {
     const title = [...SCREENS, ...PAGES].find((s) => s.id === screen)?.title ?? '';
