@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { seriousViolations } from './a11y';
+import { pdfText } from './pdf';
 import { launch, type Session } from './browser';
 import { fastSettings, go, loadWeights, newModelWithImages, open, SHOTS, shot, text, waitReady } from './app';
 import { goodTrainImages, mtd, SQUEEZENET, tempDir } from './data';
@@ -35,7 +36,7 @@ function pdfPages(pdf: Buffer): { pages: number; width: number; height: number }
 }
 
 /** Prints the report as the browser's "Save as PDF" does, on the paper chosen on the page; checks the paper's size. */
-async function printBoth(page: Page, name: string): Promise<Record<string, number>> {
+async function printBoth(page: Page, name: string, says: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const [paper, w, h] of [
     ['a4', 595.3, 841.9],
@@ -52,6 +53,10 @@ async function printBoth(page: Page, name: string): Promise<Record<string, numbe
     expect(Math.abs(p.width - w), `${paper} width ${p.width}`).toBeLessThan(2);
     expect(Math.abs(p.height - h), `${paper} height ${p.height}`).toBeLessThan(2);
     counts[paper] = p.pages;
+    // The printed text, read back from the PDF (kerning splits words, so spaces are ignored on both sides).
+    const flat = (t: string) => t.normalize('NFKC').replace(/\s+/g, '');
+    const printed = flat(pdfText(pdf).join(' '));
+    for (const t of says) expect(printed, `the ${paper} PDF says "${t}"`).toContain(flat(t));
     await page.emulateMedia({ media: 'screen' });
   }
   return counts;
@@ -176,7 +181,8 @@ describe.sequential('first run, help, reports (issue 22 §3, §7)', () => {
     expect(printed).not.toMatch(/Print or save as PDF|Backend/);
     await shot(page, 'report-batch-print-media');
     await page.emulateMedia({ media: 'screen' });
-    const pages = await printBoth(page, 'batch');
+    const flaggedNames = await page.$$eval('[data-testid="report-flagged"] figcaption strong', (els) => els.map((e) => e.textContent ?? ''));
+    const pages = await printBoth(page, 'batch', ['Inspection report: batch', 'Line 4, bench 1', 'Ravi', `Flagged (DEFECT) ${defects}`, 'Report tiles v1', 'Flagged images', ...flaggedNames]);
     console.log('batch report pages', pages, { defects, oks });
     // Six images, at most four flagged: a page or two, never one per image nor a blank run.
     for (const n of Object.values(pages)) {
@@ -198,7 +204,7 @@ describe.sequential('first run, help, reports (issue 22 §3, §7)', () => {
     expect(Number(await text(page, '[data-testid="report-ok"]')) + Number(await text(page, '[data-testid="report-defect"]'))).toBe(6);
     expect(await page.locator('[data-testid="report-flagged"] img').count()).toBe(Number(await text(page, '[data-testid="report-defect"]')));
     await looked(page, 'day');
-    const pages = await printBoth(page, 'day');
+    const pages = await printBoth(page, 'day', [`Inspection report: ${today}`, 'Line 4, bench 1', 'Ravi', 'Report tiles v1']);
     console.log('day report pages', pages);
     for (const n of Object.values(pages)) {
       expect(n).toBeGreaterThanOrEqual(1);
