@@ -119,7 +119,8 @@ export function ShortcutsDialog() {
         Tab and Shift+Tab reach every control; Enter or Space presses a button. More in <a href="#/help" onClick={() => setShortcuts(false)}>Help</a>.
       </p>
       <form method="dialog">
-        <button type="submit" className="primary" data-testid="shortcuts-close">
+        {/* Focus on Close, not on the first link: Enter or Escape closes the list at once. */}
+        <button type="submit" className="primary" autoFocus data-testid="shortcuts-close">
           Close
         </button>
       </form>
