@@ -1,12 +1,12 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { SECURITY_HEADERS, ISOLATION_HEADERS } from './scripts/headers';
-import { cspMeta, precacheManifest, tfjsWasm } from './scripts/vitePlugins';
+import { appManifest, cspMeta, precacheManifest, tfjsWasm } from './scripts/vitePlugins';
 
 export default defineConfig({
   // Relative URLs, so the built app runs from any folder of any static host.
   base: './',
-  plugins: [react(), tfjsWasm(), cspMeta(), precacheManifest()],
+  plugins: [react(), tfjsWasm(), cspMeta(), appManifest(), precacheManifest()],
   worker: {
     format: 'es',
     // TF.js's threaded WASM backend rebuilds its thread workers from its factory's source text

@@ -187,11 +187,14 @@ describe.sequential('review and keep (issue 13)', () => {
     const found: Record<string, A11yViolation[]> = {};
     const overflows: string[] = [];
     let engine = '';
-    // The labelled set again (Evaluate keeps none across the reload above), for a full Evaluate screen.
+    // The evaluation from before the reload above is still there (kept in the browser until Clear), and exports.
     await go(page, 'evaluate');
-    await page.setInputFiles('[data-testid="eval-folder-folder"]', set.root);
-    await page.click('[data-testid="eval-run"]');
-    await page.waitForSelector('[data-testid="auroc"]', { timeout: 600_000 });
+    await expect.poll(() => text(page, '[data-testid="eval-count"]')).toMatch(/^6 images: 3 good, 3 defective/);
+    await page.waitForSelector('[data-testid="auroc"]', { timeout: 60_000 });
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="eval-export-csv"]')]);
+    const evalCsv = readFileSync((await csvDownload.path())!, 'utf8').trim().split(/\r\n/);
+    expect(evalCsv[0]).toBe('folder,file,label,defectType,score,threshold,rawScore,rawThreshold,verdict,error');
+    expect(evalCsv).toHaveLength(7);
     for (const [w, h] of [
       [1440, 900],
       [820, 1180],

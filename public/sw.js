@@ -1,6 +1,11 @@
 // Service worker of DifferNet Inspector: keeps the app available offline once loaded, and adds the
 // cross-origin isolation headers (so WASM can use threads) on static hosts that cannot send them.
 // It never contacts any other origin: only same-origin GET requests are handled at all.
+//
+// The build writes its file list and version into BUILD below (scripts/vitePlugins.ts), so every new
+// build is a new service worker to the browser: it installs beside the running one and waits until the
+// page says "reload" (the app's update banner), so a page never runs on a half-replaced cache.
+const BUILD = null;
 const PREFIX = 'differnet-app-';
 const WEIGHTS_CACHE = 'differnet-weights';
 const PAGES_CACHE = 'differnet-pages';
@@ -11,30 +16,28 @@ const ISOLATION = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-async function precacheList() {
-  const res = await fetch('precache.json', { cache: 'no-cache' });
-  if (!res.ok) throw new Error('precache.json missing');
-  return res.json();
-}
-
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
-      const { version, files } = await precacheList();
-      const cache = await caches.open(PREFIX + version);
-      await cache.addAll(files.map((f) => new Request(f, { cache: 'no-cache' })));
-      await self.skipWaiting();
+      if (!BUILD) throw new Error('sw.js was not written by the build: no file list to cache');
+      const cache = await caches.open(PREFIX + BUILD.version);
+      await cache.addAll(BUILD.files.map((f) => new Request(f, { cache: 'no-cache' })));
+      // The first install has nothing to replace: it takes over at once. An update waits to be asked.
+      if (!self.registration.active) await self.skipWaiting();
     })(),
   );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'SKIP_WAITING') void self.skipWaiting();
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      const { version } = await precacheList().catch(() => ({ version: null }));
-      if (version) {
-        for (const key of await caches.keys()) if (key.startsWith(PREFIX) && key !== PREFIX + version) await caches.delete(key);
-      }
+      for (const key of await caches.keys()) if (key.startsWith(PREFIX) && key !== PREFIX + BUILD.version) await caches.delete(key);
+      // The pages cached by the previous version belong to it: the next visit fetches this version's.
+      await caches.delete(PAGES_CACHE);
       await self.clients.claim();
     })(),
   );
@@ -53,30 +56,36 @@ function withIsolation(res) {
   return changed ? new Response(res.body, { status: res.status, statusText: res.statusText, headers }) : res;
 }
 
-function fromCache(request) {
-  return caches.match(request, { ignoreSearch: true });
+/** This version's files only: another version's index.html would name assets this cache does not hold. */
+async function fromCache(request) {
+  const own = await caches.open(PREFIX + BUILD.version);
+  return (await own.match(request, { ignoreSearch: true })) || (await caches.match(request, { ignoreSearch: true, cacheName: WEIGHTS_CACHE }));
 }
 
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
-  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (req.method !== 'GET' || url.origin !== self.location.origin || !BUILD) return;
   event.respondWith(
     (async () => {
-      // Pages and the precache list: network first, so a new version arrives; the cache when offline.
-      if (req.mode === 'navigate' || url.pathname.endsWith('/precache.json') || url.pathname.endsWith('/models/index.json')) {
-        const isWeightsIndex = url.pathname.endsWith('/models/index.json');
+      // Pages come from this version's cache: a page newer than the worker waits for the worker's
+      // update (the banner's reload), so what runs always matches what is cached for offline use.
+      if (req.mode === 'navigate') {
+        const cached = (await fromCache(new Request('./index.html'))) || (await fromCache(new Request('./')));
+        if (cached) return withIsolation(cached);
+        return withIsolation(await fetch(req));
+      }
+      if (url.pathname.endsWith('/models/index.json')) {
+        // The list of prepared weights changes without a new build: network first, the last copy offline.
         try {
           const res = await fetch(req);
-          if (res.ok && req.mode === 'navigate') (await caches.open(PAGES_CACHE)).put(req, res.clone());
-          if (res.ok && isWeightsIndex) (await caches.open(WEIGHTS_CACHE)).put(req, res.clone());
+          if (res.ok) (await caches.open(WEIGHTS_CACHE)).put(req, res.clone());
           return withIsolation(res);
         } catch {
-          const cached = (await fromCache(req)) || (req.mode === 'navigate' ? await fromCache(new Request('./')) : null);
+          const cached = await caches.match(req, { cacheName: WEIGHTS_CACHE });
           if (cached) return withIsolation(cached);
           // Offline before the list was ever fetched: no prepared weights, which the app handles.
-          if (isWeightsIndex) return new Response('{"weights":[]}', { headers: { 'Content-Type': 'application/json' } });
-          return new Response('offline', { status: 503 });
+          return new Response('{"weights":[]}', { headers: { 'Content-Type': 'application/json' } });
         }
       }
       const cached = await fromCache(req);

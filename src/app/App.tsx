@@ -1,15 +1,20 @@
 import { useEffect, useState } from 'react';
 import { Header } from './components/Header';
 import { Notices } from './components/Notices';
-import { screenFromHash, type ScreenId } from './screens';
+import { UpdateBanner } from './components/UpdateBanner';
+import { FirstRunGuide, ShortcutsDialog } from './components/Onboarding';
+import { PAGES, SCREENS, screenFromHash, type ScreenId } from './screens';
 import { EvaluateScreen } from './screens/evaluate/EvaluateScreen';
 import { HistoryScreen } from './screens/history/HistoryScreen';
 import { InspectScreen } from './screens/inspect/InspectScreen';
 import { LiveScreen } from './screens/live/LiveScreen';
 import { ModelsScreen } from './screens/models/ModelsScreen';
+import { ReportScreen } from './screens/report/ReportScreen';
+import { HelpScreen } from './screens/help/HelpScreen';
 import { TeachScreen } from './screens/teach/TeachScreen';
 import { VersionsScreen } from './screens/versions/VersionsScreen';
 import { useEngine } from './stores/engine';
+import { useEvaluate } from './stores/evaluate';
 import { useInspect } from './stores/inspect';
 import { useModels } from './stores/models';
 import { useTeach } from './stores/teach';
@@ -37,12 +42,15 @@ export function App() {
 
   // The Inspect batch kept in IndexedDB comes back after a reload, until the user clears it.
   const restoreInspect = useInspect((s) => s.restore);
+  const restoreEvaluate = useEvaluate((s) => s.restore);
   useEffect(() => {
     if (modelsReady) void restoreInspect();
-  }, [modelsReady, restoreInspect]);
+    // The last evaluation too, until the user clears it.
+    if (modelsReady) void restoreEvaluate();
+  }, [modelsReady, restoreInspect, restoreEvaluate]);
 
   useEffect(() => {
-    const title = { teach: 'Teach', evaluate: 'Evaluate', inspect: 'Inspect', live: 'Live', history: 'History', versions: 'Versions', models: 'Models' }[screen];
+    const title = [...SCREENS, ...PAGES].find((s) => s.id === screen)?.title ?? '';
     document.title = `${title} · DifferNet Inspector`;
   }, [screen]);
 
@@ -53,6 +61,8 @@ export function App() {
       </a>
       <Header screen={screen} />
       <Notices />
+      <ShortcutsDialog />
+      <UpdateBanner />
       <main id="main" tabIndex={-1} data-engine={status} data-screen={screen}>
         {status === 'failed' ? (
           <section className="card">
@@ -68,6 +78,8 @@ export function App() {
           </section>
         ) : (
           <>
+            {/* On the start screen only: elsewhere it would push the work a user came for down the page. */}
+            {screen === 'teach' && <FirstRunGuide />}
             {screen === 'teach' && <TeachScreen />}
             {screen === 'evaluate' && <EvaluateScreen />}
             {screen === 'inspect' && <InspectScreen />}
@@ -75,6 +87,8 @@ export function App() {
             {screen === 'history' && <HistoryScreen />}
             {screen === 'versions' && <VersionsScreen />}
             {screen === 'models' && <ModelsScreen />}
+            {screen === 'report' && <ReportScreen />}
+            {screen === 'help' && <HelpScreen />}
           </>
         )}
       </main>

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { registerServiceWorker } from './lib/serviceWorker';
 import { onDatabaseNotice, requestPersistence } from './persistence/db';
 import { useEngine } from './stores/engine';
 import { useModels } from './stores/models';
@@ -13,10 +14,9 @@ void useModels.getState().init();
 void useEngine.getState().start();
 void requestPersistence();
 
-// The service worker makes the app work offline once loaded; the dev server has no precache list.
-if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('./sw.js').catch(() => undefined);
-}
+// The service worker makes the app work offline once loaded and offers new builds; the dev server has no
+// file list for it, so only the built app registers one.
+if (import.meta.env.PROD) registerServiceWorker().catch(() => undefined);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

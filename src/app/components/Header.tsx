@@ -47,6 +47,10 @@ export function Header({ screen }: { screen: ScreenId }) {
         ))}
       </nav>
       <div className="header-right">
+        <a href="#/help" className={`help-link${screen === 'help' ? ' active' : ''}`} aria-current={screen === 'help' ? 'page' : undefined} title="Help: the score, the threshold, the heatmap; press ? for the shortcuts" data-testid="help-link">
+          <span aria-hidden>?</span>
+          <span className="visually-hidden">Help</span>
+        </a>
         <label className="compact">
           <span className="muted small header-label">Model</span>
           <select value={activeId ?? ''} onChange={(e) => setActive(e.target.value || null)} aria-label="Active model" data-testid="active-model">

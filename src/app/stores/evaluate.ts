@@ -6,6 +6,7 @@ import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { newId } from '../lib/format';
 import { parseMvtec } from '../lib/mvtec';
+import { clearEvalSession, loadEvalSession, saveEvalSession } from '../persistence/evaluateSession';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
 
@@ -78,6 +79,10 @@ interface EvaluateState {
   adopt(kind: 'slider' | 'f1'): Promise<void>;
   /** Puts back the false-alarm-rate threshold from held-out images after a threshold set here. */
   restoreCalibrated(): Promise<void>;
+  /** The model version that scored the items (the exports name it). */
+  scoredBy: { id: string; version: number } | null;
+  /** Reads back the evaluation kept in IndexedDB (after a reload). */
+  restore(): Promise<void>;
 }
 
 /** The calibration a threshold set in Evaluate replaced, by model id: what "back to the calibrated threshold" restores. */
@@ -110,8 +115,25 @@ function revoke(items: EvalItem[]): void {
 
 const withUrls = (it: Omit<EvalItem, 'url' | 'maskUrl'>): EvalItem => ({ ...it, url: URL.createObjectURL(it.blob), maskUrl: it.mask ? URL.createObjectURL(it.mask) : undefined });
 
+let saveWarned = false;
+
 export const useEvaluate = create<EvaluateState>((set, get) => {
-  const append = (items: EvalItem[]) => set((s) => ({ items: [...s.items, ...items], metrics: null }));
+  /** Keeps the evaluation for the next visit; a failure to save is said once and changes nothing on screen. */
+  const save = () => {
+    const { items, metrics, scoredBy, running } = get();
+    if (running) return;
+    const stored = items.map(({ url: _url, maskUrl: _maskUrl, ...rest }) => rest);
+    const done = items.length === 0 ? clearEvalSession() : saveEvalSession({ items: stored, pixelAuroc: metrics?.pixelAuroc ?? null, scored: !!metrics, model: scoredBy, savedAt: Date.now() });
+    done.catch((e: unknown) => {
+      if (saveWarned) return;
+      saveWarned = true;
+      reportError(e, 'The evaluation could not be kept for the next visit (it is still here until you reload)');
+    });
+  };
+  const append = (items: EvalItem[]) => {
+    set((s) => ({ items: [...s.items, ...items], metrics: null }));
+    save();
+  };
 
   return {
     items: [],
@@ -124,6 +146,25 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
     modelId: null,
     threshold: null,
     abort: null,
+    scoredBy: null,
+
+    async restore() {
+      if (get().items.length > 0) return;
+      let kept: Awaited<ReturnType<typeof loadEvalSession>>;
+      try {
+        kept = await loadEvalSession();
+      } catch {
+        // Nothing kept or no storage: a fresh Evaluate screen.
+        return;
+      }
+      if (!kept || kept.items.length === 0 || get().items.length > 0) return;
+      set({
+        items: kept.items.map(withUrls),
+        metrics: kept.scored ? { pixelAuroc: kept.pixelAuroc } : null,
+        scoredBy: kept.model,
+        modelId: kept.model?.id ?? null,
+      });
+    },
 
     addFolder(files) {
       const { items, ignored } = parseMvtec(files);
@@ -144,17 +185,20 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
 
     async setLabel(id, label) {
       set((s) => ({ items: s.items.map((i) => (i.id === id ? { ...i, label, category: label === 0 ? 'good' : i.category === 'good' ? 'defect' : i.category } : i)) }));
+      save();
     },
 
     remove(id) {
       revoke(get().items.filter((i) => i.id === id));
       set((s) => ({ items: s.items.filter((i) => i.id !== id), detailId: s.detailId === id ? null : s.detailId }));
+      save();
     },
 
     clear() {
       get().abort?.abort();
       revoke(get().items);
-      set({ items: [], metrics: null, threshold: null, progress: null, detailId: null, maps: {} });
+      set({ items: [], metrics: null, threshold: null, progress: null, detailId: null, maps: {}, scoredBy: null });
+      save();
     },
 
     setSort(sort) {
@@ -215,6 +259,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
           items: s.items.map((it, k) => ({ ...it, score: r.scores[k], error: r.errors[k] ?? undefined })),
           metrics: { pixelAuroc: r.pixelAuroc },
           threshold: null,
+          scoredBy: { id: record.id, version: record.version },
         }));
         if (r.calibration) {
           await models.setCalibration(record.id, r.calibration);
@@ -224,6 +269,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
         if (!isCancelled(e)) reportError(e, 'Evaluation failed');
       } finally {
         set({ abort: null, running: false, progress: null });
+        save();
       }
     },
 

@@ -13,3 +13,4 @@ export * from './history';
 export * from './csv';
 export * from './drift';
 export * from './learning';
+export * from './report';

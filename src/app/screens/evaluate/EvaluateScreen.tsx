@@ -8,6 +8,8 @@ import { useModels } from '../../stores/models';
 import { RocChart, ScoreHistogram } from './Charts';
 import { outcomeOf, sortedItems, worstFalseAlarms, worstMisses } from './diagnosis';
 import { EvalDetail } from './EvalDetail';
+import { evaluationCsv, evaluationJson } from './exportEval';
+import { downloadBlob, safeFileName } from '../../lib/download';
 
 /** Above this share of good images flagged, adopting a threshold asks first. */
 const CONFIRM_FALSE_ALARMS = 0.5;
@@ -78,12 +80,19 @@ export function EvaluateScreen() {
     }
   };
   const calibrated = record ? calibratedAlternative(record.calibration, record.id) : null;
+  const exportAs = (kind: 'csv' | 'json') => {
+    const c = { model: record && { name: record.name, id: record.id, version: st.scoredBy?.version ?? record.version }, threshold, calibration: record?.calibration ?? null, pixelAuroc: st.metrics?.pixelAuroc ?? null };
+    const text = kind === 'csv' ? evaluationCsv(st.items, c) : evaluationJson(st.items, report, c);
+    downloadBlob(new Blob([text], { type: kind === 'csv' ? 'text/csv' : 'application/json' }), `evaluation-${safeFileName(record?.name ?? 'model')}.${kind}`);
+  };
 
   return (
     <div className="screen" data-testid="evaluate-screen">
       <h1>Evaluate{record ? ` “${record.name}”` : ''}</h1>
       {!trained ? (
-        <p className="card">Teach and train a model first, or import one.</p>
+        <p className="card" data-testid="no-model-hint">
+          Teach and train a model first (<a href="#/teach">Teach screen</a>), or import one (<a href="#/models">Models screen</a>).
+        </p>
       ) : (
         <>
           <section className="card">
@@ -121,6 +130,19 @@ export function EvaluateScreen() {
 
           {st.metrics && (
             <section className="card" data-testid="eval-results">
+              <div className="row wrap spread">
+                <span className="small muted" data-testid="eval-scored-by">
+                  {st.scoredBy ? `Scored by ${st.scoredBy.id === record.id ? `“${record.name}”` : 'another model'} v${st.scoredBy.version}${st.scoredBy.id === record.id && st.scoredBy.version !== record.version ? ` (now v${record.version}: evaluate again)` : ''}; kept in this browser until Clear.` : ''}
+                </span>
+                <div className="row">
+                  <button type="button" onClick={() => exportAs('csv')} data-testid="eval-export-csv">
+                    Export CSV
+                  </button>
+                  <button type="button" onClick={() => exportAs('json')} data-testid="eval-export-json">
+                    Export JSON
+                  </button>
+                </div>
+              </div>
               <div className="metrics">
                 <div className="metric">
                   <span className="muted small">Image AUROC</span>

@@ -15,6 +15,7 @@ import {
   type VerdictRecord,
 } from '../../../core/inspection';
 import { downloadBlob } from '../../lib/download';
+import { reportHash } from '../report/reportData';
 import { useHistory } from '../../stores/history';
 import { useModels } from '../../stores/models';
 import { reportError, useNotices } from '../../stores/notices';
@@ -225,6 +226,14 @@ export function HistoryScreen() {
             <button type="button" onClick={() => exportAs('json')} disabled={matching.length === 0} data-testid="history-export-json">
               Export JSON
             </button>
+            <a
+              className="button-link"
+              href={reportHash({ kind: 'history', fromDay: st.filters.fromDay || st.filters.toDay || dayOf(Date.now()), toDay: st.filters.toDay || st.filters.fromDay || dayOf(Date.now()), modelId: st.filters.modelId })}
+              data-testid="history-report"
+              title="Summary, models and thresholds, and the flagged images of these days, laid out for A4 or Letter"
+            >
+              Printable report
+            </a>
           </div>
         </div>
         <p className="small" role="status" data-testid="history-count">

@@ -3,9 +3,26 @@ import { driftCheck, type DriftReport } from '../../../core/inspection';
 import type { ModelRecord } from '../../persistence/models';
 import { recentVerdicts, useHistory } from '../../stores/history';
 
+/**
+ * The history's write counter, passed on at most once per `ms`: Live saves verdicts a few times a second,
+ * and the check reads up to 200 records from IndexedDB each time it runs.
+ */
+function useThrottled(value: number, ms: number): number {
+  const [shown, setShown] = useState(value);
+  useEffect(() => {
+    if (ms <= 0 || value === shown) return void setShown(value);
+    const t = setTimeout(() => setShown(value), ms);
+    return () => clearTimeout(t);
+  }, [value, shown, ms]);
+  return ms <= 0 ? value : shown;
+}
+
 /** The drift check of the active model, from its recent verdicts in the history; refreshed as verdicts are saved. */
-export function DriftPanel({ record }: { record: ModelRecord }) {
-  const writes = useHistory((s) => s.writes);
+export function DriftPanel({ record, refreshMs = 0 }: { record: ModelRecord; refreshMs?: number }) {
+  const writes = useThrottled(
+    useHistory((s) => s.writes),
+    refreshMs,
+  );
   const cal = record.calibration;
   const [report, setReport] = useState<DriftReport | null>(null);
   useEffect(() => {
@@ -24,9 +41,17 @@ export function DriftPanel({ record }: { record: ModelRecord }) {
   return (
     <div className={cls} role="status" data-testid="drift" data-status={report.status}>
       {report.message}
-      {report.status !== 'too-few' && (
-        <span className="small muted"> Good parts: those passed and not corrected, and flagged ones a person marked good (History).</span>
+      {(report.status === 'drift' || report.status === 'watch') && (
+        <>
+          {' '}
+          <a href="#/teach">Recalibrate on the Teach screen</a>.
+        </>
       )}
+      <span className="small muted">
+        {' '}
+        The test: one-sided binomial tests at 1 % of the confirmed false alarms against the calibration's promise, and of passed scores above the middle held-out score. Good parts: those passed and not
+        corrected, and flagged ones a person marked good (History).
+      </span>
     </div>
   );
 }

@@ -7,36 +7,21 @@ import { HeatmapCanvas, type HeatmapHandle } from '../../components/HeatmapCanva
 import { Legend } from '../../components/Legend';
 import { ProgressBar } from '../../components/ProgressBar';
 import { downloadBlob, safeFileName } from '../../lib/download';
-import { batchZip, overlayPng, type OverlayInput } from '../../lib/overlay';
+import { batchZip, overlayPng } from '../../lib/overlay';
 import { neighbour } from '../evaluate/diagnosis';
 import { reportError } from '../../stores/notices';
 import { DriftPanel } from './DriftPanel';
 import { HeatThumb } from './HeatThumb';
 import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
-import { sameJudge, useInspect, type InspectItem, type SortKey } from '../../stores/inspect';
+import { sameJudge, useInspect, type SortKey } from '../../stores/inspect';
 import { useModels } from '../../stores/models';
-import { displayOf, resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
+import { displayOf, overlayInput, resultsCsv, resultsJson, verdictOf, visibleItems } from './results';
 
 function SortHeader({ k, label }: { k: SortKey; label: string }) {
   const sort = useInspect((s) => s.sort);
   const set = useInspect((s) => s.set);
   return <ColumnHeader k={k} label={label} sort={sort} onSort={(next) => set({ sort: next })} />;
-}
-
-function overlayInput(it: InspectItem): OverlayInput {
-  return {
-    name: it.name,
-    blob: it.blob,
-    score: it.score!,
-    display: displayOf(it),
-    verdict: verdictOf(it),
-    map: it.map,
-    mapWidth: it.mapWidth,
-    mapHeight: it.mapHeight,
-    calibration: it.judgedBy?.calibration ?? null,
-    model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
-  };
 }
 
 export function InspectScreen() {
@@ -105,10 +90,12 @@ export function InspectScreen() {
     <div className="screen" data-testid="inspect-screen">
       <h1>Inspect</h1>
       {!trained ? (
-        <p className="card">Teach and train a model first (Teach screen), or import one (Models screen).</p>
+        <p className="card" data-testid="no-model-hint">
+          Teach and train a model first (<a href="#/teach">Teach screen</a>), or import one (<a href="#/models">Models screen</a>).
+        </p>
       ) : (
         <>
-          {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in Teach or Evaluate.</p>}
+          {!cal && <p className="warning-text">This model has no threshold yet: scores are shown without a verdict. Calibrate it in <a href="#/teach">Teach</a> or <a href="#/evaluate">Evaluate</a>.</p>}
           <DriftPanel record={record} />
           {st.cleared && (
             <p className="row wrap card" role="status" data-testid="cleared">
@@ -168,6 +155,9 @@ export function InspectScreen() {
                   <button type="button" onClick={() => void exportZip()} disabled={scoredItems.length === 0 || zipping !== null} data-testid="export-zip" title="Every overlay PNG with its verdict, score and legend, plus the CSV and JSON">
                     Export all overlays (.zip)
                   </button>
+                  <a className="button-link" href="#/report?source=batch" data-testid="inspect-report" title="Summary, model and threshold, and the flagged images with their overlays, laid out for A4 or Letter">
+                    Printable report
+                  </a>
                   <button type="button" className="secondary" onClick={st.clear} data-testid="inspect-clear" title="Empties the batch; Undo brings it back">
                     Clear
                   </button>

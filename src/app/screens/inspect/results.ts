@@ -1,5 +1,6 @@
 import { DISPLAY_THRESHOLD, judge, sixDigits as clean, splitPath } from '../../../core/inspection';
 import { toCsv } from '../../lib/csv';
+import type { OverlayInput } from '../../lib/overlay';
 import type { InspectItem, SortKey, VerdictFilter } from '../../stores/inspect';
 
 export type Verdict = 'OK' | 'DEFECT' | 'UNCALIBRATED' | 'ERROR' | 'PENDING';
@@ -75,4 +76,20 @@ export function resultsCsv(items: InspectItem[]): string {
 
 export function resultsJson(items: InspectItem[]): string {
   return JSON.stringify({ exportedAt: new Date().toISOString(), displayThreshold: 0.5, results: items.map(row) }, null, 2);
+}
+
+/** What the overlay PNG of a scored item is drawn from: its verdict and scale are those of the model that judged it. */
+export function overlayInput(it: InspectItem): OverlayInput {
+  return {
+    name: it.name,
+    blob: it.blob,
+    score: it.score!,
+    display: displayOf(it),
+    verdict: verdictOf(it),
+    map: it.map,
+    mapWidth: it.mapWidth,
+    mapHeight: it.mapHeight,
+    calibration: it.judgedBy?.calibration ?? null,
+    model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
+  };
 }

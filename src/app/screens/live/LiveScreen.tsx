@@ -14,6 +14,7 @@ import { drawOverlay, roiBetween, roiPixels } from './overlay';
 import { QuickTeach } from './QuickTeach';
 import { framingOfModel, loadRegion, saveRegion, scoredRegion } from './region';
 import { snapshotPng } from './snapshot';
+import { DriftPanel } from '../inspect/DriftPanel';
 import { StationPanel } from './StationPanel';
 import { regionPng } from './station';
 import { MarkWrong } from '../../components/MarkWrong';
@@ -307,6 +308,13 @@ export function LiveScreen() {
             <p className="small muted">Frames are scored on this machine and never sent; each verdict is kept in this browser's History.</p>
           </section>
           <StationPanel />
+          {trained && cal && (
+            <section className="card" aria-labelledby="live-drift-title" data-testid="live-drift">
+              <h2 id="live-drift-title">Drift</h2>
+              {/* Live saves a few verdicts a second: the check reads the history every few seconds, not on each. */}
+              <DriftPanel record={record} refreshMs={3000} />
+            </section>
+          )}
           <QuickTeach video={video} cameraOn={cameraOn} />
         </div>
       </div>
