@@ -1,4 +1,4 @@
-import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, DISPLAY_THRESHOLD, formatDisplayScore, formatRawScore, framesNeeded, heldOutNeeded, HOLDOUT_FRACTION, judge, MAX_HELD_OUT, MIN_IMAGES_FOR_HOLDOUT } from '../../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, singleImageThresholdNote, DISPLAY_THRESHOLD, formatDisplayScore, formatRawScore, framesNeeded, heldOutNeeded, HOLDOUT_FRACTION, judge, MAX_HELD_OUT, MIN_IMAGES_FOR_HOLDOUT } from '../../../core/inspection';
 import { Legend } from '../../components/Legend';
 import { SHORTCUTS } from '../../components/Onboarding';
 import { formatScore } from '../../lib/format';
@@ -88,6 +88,7 @@ export function HelpScreen() {
           <code>rawThreshold</code>, so a line of a CSV never mixes the two scales.
         </p>
         {cal ? <ScaleTable cal={cal} /> : <p className="small muted">Train a model to see its raw scores beside the ones shown.</p>}
+        {cal && singleImageThresholdNote(cal) && <p className="small muted">{singleImageThresholdNote(cal)}</p>}
       </section>
       <section className="card" aria-labelledby="help-threshold">
         <h2 id="help-threshold">The threshold</h2>
