@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   }
   const [a, b] = rows;
   const line = (name: string, get: (r: Row) => number) => `| ${name} | ${rows.map((r) => (r.unavailable ? 'n/a' : f2(get(r)))).join(' | ')} |${b ? ` ${ratio(get(a), get(b))} |` : ''}`;
-  console.log(`Chromium ${execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim()}, ${new Date().toISOString().slice(0, 10)}`);
+  const version = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  console.log(`${version}, ${new Date().toISOString().slice(0, 10)}`);
   for (const r of rows) console.log(`${r.backend}: ${r.unavailable ?? r.adapter}`);
   console.log(`SqueezeNet 1.1, default settings (448 px, 3 scales, flow 8 x 192), ${TRAIN_IMAGES} MTD good training images, ${INSPECT_IMAGES} test images; seconds.\n`);
   console.log(`| measure | ${rows.map((r) => r.backend).join(' | ')} |${b ? ` ${a.backend} / ${b.backend} |` : ''}`);
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   console.log(line('inspection of one image, score and defect map (median)', (r) => r.inspectSeconds));
   const c = rows.find((r) => r.check)?.check;
   if (c) {
-    console.log(`\nBackend check of ${rows.find((r) => r.check)!.backend} against wasm (small input): features and score ${f2(c.seconds)} s, defect map ${f2(c.mapSeconds)} s; differences from wasm: features ${c.featureRelDiff.toExponential(1)}, score ${c.scoreRelDiff.toExponential(1)}, map ${c.mapRelDiff.toExponential(1)} (of the largest value).`);
+    console.log(`\nBackend check of ${rows.find((r) => r.check)!.backend} against wasm (the model's scales from 64 px up): features and score ${f2(c.seconds)} s, defect map ${f2(c.mapSeconds)} s; differences from wasm: features ${c.featureRelDiff.toExponential(1)}, score ${c.scoreRelDiff.toExponential(1)}, map ${c.mapRelDiff.toExponential(1)} (of the largest value).`);
   }
   if (rows.some((r) => r.adapter.includes('SwiftShader'))) console.log('\nNo GPU here: WebGPU ran on SwiftShader, so its times measure a CPU emulation, not a GPU.');
 }
