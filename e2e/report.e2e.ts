@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { seriousViolations } from './a11y';
 import { pdfText } from './pdf';
 import { launch, type Session } from './browser';
-import { fastSettings, go, loadWeights, newModelWithImages, open, SHOTS, shot, text, waitReady } from './app';
+import { go, loadWeights, open, SHOTS, shot, text, trainTiny, waitReady } from './app';
 import { goodTrainImages, mtd, SQUEEZENET, tempDir } from './data';
 import { serve, type RunningServer } from '../scripts/serve';
 
@@ -60,23 +60,6 @@ async function printBoth(page: Page, name: string, says: string[]): Promise<Reco
     await page.emulateMedia({ media: 'screen' });
   }
   return counts;
-}
-
-/** Creates a model and trains it small and fast (one epoch, two scales) from these good images. */
-async function trainTiny(page: Page, name: string, images: string[]): Promise<void> {
-  await go(page, 'teach');
-  await newModelWithImages(page, name, images);
-  await fastSettings(page);
-  for (const [label, v] of [
-    ['Epochs', 1],
-    ['Scales', 2],
-  ] as const) {
-    const input = page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
-    await input.fill(String(v));
-    await input.blur();
-  }
-  await page.click('[data-testid="train-button"]');
-  await page.waitForSelector('[data-testid="threshold"]', { timeout: 600_000 });
 }
 
 describe.sequential('first run, help, reports (issue 22 §3, §7)', () => {
