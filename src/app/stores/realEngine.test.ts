@@ -108,16 +108,35 @@ describe('stores on the real engine', () => {
     }
   }, 240_000);
 
-  it('evaluate scores a labelled set as inspect scored the same images', async () => {
+  it('evaluate scores an MVTec-style folder as inspect scored it, with pixel AUROC from its masks and per-image errors', async () => {
     const [g1, g2, d1, d2] = probes;
-    useEvaluate.getState().addTagged([g1, g2].map((file) => ({ file, path: file.name })), 0);
-    useEvaluate.getState().addTagged([d1, d2].map((file) => ({ file, path: file.name })), 1);
+    const mask = (f: File) => {
+      const name = f.name.replace(/\.png$/, '_mask.png');
+      return new File([new Uint8Array(readShared('datasets', 'mtd', 'ground_truth', 'blowhole', name))], name, { type: 'image/png' });
+    };
+    const broken = new File([new Uint8Array([1, 2, 3])], 'broken.png', { type: 'image/png' });
+    useEvaluate.getState().addFolder([
+      ...[g1, g2].map((file) => ({ file, path: `mtd/test/good/${file.name}` })),
+      ...[d1, d2, broken].map((file) => ({ file, path: `mtd/test/blowhole/${file.name}` })),
+      ...[d1, d2].map((f) => ({ file: mask(f), path: `mtd/ground_truth/blowhole/${mask(f).name}` })),
+    ]);
     await useEvaluate.getState().run();
-    const scored = useEvaluate.getState().items;
-    expect(scored.map((i) => i.label)).toEqual([0, 0, 1, 1]);
+    const items = useEvaluate.getState().items;
+    expect(items.map((i) => [i.label, i.category, Boolean(i.mask)])).toEqual([
+      [0, 'good', false],
+      [0, 'good', false],
+      [1, 'blowhole', true],
+      [1, 'blowhole', true],
+      [1, 'blowhole', false],
+    ]);
     const inspectScore = (name: string) => useInspect.getState().items.find((i) => i.name === name)!.score!;
-    for (const it of scored) expect(it.score).toBeCloseTo(inspectScore(it.name.split('/').at(-1)!), 4);
-    expect(useEvaluate.getState().running).toBe(false);
+    for (const it of items.slice(0, 4)) expect(it.score).toBeCloseTo(inspectScore(it.name.split('/').at(-1)!), 4);
+    expect(items[4].score).toBeNaN();
+    expect(items[4].error).toMatch(/broken\.png: not a readable image/);
+    const { pixelAuroc } = useEvaluate.getState().metrics!;
+    expect(pixelAuroc).toBeGreaterThan(0);
+    expect(pixelAuroc).toBeLessThanOrEqual(1);
+    expect(useEvaluate.getState()).toMatchObject({ running: false, scoredBy: { id: modelId, version: 1 } });
   }, 120_000);
 
   it('a model exported and imported back is offered as a copy, and the copy scores the same', async () => {
