@@ -154,6 +154,24 @@ describe('stores on the real engine', () => {
     expect(score).toBeCloseTo(useInspect.getState().items[0].score!, 4);
   }, 120_000);
 
+  it('cancelling a training stops the engine\'s run and keeps the model as it was', async () => {
+    useModels.getState().setActive(modelId);
+    useNotices.setState({ notices: [] });
+    useTeach.setState({ modelId, images: goods.map((f, i) => ({ id: `c${i}`, name: f.name, blob: f, url: '', addedAt: i })), job: null, trainAbort: null });
+    // Cancel once the worker has reported its first image: the request is under way in the engine.
+    const unsubscribe = useTeach.subscribe((s) => {
+      if (s.job && s.job.done > 0) useTeach.getState().cancel();
+    });
+    const trained = await useTeach.getState().train();
+    unsubscribe();
+    expect(trained).toBe(false);
+    expect(noticeMessages()).toEqual(['Training cancelled; the previous version of the model is unchanged.']);
+    expect(useModels.getState().active()).toMatchObject({ version: 1 });
+    // The engine is free again and still holds version 1.
+    const { score } = await real.engine!.call('analyze', { modelId, image: probes[0], map: false });
+    expect(score).toBeCloseTo(useInspect.getState().items[0].score!, 4);
+  }, 120_000);
+
   it('the engine\'s errors surface as messages and leave the models as they were', async () => {
     const before = useModels.getState().records;
     useNotices.setState({ notices: [] });
