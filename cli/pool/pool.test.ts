@@ -1,9 +1,8 @@
 // The worker pool outlives a worker that dies mid-job (an out-of-memory abort on a huge image, say): the
 // job it held fails with a clear error naming the file, and later jobs still run.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
@@ -23,12 +22,6 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The pool's live worker threads, reached from the test only (no hook in the production code). */
-function threadsOf(pool: EnginePool): { all: Worker[]; busy: Worker[] } {
-  const p = pool as unknown as { workers: Worker[]; idle: Worker[] };
-  return { all: [...p.workers], busy: p.workers.filter((w) => !p.idle.includes(w)) };
-}
-
 /** The job's outcome, or 'still pending' once `ms` have passed (the old pool never settled it). */
 function within<T>(job: Promise<T>, ms: number): Promise<T | 'still pending'> {
   let timer: NodeJS.Timeout | undefined;
@@ -45,7 +38,7 @@ describe('EnginePool when a worker thread dies', () => {
       expect(warm.ok).toBe(true);
 
       const job = pool.run({ kind: 'copies', imagePath: image, specs });
-      const { all, busy } = threadsOf(pool);
+      const { all, busy } = pool.threadsForTest();
       expect(all.length).toBe(2);
       expect(busy.length).toBe(1);
       // As an out-of-memory abort would: the thread holding the job goes away before it answers.
@@ -64,8 +57,8 @@ describe('EnginePool when a worker thread dies', () => {
       expect(later).not.toBe('still pending');
       for (const l of later as JobResult[]) expect(l.ok, l.ok ? '' : l.error).toBe(true);
       // The replacement joins once its engine is up.
-      await expect.poll(() => threadsOf(pool).all.length, { timeout: 60_000 }).toBe(2);
-      expect(threadsOf(pool).all).not.toContain(busy[0]);
+      await expect.poll(() => pool.threadsForTest().all.length, { timeout: 60_000 }).toBe(2);
+      expect(pool.threadsForTest().all).not.toContain(busy[0]);
       const last = await within(pool.run({ kind: 'copies', imagePath: image, specs }), 30_000);
       expect(last).toMatchObject({ ok: true });
     } finally {
@@ -74,13 +67,14 @@ describe('EnginePool when a worker thread dies', () => {
   });
 
   it('fails queued jobs plainly when no worker can be started again', async () => {
-    const pool = await EnginePool.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } }, 2);
+    // Replacements start from the same weights file: once it is gone, a replacement cannot start.
+    const weightsPath = path.join(dir, 'soon-gone.pth');
+    symlinkSync(sharedPath('weights', 'squeezenet1_1-imagenet.pth'), weightsPath);
+    const pool = await EnginePool.create({ kind: 'backbone', weightsPath, features: { size: 64, scales: 1 } }, 2);
     try {
-      // Replacements start from the same weights file: once it is gone, a replacement cannot start.
-      const p = pool as unknown as { init: { weightsPath: string } };
-      p.init = { ...p.init, weightsPath: path.join(dir, 'gone.pth') };
+      unlinkSync(weightsPath);
       const jobs = Array.from({ length: 3 }, () => pool.run({ kind: 'copies', imagePath: image, specs: [{ angle: 0 }] }));
-      await Promise.all(threadsOf(pool).all.map((w) => w.terminate()));
+      await Promise.all(pool.threadsForTest().all.map((w) => w.terminate()));
       const results = await within(Promise.all(jobs), 30_000);
       expect(results).not.toBe('still pending');
       for (const r of results as JobResult[]) {

@@ -92,6 +92,14 @@ export class EnginePool {
     });
   }
 
+  /**
+   * Test seam: the live worker threads and those holding a job, so that a test can stop one as an
+   * out-of-memory abort would. Nothing in the CLI reads it.
+   */
+  threadsForTest(): { all: readonly Worker[]; busy: readonly Worker[] } {
+    return { all: [...this.workers], busy: [...this.busy.keys()] };
+  }
+
   private adopt(w: Worker): void {
     this.workers.push(w);
     this.idle.push(w);

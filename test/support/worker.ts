@@ -1,12 +1,15 @@
 // Node stand-ins for the worker's browser parts: PNG blobs instead of camera frames and files, decoded with
-// pngjs instead of createImageBitmap/OffscreenCanvas; an engine session on TF.js's WASM backend.
+// pngjs instead of createImageBitmap/OffscreenCanvas; an engine session on TF.js's WASM backend, called
+// directly or through the app's EngineClient.
 import { PNG } from 'pngjs';
 import type { RgbaImage } from '../../src/core/image';
 import { downscaleToFit } from '../../src/core/image';
 import { ImageDecodeError } from '../../src/worker/decode';
 import type { Decoder } from '../../src/worker/handlers/types';
 import type { Ctx } from '../../src/worker/handlers/types';
-import type { EngineEvent, ImageInput, ProgressEvent } from '../../src/worker/protocol';
+import { EngineClient } from '../../src/worker/client';
+import type { EngineEvent, ImageInput, ProgressEvent, ToWorker } from '../../src/worker/protocol';
+import { serveEngine } from '../../src/worker/serve';
 import { EngineSession } from '../../src/worker/session';
 
 export function pngBlob(img: RgbaImage): Blob {
@@ -56,4 +59,30 @@ export function nodeSession(): { session: EngineSession; events: EngineEvent[] }
 export function ctx(signal: AbortSignal = new AbortController().signal): Ctx & { seen: ProgressEvent[] } {
   const seen: ProgressEvent[] = [];
   return { signal, progress: (p) => seen.push(p), seen };
+}
+
+/**
+ * The app's EngineClient talking to a real engine session over a MessageChannel: the worker's protocol
+ * (structured clone, transfers, progress, cancellation, errors by name) with Node's decoders in place of
+ * the browser's. `close` ends the channel so that the test process can exit.
+ */
+export function nodeEngineClient(): { client: EngineClient; close: () => void } {
+  const { port1, port2 } = new MessageChannel();
+  const receive = serveEngine((msg, transfer = []) => port2.postMessage(msg, transfer as Transferable[]), { decoder: nodeDecoder, probeGpu: async () => null });
+  port2.addEventListener('message', (e) => receive((e as MessageEvent<ToWorker>).data));
+  port2.start();
+  const page = {
+    addEventListener: port1.addEventListener.bind(port1),
+    postMessage: (msg: ToWorker, transfer: Transferable[]) => port1.postMessage(msg, transfer),
+    terminate: () => port1.close(),
+  };
+  const client = new EngineClient(page as unknown as Worker);
+  port1.start();
+  return {
+    client,
+    close: () => {
+      port1.close();
+      port2.close();
+    },
+  };
 }
