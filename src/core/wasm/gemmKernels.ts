@@ -1,4 +1,4 @@
-import { emitIm2col, emitMaxPool, emitMaxPoolBack } from './convKernels';
+import { emitCol2imAdd, emitIm2col, emitMaxPool, emitMaxPoolBack } from './convKernels';
 import { emitAffine, emitAffineBack, emitReluMask } from './couplingKernels';
 import { emitAddTo, emitClipCopy, emitGather, emitMaskCopy, emitRowSums, emitScaleCopy, emitScatter } from './glueKernels';
 import { F32, FuncBuilder, I32, V128, moduleBytes, type ValType } from './emit';
@@ -287,6 +287,7 @@ export interface GemmExports {
   im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, ow: number, out: number, r0: number, r1: number): void;
   maxPool(x: number, h: number, w: number, c: number, ow: number, out: number, r0: number, r1: number): void;
   maxPoolBack(x: number, h: number, c: number, s: number, off: number, o: number, g: number, dx: number): void;
+  col2imAdd(dcol: number, ld: number, dx: number, h: number, c: number, k: number, s: number, pad: number, o: number): void;
   /** glueKernels.ts */
   gather(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
   scatter(src: number, ss: number, idx: number, n: number, dst: number, ds: number, rows: number): void;
@@ -311,6 +312,7 @@ export function gemmModuleBytes(memory: { initialPages: number; maximumPages: nu
       { name: 'im2col', fn: emitIm2col() },
       { name: 'maxPool', fn: emitMaxPool() },
       { name: 'maxPoolBack', fn: emitMaxPoolBack() },
+      { name: 'col2imAdd', fn: emitCol2imAdd() },
       { name: 'gather', fn: emitGather() },
       { name: 'scatter', fn: emitScatter() },
       { name: 'clipCopy', fn: emitClipCopy() },
