@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/core';
 import { modelCacheKey, risesWith, sectionsKept, shownArgs } from './bench';
+import { mapSpeedSection, withMapSpeed, type MapSpeedRow } from './benchMaps';
 
 describe('bench', () => {
   it('writes the command line without this machine\'s cache and output paths', () => {
@@ -27,5 +28,17 @@ describe('bench', () => {
     expect(risesWith([0.79, 0.793, 0.794, 0.80])).toBe('yes, at every step (+0.30, +0.10, +0.60 points)');
     expect(risesWith([0.81, 0.787, 0.77])).toBe('no, it falls or stays (-2.30, -1.70 points)');
     expect(risesWith([0.79, 0.80, 0.795])).toBe('not steadily (+1.00, -0.50 points)');
+  });
+
+  it('writes the map section before the browser section, replaces it on the next run, and a full run keeps it', () => {
+    const row = (wall: number): MapSpeedRow => ({ label: 'SqueezeNet', transforms: 1, images: 5, score: { wall: 0.5, cpu: 0.2 }, hostMap: { wall, cpu: 0.4 }, tfMap: { wall: 4, cpu: 1.6 }, hostBytes: 2 ** 27 });
+    const md = '# Benchmarks\n\n## Default model\n\nx\n\n## Browser against CLI (written by `npm run bench:browser`)\n\ny\n';
+    const once = withMapSpeed(md, mapSpeedSection([row(1)], 'how'));
+    expect(once.indexOf('map-speed:start')).toBeLessThan(once.indexOf('## Browser against CLI'));
+    expect(once).toContain('| SqueezeNet | 1 | 0.500 s (CPU 0.200) | 1.000 s (CPU 0.400) | **2.00**; 2.00 | 4.000 s (CPU 1.600) | 8.00; 8.00 | 128 MB |');
+    const twice = withMapSpeed(once, mapSpeedSection([row(1.5)], 'how'));
+    expect(twice.match(/map-speed:start/g)).toHaveLength(1);
+    expect(twice).toContain('**3.00**');
+    expect(sectionsKept(twice)).toContain('map-speed:start');
   });
 });

@@ -1,5 +1,6 @@
 import { nodeFlowThreads } from '../src/core/node/threads';
 import { featureFlops, flowStepFlops, numpyPeak, wasmPeak } from './benchSpeed';
+import { mapSpeed, mapSpeedSection, withMapSpeed } from './benchMaps';
 import { relaxedSimdSupported } from '../src/core/wasm/gemmKernels';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -238,8 +239,21 @@ export function risesWith(aurocs: number[]): string {
  */
 export function sectionsKept(md: string): string {
   const parts = md.split(/^(?=## )/m).slice(1);
-  const kept = parts.filter((p) => /^## .*(written by hand|bench:browser)/.test(p.split('\n')[0]));
+  const kept = parts.filter((p) => /^## .*(written by hand|bench:browser|bench -- --maps)/.test(p.split('\n')[0]));
   return kept.length ? '\n' + kept.map((p) => p.trimEnd() + '\n').join('\n') : '';
+}
+
+/**
+ * `bench --maps`: seconds per defect map against seconds per score for each backbone, from one run
+ * (benchMaps.ts), into BENCHMARKS.md's map section; nothing else is trained or measured.
+ */
+async function mapsOnly(data: string, images: number, out: string): Promise<void> {
+  const backend = await initNodeBackend();
+  const rows = await mapSpeed(data, images);
+  const how = `\`npm run bench -- --maps --map-images ${images}\` on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, TF.js backend **${backend}**, in one process on one thread (as each of the CLI's pool threads runs an image), median over ${images} MTD test images, each backbone at its default features with a random flow of the default size (8 blocks x ${DEFAULT_SETTINGS.flow.hidden}), one copy per image (the default, no rotations). The machine is shared (load average ${os.loadavg()[0].toFixed(1)} at the end): wall times move with the other users; CPU is this process's own time. The ratios are from the same run, side by side.`;
+  const md = existsSync(out) ? readFileSync(out, 'utf8') : '# Benchmarks\n';
+  writeFileSync(out, withMapSpeed(md, mapSpeedSection(rows, how)));
+  console.log(`wrote the map section of ${out}`);
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
@@ -256,8 +270,14 @@ export async function benchCommand(argv: string[]): Promise<void> {
       seeds: { type: 'string' },
       skip: { type: 'string' },
       backbones: { type: 'string' },
+      maps: { type: 'boolean' },
+      'map-images': { type: 'string' },
     },
   });
+  if (values.maps) {
+    await mapsOnly(values.data ?? sharedPath('datasets', 'mtd'), intFlag(values, 'map-images', 5), values.out ?? 'BENCHMARKS.md');
+    return;
+  }
   // `--skip rotations,study`: the default model alone (its sections are the ones a change of calibration or
   // scoring moves); skipped sections say so in the file instead of showing numbers from another run.
   const skip = new Set((values.skip ?? '').split(',').filter(Boolean));

@@ -19,6 +19,7 @@ ${Object.values(COMMANDS)
 
 differnet bench   (npm run bench) trains and evaluates on ../shared/datasets/mtd and writes BENCHMARKS.md
     [--cache DIR] [--study 64x8,128x8,512x8,2048x8,192x48] [--seeds 3] [--pixel-limit 40] [--threads N] [--out FILE]
+    [--maps [--map-images 5]]: only seconds per defect map against seconds per score, per backbone
 Environment: DIFFERNET_THREADS (worker threads, default: cores), DIFFERNET_BACKEND (default wasm).`;
 
 async function main(argv: string[]): Promise<number> {

@@ -203,6 +203,8 @@ async function main(): Promise<void> {
     rows.push(
       ['Inspection latency, score (engine)', `${f2(appScore)} s`, `${f2(cliLat.score)} s`, f2(appScore / cliLat.score)],
       ['Inspection latency, score + map (engine)', `${f2(appMap)} s`, `${f2(cliLat.map)} s`, f2(appMap / cliLat.map)],
+      // Issue 21's target: a map at most 3x a score, each side from its own two rows above.
+      ['… score + map over score', `${f2(appMap / appScore)}x`, `${f2(cliLat.map / cliLat.score)}x`, ''],
       ['Live, heatmap off: verdicts/s (x score latency)', `${f1(liveNoMap.verdicts)} (${f2(liveNoMap.verdicts * appScore)})`, '', ''],
       ['Live, heatmap on: verdicts/s (x score latency) · maps/s', `${f1(liveMap.verdicts)} (${f2(liveMap.verdicts * appScore)}) · ${f2(liveMap.maps)}`, '', ''],
     );

@@ -472,7 +472,8 @@ export class HostBackbone implements HostForward {
     run.nnRows(g, ldg, wt, dcol, cols, o * o, cols, cout);
     const f32 = run.f32;
     if (!add) f32.fill(0, dst / 4, dst / 4 + inSide * inSide * cin);
-    col2imAdd(f32, dcol / 4, cols, dst / 4, { h: inSide, c: cin, k, stride: c.stride, pad: c.pad, o });
+    if (cin % 4 === 0) run.col2imAdd(dcol, cols, dst, inSide, cin, k, c.stride, c.pad, o);
+    else col2imAdd(f32, dcol / 4, cols, dst / 4, { h: inSide, c: cin, k, stride: c.stride, pad: c.pad, o });
   }
 
   /** One inception branch on (h x h x ch) at `src`, its last convolution writing channels [col0, ...) of `dst`. */

@@ -32,7 +32,7 @@ describe('col2im (the adjoint of im2col)', () => {
     [7, 4, 5, 1, 2],
     [6, 16, 1, 1, 0],
   ] as const) {
-    it(`adds patch gradients back to their pixels (${h} px, ${c} channels, ${k}x${k} / ${stride}, pad ${pad})`, () => {
+    it(`adds patch gradients back to their pixels (${h} px, ${c} channels, ${k}x${k} / ${stride}, pad ${pad}${c % 4 === 0 ? '; the loop and the WebAssembly kernel' : ''})`, async () => {
       const o = Math.floor((h + 2 * pad - k) / stride) + 1;
       const ld = Math.ceil((k * k * c) / 8) * 8;
       const dcol = random(o * o * ld, h * k);
@@ -55,6 +55,13 @@ describe('col2im (the adjoint of im2col)', () => {
       expect(rel(mem.subarray(8 + dcol.length), want)).toBeLessThan(k * k * 2 ** -23);
       // The patch gradients are only read.
       expect(Array.from(mem.subarray(8, 8 + dcol.length))).toEqual(Array.from(dcol));
+      if (c % 4 !== 0) return;
+      const run = await GemmRunner.create(4 * (8 + dcol.length + start.length) + 64);
+      run.f32.set(dcol, 8);
+      run.f32.set(start, 8 + dcol.length);
+      run.col2imAdd(32, ld, 4 * (8 + dcol.length), h, c, k, stride, pad, o);
+      expect(Array.from(run.f32.subarray(8 + dcol.length, 8 + dcol.length + start.length))).toEqual(Array.from(mem.subarray(8 + dcol.length)));
+      run.dispose();
     });
   }
 

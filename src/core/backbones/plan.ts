@@ -2,8 +2,8 @@ import type { BackboneId, InputConvention } from './types';
 
 /*
  * A backbone as data: the layers of torchvision's `features` with their weights, which two executors run —
- * TF.js ops (tfBackbone.ts: differentiable, for defect maps) and the engine's own WebAssembly kernels
- * (backbones/hostBackbone.ts: forward only, for feature rows: SqueezeNet's 1.7x faster here). TF-free.
+ * TF.js ops (tfBackbone.ts: differentiable by autodiff; WebGPU's and the fallback's) and the engine's own
+ * WebAssembly kernels (backbones/hostBackbone.ts: feature rows, and the input gradient for defect maps). TF-free.
  */
 
 /** A convolution followed by a ReLU (every convolution of both networks is). Weights in PyTorch layout. */

@@ -52,6 +52,8 @@ export interface HostForward {
   inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[]): Promise<Float32Array[]>;
   /** Threads working on each image, this one included. */
   readonly threads: number;
+  /** Bytes of memory the kernels hold (weights, activations, and the tape of activations once a gradient was asked for). */
+  readonly bytes: number;
   /** Disposed, or broken (a helper thread failed): a new one has to be made. */
   readonly released: boolean;
   dispose(): void;

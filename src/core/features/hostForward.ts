@@ -74,6 +74,9 @@ function handle(key: string, s: Shared, host: HostBackbone): HostForward {
     get threads() {
       return host.threads;
     },
+    get bytes() {
+      return host.bytes;
+    },
     get released() {
       return !mine || host.released;
     },

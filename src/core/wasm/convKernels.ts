@@ -20,6 +20,11 @@ import { FuncBuilder, I32, V128 } from './emit';
  *     too) or stride 1 with a padding that never wins (off 1). c a multiple of 4. Windows overlap, so
  *     one thread runs it whole.
  *
+ *   col2imAdd(dcol, ld, dx, h, c, k, s, pad, o):
+ *     dx (h x h x c) += the patch gradients dcol (o x o rows of ld floats, columns in im2col's tap order)
+ *     scattered back to the pixels they were copied from; taps in the padding dropped. c a multiple of
+ *     4; one thread (patches overlap).
+ *
  * Copies move 16 bytes at a time and may write up to 12 bytes past a run's end (the next run or the
  * buffer's padding overwrites or absorbs them) and read up to 12 bytes past the input's last pixel.
  */
@@ -178,6 +183,48 @@ export function emitMaxPoolBack(): FuncBuilder {
         }
       });
       f.get(go).get(cb).add().set(go);
+      f.get(ox).i32(1).add().set(ox);
+    });
+    f.get(oy).i32(1).add().set(oy);
+  });
+  return f;
+}
+
+export function emitCol2imAdd(): FuncBuilder {
+  const f = new FuncBuilder(new Array(9).fill(I32));
+  const [dcol, ld, dx, h, c, k, s, pad, o] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [oy, ox, ky, iy, ix0, lz, rz, mid, row, src, dst, q, n, cb, ldB] = Array.from({ length: 15 }, () => f.local(I32));
+  f.get(c).i32(2).shl().set(cb);
+  f.get(ld).i32(2).shl().set(ldB);
+  f.get(dcol).set(row);
+  f.i32(0).set(oy);
+  f.while(() => f.get(oy).get(o).ltU(), () => {
+    f.i32(0).set(ox);
+    f.while(() => f.get(ox).get(o).ltU(), () => {
+      f.get(ox).get(s).mul().get(pad).op(SUB).set(ix0);
+      // Taps clipped on the left (lz) and right (rz): the run between them is contiguous in both.
+      f.i32(0).get(ix0).op(SUB).i32(0).i32(0).get(ix0).op(SUB).i32(0).op(GT_S).op(SELECT).set(lz);
+      f.get(ix0).get(k).add().get(h).op(SUB).set(rz);
+      f.get(rz).i32(0).get(rz).i32(0).op(GT_S).op(SELECT).set(rz);
+      f.get(k).get(lz).op(SUB).get(rz).op(SUB).set(mid);
+      f.get(mid).i32(0).op(GT_S).ifElse(() => {
+        f.get(mid).get(cb).mul().set(n);
+        f.i32(0).set(ky);
+        f.while(() => f.get(ky).get(k).ltU(), () => {
+          f.get(oy).get(s).mul().get(pad).op(SUB).get(ky).add().set(iy);
+          f.get(iy).get(h).ltU().ifElse(() => {
+            f.get(row).get(ky).get(k).mul().get(lz).add().get(cb).mul().add().set(src);
+            f.get(dx).get(iy).get(h).mul().get(ix0).add().get(lz).add().get(cb).mul().add().set(dst);
+            f.chunks(q, n, () => {
+              f.get(dst).get(q).add();
+              f.get(dst).get(q).add().v128Load().get(src).get(q).add().v128Load().f32x4Add();
+              f.v128Store();
+            });
+          });
+          f.get(ky).i32(1).add().set(ky);
+        });
+      });
+      f.get(row).get(ldB).add().set(row);
       f.get(ox).i32(1).add().set(ox);
     });
     f.get(oy).i32(1).add().set(oy);

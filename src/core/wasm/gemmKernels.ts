@@ -1,4 +1,4 @@
-import { emitIm2col, emitMaxPool, emitMaxPoolBack } from './convKernels';
+import { emitCol2imAdd, emitIm2col, emitMaxPool, emitMaxPoolBack } from './convKernels';
 import { emitLrn, emitMaxPoolSame } from './poolKernels';
 import { emitAffine, emitAffineBack, emitReluMask } from './couplingKernels';
 import { emitAddTo, emitClipCopy, emitGather, emitMaskCopy, emitRowSums, emitScaleCopy, emitScatter } from './glueKernels';
@@ -288,6 +288,7 @@ export interface GemmExports {
   im2col(x: number, h: number, w: number, c: number, k: number, s: number, pad: number, ow: number, out: number, r0: number, r1: number): void;
   maxPool(x: number, h: number, w: number, c: number, ow: number, out: number, r0: number, r1: number): void;
   maxPoolBack(x: number, h: number, c: number, s: number, off: number, o: number, g: number, dx: number): void;
+  col2imAdd(dcol: number, ld: number, dx: number, h: number, c: number, k: number, s: number, pad: number, o: number): void;
   /** poolKernels.ts */
   lrn(x: number, out: number, ch: number, p0: number, p1: number, k: number, scale: number): void;
   maxPoolSame(x: number, h: number, w: number, c: number, out: number, r0: number, r1: number): void;
@@ -317,6 +318,7 @@ export function gemmModuleBytes(memory: { initialPages: number; maximumPages: nu
       { name: 'maxPoolBack', fn: emitMaxPoolBack() },
       { name: 'lrn', fn: emitLrn() },
       { name: 'maxPoolSame', fn: emitMaxPoolSame() },
+      { name: 'col2imAdd', fn: emitCol2imAdd() },
       { name: 'gather', fn: emitGather() },
       { name: 'scatter', fn: emitScatter() },
       { name: 'clipCopy', fn: emitClipCopy() },

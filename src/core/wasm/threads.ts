@@ -207,6 +207,12 @@ export class GemmRunner {
     this.split(h, 1, OP_POOL_SAME, args, (r0, r1) => this.k.maxPoolSame(x, h, w, c, out, r0, r1));
   }
 
+  /** dx += patch gradients scattered back to their pixels (convKernels.ts col2imAdd), on this thread: patches overlap. */
+  col2imAdd(dcol: number, ld: number, dx: number, h: number, c: number, k: number, s: number, pad: number, o: number): void {
+    if (c % 4 !== 0) throw new Error('col2im runs on whole groups of 4 channels');
+    this.local(() => this.k.col2imAdd(dcol, ld, dx, h, c, k, s, pad, o));
+  }
+
   /** C = A B^T over all columns. */
   nt(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number): void {
     this.split(n, 4, OP_NT, (j0, j1) => [a, lda, b, ldb, c, ldc, m, j0, j1, k], (j0, j1) => this.k.nt(a, lda, b, ldb, c, ldc, m, j0, j1, k));
