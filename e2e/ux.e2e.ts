@@ -13,7 +13,7 @@ import { badFiles, goodTrainImages, labelledSet, mtd, SQUEEZENET, tempDir, type 
 const baseUrl = inject('baseUrl');
 let s: Session;
 let set: LabelledSet;
-const SCREENS = ['teach', 'evaluate', 'inspect', 'live', 'history', 'models'] as const;
+const SCREENS = ['teach', 'evaluate', 'inspect', 'live', 'history', 'versions', 'models'] as const;
 
 async function settled(page: Session['page']): Promise<Array<string | null>> {
   return page.$$eval('[data-testid="results-table"] tbody tr', (trs) => (trs as HTMLTableRowElement[]).map((tr) => tr.getAttribute('data-verdict')));

@@ -47,7 +47,7 @@ export function MarkWrong({ target, label }: Props) {
 }
 
 /** What a marked-good part makes possible: the threshold again with it (seconds), or a new version (minutes). */
-export function LearnOffer({ modelId }: { modelId: string }) {
+export function LearnOffer({ modelId, dismissable = true }: { modelId: string; dismissable?: boolean }) {
   const record = useModels((s) => s.records.find((r) => r.id === modelId));
   const { job, pending, recalibrate, retrain, cancel, dismissOffer } = useLearn();
   const trainJob = useTeach((s) => s.job);
@@ -55,29 +55,42 @@ export function LearnOffer({ modelId }: { modelId: string }) {
   if (!record) return null;
   const training = trainJob?.modelId === modelId;
   const cal = record.calibration;
+  const next = Math.max(record.version, record.latestVersion ?? 0) + 1;
   return (
     <div className="learn-offer" role="region" aria-label="Learn from the marked parts" data-testid="learn-offer">
-      <p className="small">
-        <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" v{record.version} does not include yet
-        {cal ? ` (raw threshold ${formatRawScore(cal.threshold)})` : ''}. <em>Recalibrate now</em> re-sets the threshold from the held-out images plus these, with the current flow, in seconds;{' '}
-        <em>Retrain</em> makes v{Math.max(record.version, record.latestVersion ?? 0) + 1} from all good images, in minutes (v{record.version} stays saved). Parts marked after a false alarm are
-        the unusual ones, so they raise the threshold more than random good parts would.
-      </p>
+      {waiting.length === 0 ? (
+        <p className="small">
+          No part marked good is waiting for the threshold of "{record.name}" v{record.version}
+          {cal ? ` (raw threshold ${formatRawScore(cal.threshold)})` : ''}: mark a wrong verdict good in Inspect, Evaluate or Live first. <em>Retrain</em> makes v{next} from all good images, in
+          minutes (v{record.version} stays saved).
+        </p>
+      ) : (
+        <p className="small">
+          <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" v{record.version} does not include yet
+          {cal ? ` (raw threshold ${formatRawScore(cal.threshold)})` : ''}. <em>Recalibrate now</em> re-sets the threshold from the held-out images plus these, with the current flow, in seconds;{' '}
+          <em>Retrain</em> makes v{next} from all good images, in minutes (v{record.version} stays saved). Parts marked after a false alarm are the unusual ones, so they raise the threshold
+          more than random good parts would.
+        </p>
+      )}
       {job?.modelId === modelId && job.kind === 'recalibrate' ? (
         <ProgressBar label="Recalibrating" done={job.done} total={job.total} detail={`${job.done} of ${job.total} scored`} onCancel={cancel} />
       ) : training && trainJob ? (
         <ProgressBar label={`Retraining (${trainJob.phase})`} done={trainJob.done} total={trainJob.total} etaSeconds={trainJob.etaSeconds} onCancel={cancel} />
       ) : (
         <div className="row wrap">
-          <button type="button" className="primary" disabled={waiting.length === 0 || !cal || !!job} onClick={() => void recalibrate(modelId)} data-testid="recalibrate-now">
-            Recalibrate now
-          </button>
+          {waiting.length > 0 && (
+            <button type="button" className="primary" disabled={!cal || !!job} onClick={() => void recalibrate(modelId)} data-testid="recalibrate-now">
+              Recalibrate now
+            </button>
+          )}
           <button type="button" disabled={!!job || !!trainJob} onClick={() => void retrain(modelId)} data-testid="retrain">
             Retrain
           </button>
-          <button type="button" className="secondary" onClick={dismissOffer} data-testid="offer-dismiss">
-            Later
-          </button>
+          {dismissable && (
+            <button type="button" className="secondary" onClick={dismissOffer} data-testid="offer-dismiss">
+              Later
+            </button>
+          )}
         </div>
       )}
     </div>

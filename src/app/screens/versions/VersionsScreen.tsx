@@ -166,10 +166,12 @@ export function VersionsScreen() {
         )}
       </section>
 
-      <section className="card" aria-labelledby="learn-title">
-        <h2 id="learn-title">Parts marked good</h2>
-        <LearnOffer modelId={record.id} />
-      </section>
+      {record.version > 0 && (
+        <section className="card" aria-labelledby="learn-title">
+          <h2 id="learn-title">Parts marked good</h2>
+          <LearnOffer modelId={record.id} dismissable={false} />
+        </section>
+      )}
 
       <section className="card" aria-labelledby="labelled-title" data-testid="labelled-set">
         <h2 id="labelled-title">Labelled set</h2>
