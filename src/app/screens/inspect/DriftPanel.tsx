@@ -1,19 +1,24 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { driftCheck, type DriftReport } from '../../../core/inspection';
 import type { ModelRecord } from '../../persistence/models';
 import { recentVerdicts, useHistory } from '../../stores/history';
 
 /**
  * The history's write counter, passed on at most once per `ms`: Live saves verdicts a few times a second,
- * and the check reads up to 200 records from IndexedDB each time it runs.
+ * and the check reads up to 200 records from IndexedDB each time it runs. A steady tick, not a timer reset by
+ * each write: writes every 400 ms would otherwise put the refresh off for as long as the camera runs.
  */
 function useThrottled(value: number, ms: number): number {
   const [shown, setShown] = useState(value);
+  const latest = useRef(value);
   useEffect(() => {
-    if (ms <= 0 || value === shown) return void setShown(value);
-    const t = setTimeout(() => setShown(value), ms);
-    return () => clearTimeout(t);
-  }, [value, shown, ms]);
+    latest.current = value;
+  }, [value]);
+  useEffect(() => {
+    if (ms <= 0) return;
+    const t = setInterval(() => setShown(latest.current), ms);
+    return () => clearInterval(t);
+  }, [ms]);
   return ms <= 0 ? value : shown;
 }
 
