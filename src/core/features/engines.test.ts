@@ -55,8 +55,15 @@ for (const net of nets) {
       const threshold = model.calibration!.threshold;
       useHostForward({ helpers: 0 });
       const wasm: number[] = [];
-      for (const img of tests) wasm.push(await model.score(img));
+      const wasmMaps: number[] = [];
+      for (const img of tests) {
+        wasm.push(await model.score(img));
+        wasmMaps.push((await model.defectMap(img)).score);
+      }
       expect(bb.host, 'scores ran on the WebAssembly kernels').toBeTruthy();
+      // On one engine, an image's score is the same number with or without its map: Inspect (map) and a
+      // recalibration (no map) must never disagree about an image on the threshold.
+      expect(wasmMaps).toEqual(wasm);
       useHostForward(null);
       const tfScores: number[] = [];
       const mapScores: number[] = [];

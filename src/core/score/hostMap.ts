@@ -5,7 +5,7 @@ import { scaleWidth } from '../features/extractor';
 import { downsampleNearestRgb, nearestIndices } from '../resample';
 import type { Flow } from '../flow/flow';
 import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
-import type { Scorer } from './score';
+import { scoreFeatureRows, type Scorer } from './score';
 
 /*
  * The input gradients of defect maps on the host kernels (backbones/hostBackbone.ts inputGradient): per copy,
@@ -32,7 +32,8 @@ export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.T
   batch.dispose();
   const n = size * size * 3;
   const out = new Float32Array(angles.length * n);
-  let zsq = 0;
+  const dim = width * sides.length;
+  const rows = new Float32Array(angles.length * dim);
   for (let j = 0; j < angles.length; j++) {
     const full = px.subarray(j * n, (j + 1) * n);
     const images = sides.map((side) => ({ side, rgb: downsampleNearestRgb(full, size, side) }));
@@ -40,13 +41,17 @@ export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.T
     const grads = await host.inputGradient(images, m.features.taps, (pooled) => {
       const row = onHost ? onHost.inputRows(1) : new Float32Array(width * sides.length);
       pooled.forEach((p, s) => row.set(p, s * width));
+      rows.set(row.subarray(0, dim), j * dim);
       const f = onHost ? hostFlowGradient(onHost) : flowGradient(m.flow, row);
-      zsq += f.zsq;
       return sides.map((_, s) => f.grad.subarray(s * width, (s + 1) * width));
     });
     const dst = out.subarray(j * n, (j + 1) * n);
     sides.forEach((side, s) => downsampleNearestRgbAdjointAdd(grads[s], size, side, dst));
   }
+  // The score as score() computes it from the same rows (TF.js's flow), not the flow kernels' z: a map's
+  // score must give the very verdict the image gets without a map, and the two flows differ in the last bits.
+  const perCopy = await scoreFeatureRows(m.flow, rows, dim, 1);
+  const zsq = perCopy.reduce((a, v) => a + v, 0);
   return { grad: tf.tensor4d(out, [angles.length, size, size, 3]), zsq };
 }
 
