@@ -292,7 +292,7 @@ export function HistoryScreen() {
                       {r.kind === 'correction' && <div className="small">correction of record {r.correctionOf}</div>}
                       {fix && (
                         <div className="small warning-text" data-testid="history-corrected">
-                          corrected to {fix.verdict}
+                          {fix.verdict === r.verdict ? 'correction withdrawn: the verdict stands' : `corrected to ${fix.verdict}`}
                         </div>
                       )}
                     </td>
