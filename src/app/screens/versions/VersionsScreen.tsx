@@ -25,6 +25,7 @@ export function VersionsScreen() {
   const st = useLearn();
   const versions = record ? (st.versions[record.id] ?? []) : [];
   const defects = record ? (st.defects[record.id] ?? []) : [];
+  const waiting = record ? (st.pending[record.id]?.length ?? 0) : 0;
   const [pair, setPair] = useState<[number, number] | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
 
@@ -167,8 +168,8 @@ export function VersionsScreen() {
       </section>
 
       {record.version > 0 && (
-        <section className="card" aria-labelledby="learn-title">
-          <h2 id="learn-title">Parts marked good</h2>
+        <section className={waiting > 0 ? 'card' : undefined} aria-label="Parts marked good">
+          {waiting > 0 && <h2>Parts marked good</h2>}
           <LearnOffer modelId={record.id} dismissable={false} />
         </section>
       )}
