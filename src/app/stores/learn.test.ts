@@ -125,6 +125,9 @@ describe('marking verdicts wrong', () => {
     const now = useModels.getState().records.find((r) => r.id === modelId)!;
     expect(now.calibration!.threshold).toBe(conformalThreshold([...heldOut, 100], 0.05).threshold);
     expect(now.calibration!.threshold).toBeGreaterThan(calV1.threshold);
+    // The new threshold is part of the version's name wherever verdicts are shown: v1.1.
+    expect(now.calibration!.revision).toBe(1);
+    expect(useNotices.getState().notices.map((n) => n.message).join('\n')).toMatch(/recalibrated with 1 image marked good, now v1\.1: raw threshold/);
     expect(fake.engine.callsOf('setCalibration')).toHaveLength(1);
     const v1 = (await listVersions(modelId)).find((v) => v.version === 1)!;
     expect(v1.calibratedWith).toEqual([images[0].id]);

@@ -2,7 +2,7 @@
 // or a defect in its labelled set), records the correction in the trail, and offers to recalibrate or
 // retrain; a model's versions are listed, compared on one labelled set and rolled back.
 import { create } from 'zustand';
-import { compareVersions, describeCalibration, formatRawScore, latestCorrections, mayHaveTrainedOn, recalibrateWithGood, untrainedGood, type VersionResult } from '../../core/inspection';
+import { compareVersions, describeCalibration, formatRawScore, latestCorrections, mayHaveTrainedOn, recalibrateWithGood, untrainedGood, versionLabel, type VersionResult } from '../../core/inspection';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { newId } from '../lib/format';
@@ -262,7 +262,7 @@ export const useLearn = create<LearnState>((set, get) => ({
       await get().refresh(modelId);
       useNotices.getState().push(
         'info',
-        `"${record.name}" v${record.version} recalibrated with ${images.length} image${images.length === 1 ? '' : 's'} marked good: raw threshold ${formatRawScore(before.threshold)} → ${formatRawScore(next.threshold)}; ${describeCalibration(next)}.`,
+        `"${record.name}" v${record.version} recalibrated with ${images.length} image${images.length === 1 ? '' : 's'} marked good, now ${versionLabel(record.version, next.revision)}: raw threshold ${formatRawScore(before.threshold)} → ${formatRawScore(next.threshold)}; ${describeCalibration(next)}.`,
       );
     } catch (e) {
       if (isCancelled(e)) useNotices.getState().push('info', 'Recalibration cancelled; the threshold is unchanged.');

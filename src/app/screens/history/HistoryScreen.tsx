@@ -13,6 +13,7 @@ import {
   dayRange,
   type HistoryVerdictFilter,
   type VerdictRecord,
+  versionLabel,
 } from '../../../core/inspection';
 import { downloadBlob } from '../../lib/download';
 import { reportHash } from '../report/reportData';
@@ -297,7 +298,7 @@ export function HistoryScreen() {
                       )}
                     </td>
                     <td data-label="Model" className="small" title={r.model.hash ? `model file SHA-256 ${r.model.hash}` : undefined}>
-                      {r.model.name} v{r.model.version}
+                      {r.model.name} {versionLabel(r.model.version, r.model.revision)}
                     </td>
                     <td data-label="Station" className="small">
                       {[r.station, r.operator].filter(Boolean).join(' · ') || <span className="muted">not set</span>}

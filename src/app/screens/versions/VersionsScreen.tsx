@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { describeCalibration, formatRawScore, mayHaveTrainedOn } from '../../../core/inspection';
+import { describeCalibration, formatRawScore, mayHaveTrainedOn, versionLabel } from '../../../core/inspection';
 import { LearnOffer } from '../../components/MarkWrong';
 import { ProgressBar } from '../../components/ProgressBar';
 import type { PickedFile } from '../../lib/files';
@@ -110,7 +110,7 @@ export function VersionsScreen() {
                   return (
                     <tr key={v.version} data-testid="version-row" data-version={v.version} data-current={current || undefined}>
                       <td data-label="Version">
-                        <strong>v{v.version}</strong>
+                        <strong data-testid="version-label">{versionLabel(v.version, v.calibration?.revision)}</strong>
                       </td>
                       <td data-label="Trained">{when(v.createdAt)}</td>
                       <td data-label="What changed" data-testid="version-change">
