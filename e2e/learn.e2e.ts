@@ -122,6 +122,7 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
     await page.locator('[data-testid="notice-info"]', { hasText: 'recalibrated with 1 image marked good' }).waitFor({ timeout: 120_000 });
     // Nothing waits for the threshold any more: no stale offer.
     await expect.poll(() => page.locator('[data-testid="inspect-detail"] [data-testid="learn-offer"]').count()).toBe(0);
+    await check(page, 'inspect-recalibrated', '[data-testid="mark-wrong"]');
 
     await go(page, 'versions');
     await expect.poll(() => thresholdOf(page, 1)).toBeGreaterThan(before);
@@ -132,6 +133,8 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
     expect(after).toBeGreaterThan(falseAlarm.raw * (1 - 1e-5));
     expect(after).toBeLessThan(falseAlarm.raw * 1.001);
     expect(await text(page, '[data-testid="version-row"][data-version="1"] [data-testid="version-change"]')).toBe('first training on 10 good images; recalibrated with 1 image marked good');
+    // The recalibrated threshold is in the version's name, so verdicts before and after it are told apart.
+    expect(await text(page, '[data-testid="version-row"][data-version="1"] [data-testid="version-label"]')).toBe('v1.1');
 
     await go(page, 'history');
     const fix = page.locator('[data-testid="history-row"][data-kind="correction"]');

@@ -123,7 +123,7 @@ export function InspectScreen() {
               {stale > 0 && (
                 <p className="warning-text row wrap" role="status" data-testid="stale-results">
                   <span>
-                    {stale} result{stale === 1 ? ' was' : 's were'} scored by another model or threshold and keep{stale === 1 ? 's' : ''} that verdict (see the Model column).
+                    {stale} result{stale === 1 ? ' was' : 's were'} scored by another model or threshold and keep{stale === 1 ? 's' : ''} that verdict (see the Model column; “{record.name}” is now {versionLabel(record.version, record.calibration?.revision)}).
                   </span>
                   <button type="button" onClick={st.rescore} disabled={st.running} data-testid="rescore">
                     Re-score with “{record.name}”
