@@ -157,7 +157,7 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
 
     await go(page, 'versions');
     await expect.poll(() => text(page, '[data-testid="filed-count"]')).toBe('1');
-    expect(await text(page, '[data-testid="learn-offer-none"]')).toBe('No part marked good is waiting for the threshold of v1.');
+    expect(await text(page, '[data-testid="learn-offer-none"]')).toBe('No part marked good is waiting for the threshold of v1.1.');
     await check(page, 'versions-nothing-waiting', '[data-testid="learn-offer"]');
     await page.click('[data-testid="retrain"]');
     await page.waitForSelector('[data-testid="version-row"][data-version="2"][data-current]', { timeout: 600_000 });

@@ -1,7 +1,7 @@
 // "This part is good" / "This is a defect" under a verdict, and after a part is marked good, the offer to
 // recalibrate now or retrain. The same control in Inspect, Evaluate's detail view and Live.
 import { useState } from 'react';
-import { formatRawScore } from '../../core/inspection';
+import { formatRawScore, versionLabel } from '../../core/inspection';
 import { markKey, useLearn, type MarkTarget } from '../stores/learn';
 import { useModels } from '../stores/models';
 import { useTeach } from '../stores/teach';
@@ -81,7 +81,7 @@ export function LearnOffer({ modelId, dismissable = true }: { modelId: string; d
     return (
       <div className="row wrap" data-testid="learn-offer">
         <span className="small muted" data-testid="learn-offer-none">
-          No part marked good is waiting for the threshold of v{record.version}.
+          No part marked good is waiting for the threshold of {versionLabel(record.version, cal?.revision)}.
         </span>
         <button type="button" className="secondary" disabled={!!job || !!trainJob} onClick={() => void retrain(modelId)} data-testid="retrain" title={`Makes v${next} from all good images, in minutes (v${record.version} stays saved)`}>
           Retrain as v{next}
@@ -93,7 +93,7 @@ export function LearnOffer({ modelId, dismissable = true }: { modelId: string; d
     <div className="learn-offer" role="region" aria-label="Learn from the marked parts" data-testid="learn-offer">
       {waiting.length === 0 ? null : (
         <p className="small">
-          <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" v{record.version} does not include yet
+          <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" {versionLabel(record.version, cal?.revision)} does not include yet
           {cal ? ` (0.5 on the 0-1 scale = raw ${formatRawScore(cal.threshold)})` : ''}. <em>Recalibrate now</em> re-sets the threshold from the held-out images plus these, with the current flow, in
           seconds; <em>Retrain</em> makes v{next} from all good images, in minutes (v{record.version} stays saved). Parts marked after a false alarm are the unusual ones, so they raise the threshold
           more than random good parts would.
