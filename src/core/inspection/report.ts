@@ -77,7 +77,8 @@ export function historyReportRows(records: readonly VerdictRecord[]): ReportRow[
         rawScore: r.rawScore,
         model: `${r.model.name} ${versionLabel(r.model.version, r.model.revision)}`,
         source: r.source,
-        correctedTo: fix && fix.verdict !== 'UNCALIBRATED' ? fix.verdict : undefined,
+        // A correction taken back (the same verdict again) leaves the verdict as given.
+        correctedTo: fix && fix.verdict !== 'UNCALIBRATED' && fix.verdict !== r.verdict ? fix.verdict : undefined,
         key: String(r.seq ?? `${r.time}:${r.imageName}`),
       };
     })
