@@ -203,6 +203,8 @@ describe.sequential('learning from mistakes (issue 22, section 1)', () => {
     await go(page, 'teach');
     // Teach shows the good images with both marked parts.
     expect(await text(page, '[data-testid="teach-count"]')).toMatch(/^12 good images/);
+    // v1's threshold came from 2 held-out images and the part marked good: said as such, not "held out 3".
+    expect(await text(page, '[data-testid="few-images-warning"]')).toContain('The threshold of v1.1 rests on 3 good images (2 held out + 1 marked good)');
     await go(page, 'history');
     await expect.poll(() => page.locator('[data-testid="history-row"][data-kind="correction"]').count()).toBe(corrections);
   });

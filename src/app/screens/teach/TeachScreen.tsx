@@ -5,7 +5,7 @@ import { WeightsPanel } from '../../components/WeightsPanel';
 import { useEngine } from '../../stores/engine';
 import { useLearn } from '../../stores/learn';
 import { useModels } from '../../stores/models';
-import { DEFAULT_FALSE_ALARM_RATE, heldOutCount } from '../../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, heldOutCount, versionLabel } from '../../../core/inspection';
 import type { BackboneId } from '../../../core';
 import type { ModelRecord } from '../../persistence/models';
 import { useTeach } from '../../stores/teach';
@@ -135,7 +135,7 @@ function ImagesAdvice({ n, record }: { n: number; record: ModelRecord }) {
       {measured &&
         measured.good.n !== held &&
         (marked > 0 && marked < measured.good.n
-          ? `The threshold of v${record.version} rests on ${measured.good.n} good images (${measured.good.n - marked} held out + ${marked} marked good): they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `
+          ? `The threshold of ${versionLabel(record.version, cal?.revision)} rests on ${measured.good.n} good images (${measured.good.n - marked} held out + ${marked} marked good): they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `
           : `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `)}
       For {pct(rate)} about {imagesFor(rate)} good images are needed. You can still train.
     </p>
