@@ -160,6 +160,8 @@ describe('marking verdicts wrong', () => {
     expect((await listDefects(modelId)).map((d) => d.name)).toEqual(['lot/c.png']);
     expect(useLearn.getState().pending[modelId]).toEqual([]);
     expect(useLearn.getState().marks[`${modelId}:lot/c.png`]).toBe('defect');
+    // v1 never saw it, so nothing in the current threshold needs a retraining.
+    expect(messages().at(-1)).not.toMatch(/retrain to leave it out/);
     // The verdict said DEFECT: the earlier correction is withdrawn, not a "DEFECT corrected to DEFECT".
     expect(await corrections()).toEqual(['DEFECT', 'OK']);
     expect(messages().at(-1)).toMatch(/taken out of its good images.*the earlier correction is withdrawn in History \(the DEFECT verdict stands\)/);
@@ -173,6 +175,15 @@ describe('marking verdicts wrong', () => {
     expect(await listDefects(modelId)).toEqual([]);
     expect(useLearn.getState().pending[modelId].map((i) => i.name)).toEqual(['lot/c.png']);
     expect(await corrections()).toEqual(['OK', 'DEFECT', 'OK']);
+  });
+
+  it('a trained-on good image marked a defect leaves the good images and says the current version still includes it', async () => {
+    // v1 trained on 't1' (beforeEach): its picture, marked a defect in Live, where the versions list is not loaded.
+    await addImages([{ id: 't1', modelId, name: 't1.png', blob: png(30), addedAt: 1 }]);
+    useLearn.setState({ versions: {} });
+    await useLearn.getState().markDefect({ modelId, blob: png(30), name: 'live frame 1', from: 'live' });
+    expect(await listImages(modelId)).toEqual([]);
+    expect(useNotices.getState().notices.at(-1)!.message).toMatch(/taken out of its good images \(t1\.png\); the current version still includes it: retrain to leave it out/);
   });
 
   it('a mark that agrees with the verdict files the part and records no correction', async () => {

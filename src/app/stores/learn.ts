@@ -196,7 +196,9 @@ export const useLearn = create<LearnState>((set, get) => ({
         await removeImages([good.id]);
         const teach = useTeach.getState();
         if (teach.modelId === t.modelId) useTeach.setState({ images: teach.images.filter((i) => i.id !== good.id) });
-        const version = (get().versions[t.modelId] ?? []).find((v) => v.version === useModels.getState().records.find((r) => r.id === t.modelId)?.version);
+        // Read, not taken from the store: Live and Evaluate do not load the versions list.
+        const current = useModels.getState().records.find((r) => r.id === t.modelId)?.version;
+        const version = (await listVersions(t.modelId)).find((v) => v.version === current);
         const inThreshold = version?.calibratedWith.includes(good.id) || version?.heldOut?.includes(good.id) || version?.trainedOn?.includes(good.id);
         moved = ` and taken out of its good images${good.name === t.name ? '' : ` (${good.name})`}${inThreshold ? '; the current version still includes it: retrain to leave it out' : ''}`;
       }
