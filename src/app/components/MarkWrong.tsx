@@ -1,8 +1,8 @@
 // "This part is good" / "This is a defect" under a verdict, and after a part is marked good, the offer to
 // recalibrate now or retrain. The same control in Inspect, Evaluate's detail view and Live.
 import { useState } from 'react';
-import { formatRawScore } from '../../core/inspection';
-import { useLearn, type MarkTarget } from '../stores/learn';
+import { formatRawScore, versionLabel } from '../../core/inspection';
+import { markKey, useLearn, type MarkTarget } from '../stores/learn';
 import { useModels } from '../stores/models';
 import { useTeach } from '../stores/teach';
 import { ProgressBar } from './ProgressBar';
@@ -18,30 +18,49 @@ export function MarkWrong({ target, label }: Props) {
   const markGood = useLearn((s) => s.markGood);
   const markDefect = useLearn((s) => s.markDefect);
   const offer = useLearn((s) => s.offer);
-  // What this image was just marked, so the person sees the click took (the verdict itself stays as given).
-  const [marked, setMarked] = useState<{ key: string; as: string } | null>(null);
-  const key = target ? `${target.modelId}:${target.name}` : '';
-  const mark = async (as: 'good' | 'a defect') => {
-    if (!target) return;
-    if (await (as === 'good' ? markGood(target) : markDefect(target))) setMarked({ key, as });
+  const marked = useLearn((s) => (target ? s.marks[markKey(target.modelId, target.name)] : undefined));
+  const pending = useLearn((s) => (target ? (s.pending[target.modelId]?.length ?? 0) : 0));
+  const busy = useLearn((s) => !!target && s.job?.modelId === target.modelId);
+  const training = useTeach((s) => !!target && s.job?.modelId === target.modelId);
+  // One click at a time: a second click while the first is stored would race it.
+  const [working, setWorking] = useState(false);
+  const mark = async (as: 'good' | 'defect') => {
+    if (!target || working) return;
+    setWorking(true);
+    try {
+      await (as === 'good' ? markGood(target) : markDefect(target));
+    } finally {
+      setWorking(false);
+    }
   };
-  const disabled = !target;
+  const disabled = !target || working;
   const of = label ? ` (${label})` : '';
   return (
     <div className="mark-wrong" data-testid="mark-wrong">
-      <div className="row wrap" role="group" aria-label={`Mark this verdict wrong${of}`}>
-        <span className="small muted">Verdict wrong?</span>
-        <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('good')} data-testid="mark-good" title="Adds the image to the model's good images, then offers to recalibrate or retrain">
-          This part is good
-        </button>
-        <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('a defect')} data-testid="mark-defect" title="Files the image in the model's labelled defect set (Versions screen, Evaluate)">
-          This is a defect
-        </button>
-        <span className="small" role="status" data-testid="marked">
-          {marked && marked.key === key ? `Marked ${marked.as}` : ''}
-        </span>
+      {/* Worded for both cases: a mark that agrees with the verdict confirms it, one that does not corrects it. */}
+      <div className="row wrap" role="group" aria-label={`Label this part for the model${of}`}>
+        <span className="small muted">Label this part:</span>
+        {marked === 'good' ? (
+          <span className="small ok-text" data-testid="marked">
+            ✓ Marked good
+          </span>
+        ) : (
+          <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('good')} data-testid="mark-good" title="Adds the image to the model's good images (out of its defect set if it was filed there), then offers to recalibrate or retrain">
+            {marked === 'defect' ? 'No, it is good' : 'This part is good'}
+          </button>
+        )}
+        {marked === 'defect' ? (
+          <span className="small ok-text" data-testid="marked">
+            ✓ Filed as a defect
+          </span>
+        ) : (
+          <button type="button" className="secondary" disabled={disabled} onClick={() => void mark('defect')} data-testid="mark-defect" title="Files the image in the model's labelled defect set (out of its good images if it was there), for the Versions screen and Evaluate">
+            {marked === 'good' ? 'No, it is a defect' : 'This is a defect'}
+          </button>
+        )}
       </div>
-      {offer && target && offer.modelId === target.modelId && <LearnOffer modelId={offer.modelId} />}
+      {/* Only while something is waiting for it (or running): an offer with nothing to do is noise. */}
+      {offer && target && offer.modelId === target.modelId && (pending > 0 || busy || training) && <LearnOffer modelId={offer.modelId} />}
     </div>
   );
 }
@@ -56,19 +75,27 @@ export function LearnOffer({ modelId, dismissable = true }: { modelId: string; d
   const training = trainJob?.modelId === modelId;
   const cal = record.calibration;
   const next = Math.max(record.version, record.latestVersion ?? 0) + 1;
+  const running = job?.modelId === modelId || training;
+  if (waiting.length === 0 && !running) {
+    // Nothing to recalibrate with: one line, with Retrain for a new version from the good images as they are.
+    return (
+      <div className="row wrap" data-testid="learn-offer">
+        <span className="small muted" data-testid="learn-offer-none">
+          No part marked good is waiting for the threshold of {versionLabel(record.version, cal?.revision)}.
+        </span>
+        <button type="button" className="secondary" disabled={!!job || !!trainJob} onClick={() => void retrain(modelId)} data-testid="retrain" title={`Makes v${next} from all good images, in minutes (v${record.version} stays saved)`}>
+          Retrain as v{next}
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="learn-offer" role="region" aria-label="Learn from the marked parts" data-testid="learn-offer">
-      {waiting.length === 0 ? (
+      {waiting.length === 0 ? null : (
         <p className="small">
-          No part marked good is waiting for the threshold of "{record.name}" v{record.version}
-          {cal ? ` (raw threshold ${formatRawScore(cal.threshold)})` : ''}: mark a wrong verdict good in Inspect, Evaluate or Live first. <em>Retrain</em> makes v{next} from all good images, in
-          minutes (v{record.version} stays saved).
-        </p>
-      ) : (
-        <p className="small">
-          <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" v{record.version} does not include yet
-          {cal ? ` (raw threshold ${formatRawScore(cal.threshold)})` : ''}. <em>Recalibrate now</em> re-sets the threshold from the held-out images plus these, with the current flow, in seconds;{' '}
-          <em>Retrain</em> makes v{next} from all good images, in minutes (v{record.version} stays saved). Parts marked after a false alarm are the unusual ones, so they raise the threshold
+          <strong>{waiting.length}</strong> part{waiting.length === 1 ? '' : 's'} marked good that the threshold of "{record.name}" {versionLabel(record.version, cal?.revision)} does not include yet
+          {cal ? ` (0.5 on the 0-1 scale = raw ${formatRawScore(cal.threshold)})` : ''}. <em>Recalibrate now</em> re-sets the threshold from the held-out images plus these, with the current flow, in
+          seconds; <em>Retrain</em> makes v{next} from all good images, in minutes (v{record.version} stays saved). Parts marked after a false alarm are the unusual ones, so they raise the threshold
           more than random good parts would.
         </p>
       )}

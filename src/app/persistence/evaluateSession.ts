@@ -21,7 +21,7 @@ export interface StoredEvalSession {
   /** Whether the images were scored (metrics shown) when saved. */
   scored: boolean;
   /** The model version that scored them. */
-  model: { id: string; version: number } | null;
+  model: { id: string; version: number; revision?: number } | null;
   savedAt: number;
 }
 

@@ -80,7 +80,7 @@ interface EvaluateState {
   /** Puts back the false-alarm-rate threshold from held-out images after a threshold set here. */
   restoreCalibrated(): Promise<void>;
   /** The model version that scored the items (the exports name it). */
-  scoredBy: { id: string; version: number } | null;
+  scoredBy: { id: string; version: number; revision?: number } | null;
   /** Reads back the evaluation kept in IndexedDB (after a reload). */
   restore(): Promise<void>;
 }
@@ -259,7 +259,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
           items: s.items.map((it, k) => ({ ...it, score: r.scores[k], error: r.errors[k] ?? undefined })),
           metrics: { pixelAuroc: r.pixelAuroc },
           threshold: null,
-          scoredBy: { id: record.id, version: record.version },
+          scoredBy: { id: record.id, version: record.version, revision: record.calibration?.revision },
         }));
         if (r.calibration) {
           await models.setCalibration(record.id, r.calibration);

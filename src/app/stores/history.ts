@@ -201,7 +201,7 @@ export interface VerdictGiven {
   /** The image's file or an encoded frame, hashed for the record; null where there is none (a raw video frame). */
   image: Blob | null;
   model: { id: string; name: string; version: number };
-  calibration: Pick<Calibration, 'threshold' | 'good'> | null;
+  calibration: Pick<Calibration, 'threshold' | 'good' | 'revision'> | null;
   rawScore: number;
   /** When it was scored (ms since 1970); now if not given. */
   time?: number;
@@ -214,7 +214,7 @@ export async function recordVerdict(v: VerdictGiven): Promise<void> {
     const [imageHash, modelHash] = await Promise.all([v.image ? contentHash(v.image) : null, modelFileHash(v.model.id, v.model.version)]);
     const { station, operator } = useHistory.getState();
     recordVerdicts([
-      verdictRecord({ time, source: v.source, station, operator, imageName: v.imageName, imageHash, model: { ...v.model, hash: modelHash }, rawScore: v.rawScore, calibration: v.calibration }),
+      verdictRecord({ time, source: v.source, station, operator, imageName: v.imageName, imageHash, model: { ...v.model, ...(v.calibration?.revision ? { revision: v.calibration.revision } : {}), hash: modelHash }, rawScore: v.rawScore, calibration: v.calibration }),
     ]);
   } catch (e) {
     reportError(e, `The verdict on ${v.imageName} could not be recorded in the history`);

@@ -125,6 +125,9 @@ describe('marking verdicts wrong', () => {
     const now = useModels.getState().records.find((r) => r.id === modelId)!;
     expect(now.calibration!.threshold).toBe(conformalThreshold([...heldOut, 100], 0.05).threshold);
     expect(now.calibration!.threshold).toBeGreaterThan(calV1.threshold);
+    // The new threshold is part of the version's name wherever verdicts are shown: v1.1.
+    expect(now.calibration!.revision).toBe(1);
+    expect(useNotices.getState().notices.map((n) => n.message).join('\n')).toMatch(/recalibrated with 1 image marked good, now v1\.1: raw threshold/);
     expect(fake.engine.callsOf('setCalibration')).toHaveLength(1);
     const v1 = (await listVersions(modelId)).find((v) => v.version === 1)!;
     expect(v1.calibratedWith).toEqual([images[0].id]);
@@ -132,6 +135,68 @@ describe('marking verdicts wrong', () => {
     expect(v1.change).toBe('first training; recalibrated with 1 image marked good');
     // Once in the threshold, nothing is waiting any more.
     expect(useLearn.getState().pending[modelId]).toEqual([]);
+  });
+
+  it('a part is good or a defect, never both: repeat marks record nothing, the other mark moves it', async () => {
+    const rec = useModels.getState().records.find((r) => r.id === modelId)!;
+    const at = Date.now() - 4000;
+    await recordVerdicts([
+      verdictRecord({ time: at, source: 'inspect', station: '', operator: '', imageName: 'lot/c.png', imageHash: null, model: { id: modelId, name: rec.name, version: 1, hash: null }, rawScore: 100, calibration: calV1 }),
+    ]);
+    const target = { modelId, blob: png(4), name: 'lot/c.png', from: 'inspect' as const, verdictAt: at };
+    const corrections = async () => (await queryVerdicts({ modelId })).filter((r) => r.kind === 'correction').map((r) => r.verdict);
+    const messages = () => useNotices.getState().notices.map((n) => n.message);
+
+    await useLearn.getState().markGood(target);
+    await useLearn.getState().markGood(target);
+    expect(await listImages(modelId)).toHaveLength(1);
+    expect(await corrections()).toEqual(['OK']);
+    expect(messages().at(-1)).toMatch(/lot\/c\.png is already marked good .*nothing new recorded/);
+    expect(useLearn.getState().marks[`${modelId}:lot/c.png`]).toBe('good');
+
+    // Now a defect: out of the good images and of what Recalibrate would count, in the defect set once.
+    await useLearn.getState().markDefect(target);
+    expect(await listImages(modelId)).toEqual([]);
+    expect((await listDefects(modelId)).map((d) => d.name)).toEqual(['lot/c.png']);
+    expect(useLearn.getState().pending[modelId]).toEqual([]);
+    expect(useLearn.getState().marks[`${modelId}:lot/c.png`]).toBe('defect');
+    // v1 never saw it, so nothing in the current threshold needs a retraining.
+    expect(messages().at(-1)).not.toMatch(/retrain to leave it out/);
+    // The verdict said DEFECT: the earlier correction is withdrawn, not a "DEFECT corrected to DEFECT".
+    expect(await corrections()).toEqual(['DEFECT', 'OK']);
+    expect(messages().at(-1)).toMatch(/taken out of its good images.*the earlier correction is withdrawn in History \(the DEFECT verdict stands\)/);
+    await useLearn.getState().markDefect(target);
+    expect(await listDefects(modelId)).toHaveLength(1);
+    expect(await corrections()).toHaveLength(2);
+    expect(messages().at(-1)).toMatch(/already filed as a defect .*nothing new recorded/);
+
+    // And back to good: out of the defect set, waiting for the threshold again.
+    await useLearn.getState().markGood(target);
+    expect(await listDefects(modelId)).toEqual([]);
+    expect(useLearn.getState().pending[modelId].map((i) => i.name)).toEqual(['lot/c.png']);
+    expect(await corrections()).toEqual(['OK', 'DEFECT', 'OK']);
+  });
+
+  it('a trained-on good image marked a defect leaves the good images and says the current version still includes it', async () => {
+    // v1 trained on 't1' (beforeEach): its picture, marked a defect in Live, where the versions list is not loaded.
+    await addImages([{ id: 't1', modelId, name: 't1.png', blob: png(30), addedAt: 1 }]);
+    useLearn.setState({ versions: {} });
+    await useLearn.getState().markDefect({ modelId, blob: png(30), name: 'live frame 1', from: 'live' });
+    expect(await listImages(modelId)).toEqual([]);
+    expect(useNotices.getState().notices.at(-1)!.message).toMatch(/taken out of its good images \(t1\.png\); the current version still includes it: retrain to leave it out/);
+  });
+
+  it('a mark that agrees with the verdict files the part and records no correction', async () => {
+    const rec = useModels.getState().records.find((r) => r.id === modelId)!;
+    const at = Date.now() - 4000;
+    // Raw 100 is far above v1's threshold: the verdict is DEFECT.
+    await recordVerdicts([
+      verdictRecord({ time: at, source: 'inspect', station: '', operator: '', imageName: 'lot/d.png', imageHash: null, model: { id: modelId, name: rec.name, version: 1, hash: null }, rawScore: 100, calibration: calV1 }),
+    ]);
+    await useLearn.getState().markDefect({ modelId, blob: png(5), name: 'lot/d.png', from: 'inspect', verdictAt: at });
+    expect((await listDefects(modelId)).map((d) => d.name)).toEqual(['lot/d.png']);
+    expect((await queryVerdicts({ modelId })).filter((r) => r.kind === 'correction')).toEqual([]);
+    expect(useNotices.getState().notices.at(-1)!.message).toMatch(/filed as a defect .*the DEFECT verdict stands \(a confirmation, nothing to correct\)/);
   });
 
   it('a full disk when marking a part good stores nothing, records no correction, and says what to do', async () => {

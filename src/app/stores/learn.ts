@@ -2,11 +2,11 @@
 // or a defect in its labelled set), records the correction in the trail, and offers to recalibrate or
 // retrain; a model's versions are listed, compared on one labelled set and rolled back.
 import { create } from 'zustand';
-import { compareVersions, describeCalibration, formatRawScore, mayHaveTrainedOn, recalibrateWithGood, untrainedGood, type VersionResult } from '../../core/inspection';
+import { compareVersions, describeCalibration, formatRawScore, latestCorrections, mayHaveTrainedOn, recalibrateWithGood, untrainedGood, versionLabel, type VersionResult } from '../../core/inspection';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { newId } from '../lib/format';
-import { addImages, listImages, type StoredImage } from '../persistence/images';
+import { addImages, listImages, removeImages, type StoredImage } from '../persistence/images';
 import { addDefect, listDefects, listVersions, readVersion, removeDefect, updateVersion, type FiledDefect, type VersionInfo } from '../persistence/learning';
 import { queryVerdicts } from '../persistence/history';
 import { useHistory } from './history';
@@ -55,6 +55,8 @@ interface LearnState {
   /** Good images a person marked that the current threshold does not include yet, by model. */
   pending: Record<string, StoredImage[]>;
   comparison: Comparison | null;
+  /** What each image (by model and name) was marked in this session, so its buttons show it. */
+  marks: Record<string, Mark>;
   /** Resolves true when the image is among the model's good images afterwards (added now or before). */
   markGood(t: MarkTarget): Promise<boolean>;
   /** Resolves true when the image is in the model's defect set afterwards. */
@@ -87,17 +89,49 @@ async function verdictInTrail(t: Pick<MarkTarget, 'verdictAt' | 'modelId' | 'nam
   return found.find((r) => r.kind === 'verdict' && r.imageName === t.name);
 }
 
-async function recordCorrection(t: Pick<MarkTarget, 'verdictAt' | 'modelId' | 'name' | 'from'>, verdict: 'OK' | 'DEFECT'): Promise<boolean> {
+/**
+ * What a mark did to the trail: 'corrected' (the verdict said otherwise: a correction is recorded),
+ * 'withdrawn' (an earlier correction is taken back: the verdict stands again), 'confirmed' (the verdict
+ * already said so: nothing to record), or 'none' (no verdict found, or it could not be recorded).
+ */
+export type MarkRecord = 'corrected' | 'withdrawn' | 'confirmed' | 'none';
+
+async function recordCorrection(t: Pick<MarkTarget, 'verdictAt' | 'modelId' | 'name' | 'from'>, verdict: 'OK' | 'DEFECT'): Promise<MarkRecord> {
   try {
     const original = await verdictInTrail(t);
-    if (!original) return false;
+    if (!original) return 'none';
+    // What the trail says now: the verdict, or its latest correction.
+    const latest = original.seq === undefined ? undefined : latestCorrections(await queryVerdicts({ from: original.time, modelId: t.modelId })).get(original.seq);
+    const current = latest?.verdict ?? original.verdict;
+    if (current === verdict) return 'confirmed';
     await useHistory.getState().correct(original, verdict, `marked ${verdict === 'OK' ? 'good' : 'a defect'} in ${t.from}`);
-    return true;
+    return verdict === original.verdict ? 'withdrawn' : 'corrected';
   } catch (e) {
     reportError(e, 'The correction could not be recorded in the history');
-    return false;
+    return 'none';
   }
 }
+
+/** How a mark's effect on the trail reads at the end of its message. */
+function trailNote(r: MarkRecord, verdict: 'OK' | 'DEFECT'): string {
+  if (r === 'corrected') return '; the correction is in History';
+  if (r === 'withdrawn') return `; the earlier correction is withdrawn in History (the ${verdict} verdict stands)`;
+  if (r === 'confirmed') return `; the ${verdict} verdict stands (a confirmation, nothing to correct)`;
+  return '';
+}
+
+/** The good image and filed defect of the model with the same bytes, if any (by content hash). */
+async function filedAs(modelId: string, hash: string | null): Promise<{ good?: StoredImage; defect?: FiledDefect }> {
+  if (!hash) return {};
+  const [images, defects] = await Promise.all([listImages(modelId), listDefects(modelId)]);
+  const hashes = await Promise.all(images.map((img) => contentHash(img.blob)));
+  return { good: images.find((_, i) => hashes[i] === hash), defect: defects.find((d) => d.hash === hash) };
+}
+
+/** Where a part stands for a model: a person marks it good or a defect, never both. */
+export type Mark = 'good' | 'defect';
+
+export const markKey = (modelId: string, name: string) => `${modelId}:${name}`;
 
 function modelName(id: string): string {
   return useModels.getState().records.find((r) => r.id === id)?.name ?? 'the model';
@@ -111,26 +145,32 @@ export const useLearn = create<LearnState>((set, get) => ({
   defects: {},
   pending: {},
   comparison: null,
+  marks: {},
 
   async markGood(target) {
     const notices = useNotices.getState();
     try {
       const t = { ...target, blob: typeof target.blob === 'function' ? await target.blob() : target.blob };
-      const [images, hash] = await Promise.all([listImages(t.modelId), contentHash(t.blob)]);
-      const same = hash ? (await Promise.all(images.map(async (img) => ((await contentHash(img.blob)) === hash ? img : null)))).find(Boolean) : null;
-      if (same) {
-        notices.push('info', `${t.name} is already among the good images of "${modelName(t.modelId)}" (as ${same.name}).`);
-      } else {
-        const stored: StoredImage = { id: newId('img'), modelId: t.modelId, name: t.name, blob: t.blob, addedAt: Date.now(), origin: 'correction' };
-        // Stored first: a full disk says so here and the verdict stays uncorrected, so nothing half-done remains.
-        await addImages([stored]);
-        const teach = useTeach.getState();
-        if (teach.modelId === t.modelId) useTeach.setState({ images: [...teach.images, { id: stored.id, name: stored.name, blob: stored.blob, url: URL.createObjectURL(stored.blob), addedAt: stored.addedAt, origin: 'correction' }] });
+      const model = modelName(t.modelId);
+      const { good, defect } = await filedAs(t.modelId, await contentHash(t.blob));
+      if (good) {
+        // The same mark again: nothing new to store or record.
+        set((s) => ({ marks: { ...s.marks, [markKey(t.modelId, t.name)]: 'good' } }));
+        notices.push('info', `${t.name} is already marked good for "${model}"${good.name === t.name ? '' : ` (as ${good.name})`}: nothing new recorded.`);
+        return true;
       }
+      const stored: StoredImage = { id: newId('img'), modelId: t.modelId, name: t.name, blob: t.blob, addedAt: Date.now(), origin: 'correction' };
+      // Stored first: a full disk says so here and the verdict stays uncorrected, so nothing half-done remains.
+      await addImages([stored]);
+      if (defect) await removeDefect(defect.id);
+      const teach = useTeach.getState();
+      if (teach.modelId === t.modelId) useTeach.setState({ images: [...teach.images, { id: stored.id, name: stored.name, blob: stored.blob, url: URL.createObjectURL(stored.blob), addedAt: stored.addedAt, origin: 'correction' }] });
       const recorded = await recordCorrection(t, 'OK');
-      set({ offer: { modelId: t.modelId, name: t.name } });
+      set((s) => ({ offer: { modelId: t.modelId, name: t.name }, marks: { ...s.marks, [markKey(t.modelId, t.name)]: 'good' } }));
       await get().refresh(t.modelId);
-      if (!same) notices.push('info', `${t.name} was added to the good images of "${modelName(t.modelId)}"${recorded ? ' and the correction recorded in History' : ''}.`);
+      const moved = defect ? ` and taken out of its defect set${defect.name === t.name ? '' : ` (filed as ${defect.name})`}` : '';
+      const trail = trailNote(recorded, 'OK');
+      notices.push('info', `${t.name} was added to the good images of "${model}"${moved}${trail}.`);
       return true;
     } catch (e) {
       reportError(e, `${target.name} could not be marked good`);
@@ -142,17 +182,31 @@ export const useLearn = create<LearnState>((set, get) => ({
     const notices = useNotices.getState();
     try {
       const t = { ...target, blob: typeof target.blob === 'function' ? await target.blob() : target.blob };
-      const [filed, hash] = await Promise.all([listDefects(t.modelId), contentHash(t.blob)]);
-      const same = hash ? filed.find((d) => d.hash === hash) : undefined;
-      if (!same) await addDefect({ id: newId('defect'), modelId: t.modelId, name: t.name, blob: t.blob, addedAt: Date.now(), hash, from: t.from });
+      const model = modelName(t.modelId);
+      const hash = await contentHash(t.blob);
+      const { good, defect } = await filedAs(t.modelId, hash);
+      if (defect) {
+        set((s) => ({ marks: { ...s.marks, [markKey(t.modelId, t.name)]: 'defect' } }));
+        notices.push('info', `${t.name} is already filed as a defect of "${model}"${defect.name === t.name ? '' : ` (as ${defect.name})`}: nothing new recorded.`);
+        return true;
+      }
+      await addDefect({ id: newId('defect'), modelId: t.modelId, name: t.name, blob: t.blob, addedAt: Date.now(), hash, from: t.from });
+      let moved = '';
+      if (good) {
+        await removeImages([good.id]);
+        const teach = useTeach.getState();
+        if (teach.modelId === t.modelId) useTeach.setState({ images: teach.images.filter((i) => i.id !== good.id) });
+        // Read, not taken from the store: Live and Evaluate do not load the versions list.
+        const current = useModels.getState().records.find((r) => r.id === t.modelId)?.version;
+        const version = (await listVersions(t.modelId)).find((v) => v.version === current);
+        const inThreshold = version?.calibratedWith.includes(good.id) || version?.heldOut?.includes(good.id) || version?.trainedOn?.includes(good.id);
+        moved = ` and taken out of its good images${good.name === t.name ? '' : ` (${good.name})`}${inThreshold ? '; the current version still includes it: retrain to leave it out' : ''}`;
+      }
       const recorded = await recordCorrection(t, 'DEFECT');
+      set((s) => ({ marks: { ...s.marks, [markKey(t.modelId, t.name)]: 'defect' } }));
       await get().refresh(t.modelId);
-      notices.push(
-        'info',
-        same
-          ? `${t.name} is already in the defect set of "${modelName(t.modelId)}" (as ${same.name}).`
-          : `${t.name} was filed as a defect of "${modelName(t.modelId)}" (Versions: compare versions on it, or use it in Evaluate)${recorded ? '; the correction is in History' : ''}.`,
-      );
+      const trail = trailNote(recorded, 'DEFECT');
+      notices.push('info', `${t.name} was filed as a defect of "${model}"${moved} (Versions: compare versions on it, or use it in Evaluate)${trail}.`);
       return true;
     } catch (e) {
       reportError(e, `${target.name} could not be filed as a defect`);
@@ -210,7 +264,7 @@ export const useLearn = create<LearnState>((set, get) => ({
       await get().refresh(modelId);
       useNotices.getState().push(
         'info',
-        `"${record.name}" v${record.version} recalibrated with ${images.length} image${images.length === 1 ? '' : 's'} marked good: raw threshold ${formatRawScore(before.threshold)} → ${formatRawScore(next.threshold)}; ${describeCalibration(next)}.`,
+        `"${record.name}" v${record.version} recalibrated with ${images.length} image${images.length === 1 ? '' : 's'} marked good, now ${versionLabel(record.version, next.revision)}: raw threshold ${formatRawScore(before.threshold)} → ${formatRawScore(next.threshold)}; ${describeCalibration(next)}.`,
       );
     } catch (e) {
       if (isCancelled(e)) useNotices.getState().push('info', 'Recalibration cancelled; the threshold is unchanged.');

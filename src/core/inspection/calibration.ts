@@ -52,6 +52,16 @@ export interface Calibration {
    */
   mapLow: number;
   mapHigh: number;
+  /**
+   * How many times this flow's threshold was re-set with parts a person marked good (absent: never). A
+   * recalibration changes verdicts without a new flow, so it is part of the version's name: v1 → v1.1.
+   */
+  revision?: number;
+}
+
+/** A model version's name as shown everywhere: "v1", or "v1.2" after its threshold was recalibrated twice. */
+export function versionLabel(version: number, revision?: number | null): string {
+  return revision ? `v${version}.${revision}` : `v${version}`;
 }
 
 export class CalibrationError extends Error {

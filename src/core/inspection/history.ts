@@ -12,6 +12,8 @@ export interface HistoryModel {
   id: string;
   name: string;
   version: number;
+  /** The threshold's recalibration count (Calibration.revision): "v1.1"; absent for the training's own. */
+  revision?: number;
   /** SHA-256 of the model file (the flow's weights), or null where the browser cannot hash. */
   hash: string | null;
 }

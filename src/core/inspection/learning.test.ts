@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, conformalThreshold, recalibrate, type Calibration } from './calibration';
+import { calibrate, conformalThreshold, recalibrate, versionLabel, type Calibration } from './calibration';
 import { compareVersions, mayHaveTrainedOn, nextVersion, recalibrateWithGood, untrainedGood } from './learning';
 
 const mapScale = { mapLow: 0.1, mapHigh: 0.9 };
@@ -10,6 +10,9 @@ const trained = calibrate({ goodScores: heldOut, source: 'held-out', mapScale },
 describe('recalibrateWithGood', () => {
   it('applies the training rule (split-conformal at the model\'s rate) to the held-out scores plus the new ones', () => {
     const next = recalibrateWithGood(trained, [100]);
+    // A recalibration is part of the version's name: v1 → v1.1 → v1.2; a training's own threshold is plain v1.
+    expect([trained.revision, next.revision, recalibrateWithGood(next, [101]).revision]).toEqual([undefined, 1, 2]);
+    expect([versionLabel(1, trained.revision), versionLabel(1, next.revision), versionLabel(3, 2)]).toEqual(['v1', 'v1.1', 'v3.2']);
     const expected = conformalThreshold([...heldOut, 100], 0.05);
     expect(next.threshold).toBe(expected.threshold);
     // A confirmed false alarm at 100 moves the threshold from between 38 and 39 to between 39 and 100 (k = 39 of 40).

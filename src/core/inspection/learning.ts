@@ -24,10 +24,11 @@ export function recalibrateWithGood(cal: Calibration, addedScores: readonly numb
     throw new CalibrationError('this model keeps no held-out scores (it was calibrated by an older version): retrain it to recalibrate');
   }
   const rate = cal.method.kind === 'false-alarm-rate' ? cal.method.rate : DEFAULT_FALSE_ALARM_RATE;
-  return calibrate(
+  const next = calibrate(
     { goodScores: [...cal.goodScores, ...addedScores], source: cal.source, mapScale: { mapLow: cal.mapLow, mapHigh: cal.mapHigh } },
     { kind: 'false-alarm-rate', rate },
   );
+  return { ...next, revision: (cal.revision ?? 0) + 1 };
 }
 
 /** What a version of a model was trained on, as far as it is known. */

@@ -49,6 +49,16 @@ describe('report rows from the history', () => {
     ]);
     expect(reportSummary(rows).markedGood).toBe(1);
   });
+
+  it('names a recalibrated threshold in the model (v2.1), and a withdrawn correction leaves the verdict as given', () => {
+    const model = { id: 'm', name: 'Tiles', version: 2, revision: 1, hash: null };
+    const c: VerdictRecord = { ...verdictRecord({ source: 'inspect', station: '', operator: '', imageHash: null, model, calibration: { threshold: 10, good: { n: 5, mean: 5, std: 2, min: 1, max: 9, median: 5 } }, time: 10, imageName: 'c.png', rawScore: 20 }), seq: 1 };
+    const fix: VerdictRecord = { ...correctionRecord(c, 'OK', { time: 20, station: '', operator: '' }), seq: 2 };
+    const back: VerdictRecord = { ...correctionRecord(c, 'DEFECT', { time: 30, station: '', operator: '' }), seq: 3 };
+    const rows = historyReportRows([back, fix, c]);
+    expect(rows.map((r) => [r.verdict, r.correctedTo, r.model])).toEqual([['DEFECT', undefined, 'Tiles v2.1']]);
+    expect(reportSummary(rows)).toMatchObject({ markedGood: 0, markedDefect: 0 });
+  });
 });
 
 describe('paper', () => {

@@ -1,6 +1,7 @@
 // What a printed report of a batch or of a day says: counts and rates, the flagged parts first by score,
 // and the paper it is laid out for. Pure data; the app draws it and the browser prints it.
 import { latestCorrections, type HistorySource, type VerdictRecord } from './history';
+import { versionLabel } from './calibration';
 
 export type ReportVerdict = 'OK' | 'DEFECT' | 'UNCALIBRATED' | 'ERROR';
 
@@ -74,9 +75,10 @@ export function historyReportRows(records: readonly VerdictRecord[]): ReportRow[
         verdict: r.verdict,
         score: r.score,
         rawScore: r.rawScore,
-        model: `${r.model.name} v${r.model.version}`,
+        model: `${r.model.name} ${versionLabel(r.model.version, r.model.revision)}`,
         source: r.source,
-        correctedTo: fix && fix.verdict !== 'UNCALIBRATED' ? fix.verdict : undefined,
+        // A correction taken back (the same verdict again) leaves the verdict as given.
+        correctedTo: fix && fix.verdict !== 'UNCALIBRATED' && fix.verdict !== r.verdict ? fix.verdict : undefined,
         key: String(r.seq ?? `${r.time}:${r.imageName}`),
       };
     })

@@ -2,7 +2,7 @@ import { DropZone } from '../../components/DropZone';
 import { SortHeader as ColumnHeader } from '../../components/SortHeader';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useState } from 'react';
-import { describeCalibration, displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts } from '../../../core/inspection';
+import { describeCalibration, displayScale, displayScore, formatDisplayScore, formatRawScore, logHistogram, nearestCut, thresholdCuts, versionLabel } from '../../../core/inspection';
 import { bestF1, calibratedAlternative, reportOf, useEvaluate, type EvalItem, type EvalSortKey } from '../../stores/evaluate';
 import { useModels } from '../../stores/models';
 import { RocChart, ScoreHistogram } from './Charts';
@@ -132,7 +132,13 @@ export function EvaluateScreen() {
             <section className="card" data-testid="eval-results">
               <div className="row wrap spread">
                 <span className="small muted" data-testid="eval-scored-by">
-                  {st.scoredBy ? `Scored by ${st.scoredBy.id === record.id ? `“${record.name}”` : 'another model'} v${st.scoredBy.version}${st.scoredBy.id === record.id && st.scoredBy.version !== record.version ? ` (now v${record.version}: evaluate again)` : ''}; kept in this browser until Clear.` : ''}
+                  {st.scoredBy
+                    ? (() => {
+                        const then = versionLabel(st.scoredBy.version, st.scoredBy.revision);
+                        const now = versionLabel(record.version, record.calibration?.revision);
+                        return `Scored by ${st.scoredBy.id === record.id ? `“${record.name}”` : 'another model'} ${then}${st.scoredBy.id === record.id && then !== now ? ` (now ${now}: evaluate again)` : ''}; kept in this browser until Clear.`;
+                      })()
+                    : ''}
                 </span>
                 <div className="row">
                   <button type="button" onClick={() => exportAs('csv')} data-testid="eval-export-csv">

@@ -13,6 +13,7 @@ import {
   dayRange,
   type HistoryVerdictFilter,
   type VerdictRecord,
+  versionLabel,
 } from '../../../core/inspection';
 import { downloadBlob } from '../../lib/download';
 import { reportHash } from '../report/reportData';
@@ -292,12 +293,12 @@ export function HistoryScreen() {
                       {r.kind === 'correction' && <div className="small">correction of record {r.correctionOf}</div>}
                       {fix && (
                         <div className="small warning-text" data-testid="history-corrected">
-                          corrected to {fix.verdict}
+                          {fix.verdict === r.verdict ? 'correction withdrawn: the verdict stands' : `corrected to ${fix.verdict}`}
                         </div>
                       )}
                     </td>
                     <td data-label="Model" className="small" title={r.model.hash ? `model file SHA-256 ${r.model.hash}` : undefined}>
-                      {r.model.name} v{r.model.version}
+                      {r.model.name} {versionLabel(r.model.version, r.model.revision)}
                     </td>
                     <td data-label="Station" className="small">
                       {[r.station, r.operator].filter(Boolean).join(' · ') || <span className="muted">not set</span>}

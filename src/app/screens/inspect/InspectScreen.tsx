@@ -12,7 +12,7 @@ import { neighbour } from '../evaluate/diagnosis';
 import { reportError } from '../../stores/notices';
 import { DriftPanel } from './DriftPanel';
 import { HeatThumb } from './HeatThumb';
-import { formatDisplayScore, formatRawScore } from '../../../core/inspection';
+import { formatDisplayScore, formatRawScore, versionLabel } from '../../../core/inspection';
 import { useEngine } from '../../stores/engine';
 import { sameJudge, useInspect, type SortKey } from '../../stores/inspect';
 import { useModels } from '../../stores/models';
@@ -123,7 +123,7 @@ export function InspectScreen() {
               {stale > 0 && (
                 <p className="warning-text row wrap" role="status" data-testid="stale-results">
                   <span>
-                    {stale} result{stale === 1 ? ' was' : 's were'} scored by another model or threshold and keep{stale === 1 ? 's' : ''} that verdict (see the Model column).
+                    {stale} result{stale === 1 ? ' was' : 's were'} scored by another model or threshold and keep{stale === 1 ? 's' : ''} that verdict (see the Model column; “{record.name}” is now {versionLabel(record.version, record.calibration?.revision)}).
                   </span>
                   <button type="button" onClick={st.rescore} disabled={st.running} data-testid="rescore">
                     Re-score with “{record.name}”
@@ -199,7 +199,7 @@ export function InspectScreen() {
                             </td>
                             {models.size > 1 || stale > 0 ? (
                               <td className="small" data-testid="row-model">
-                                {it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : ''}
+                                {it.judgedBy ? `${it.judgedBy.name} ${versionLabel(it.judgedBy.version, it.judgedBy.calibration?.revision)}` : ''}
                               </td>
                             ) : null}
                           </tr>
@@ -263,7 +263,7 @@ export function InspectScreen() {
                       <div className="row wrap">
                         <Legend scale={{ low: selected.judgedBy.calibration.mapLow, high: selected.judgedBy.calibration.mapHigh }} palette={palette} />
                         <span className="small muted" data-testid="legend-model">
-                          scale of {selected.judgedBy.name} v{selected.judgedBy.version}
+                          scale of {selected.judgedBy.name} {versionLabel(selected.judgedBy.version, selected.judgedBy.calibration?.revision)}
                         </span>
                       </div>
                     )}

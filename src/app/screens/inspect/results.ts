@@ -1,4 +1,4 @@
-import { DISPLAY_THRESHOLD, judge, sixDigits as clean, splitPath } from '../../../core/inspection';
+import { DISPLAY_THRESHOLD, judge, sixDigits as clean, splitPath, versionLabel } from '../../../core/inspection';
 import { toCsv } from '../../lib/csv';
 import type { OverlayInput } from '../../lib/overlay';
 import type { InspectItem, SortKey, VerdictFilter } from '../../stores/inspect';
@@ -90,6 +90,6 @@ export function overlayInput(it: InspectItem): OverlayInput {
     mapWidth: it.mapWidth,
     mapHeight: it.mapHeight,
     calibration: it.judgedBy?.calibration ?? null,
-    model: it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '',
+    model: it.judgedBy ? `${it.judgedBy.name} ${versionLabel(it.judgedBy.version, it.judgedBy.calibration?.revision)}` : '',
   };
 }

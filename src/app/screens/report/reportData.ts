@@ -1,6 +1,6 @@
 // Gathers what a report prints, from the Inspect batch or from the history of a date range: rows, the
 // models that judged them with their thresholds, and the images of flagged parts this browser still holds.
-import { dayRange, describeCalibration, formatRawScore, historyReportRows, type Calibration, type ReportRow, type VerdictRecord } from '../../../core/inspection';
+import { dayRange, describeCalibration, formatRawScore, historyReportRows, type Calibration, type ReportRow, type VerdictRecord, versionLabel } from '../../../core/inspection';
 import type { OverlayInput } from '../../lib/overlay';
 import { queryVerdicts } from '../../persistence/history';
 import type { ModelRecord } from '../../persistence/models';
@@ -54,7 +54,7 @@ export function batchReport(items: readonly InspectItem[]): ReportData {
   for (const it of [...items].sort((a, b) => a.order - b.order)) {
     const v = verdictOf(it);
     if (v === 'PENDING') continue;
-    const model = it.judgedBy ? `${it.judgedBy.name} v${it.judgedBy.version}` : '';
+    const model = it.judgedBy ? `${it.judgedBy.name} ${versionLabel(it.judgedBy.version, it.judgedBy.calibration?.revision)}` : '';
     rows.push({ time: it.scoredAt ?? null, name: it.name, verdict: v, score: displayOf(it) ?? null, rawScore: it.score ?? null, model, source: 'inspect', key: it.id });
     if (it.status === 'done' && it.score !== undefined) images.set(it.id, overlayInput(it));
     if (it.judgedBy && !models.has(model)) models.set(model, { label: model, rawThreshold: it.judgedBy.calibration?.threshold ?? null, sentence: modelSentence(it.judgedBy.calibration) });
@@ -99,14 +99,14 @@ export async function historyReport(s: Extract<ReportSource, { kind: 'history' }
         mapWidth: d.map?.width,
         mapHeight: d.map?.height,
         calibration: calOf(r.model.id, r.model.version, r.rawThreshold),
-        model: `${r.model.name} v${r.model.version}`,
+        model: `${r.model.name} ${versionLabel(r.model.version, r.model.revision)}`,
       });
     }
   }
   const seen = new Map<string, ReportModel>();
   for (const r of records) {
     if (r.kind !== 'verdict') continue;
-    const label = `${r.model.name} v${r.model.version}`;
+    const label = `${r.model.name} ${versionLabel(r.model.version, r.model.revision)}`;
     const key = `${label}@${r.rawThreshold}`;
     if (seen.has(key)) continue;
     const cal = calOf(r.model.id, r.model.version, r.rawThreshold);

@@ -1,10 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { CameraCapture } from '../../components/CameraCapture';
 import { DropZone } from '../../components/DropZone';
 import { WeightsPanel } from '../../components/WeightsPanel';
 import { useEngine } from '../../stores/engine';
+import { useLearn } from '../../stores/learn';
 import { useModels } from '../../stores/models';
-import { DEFAULT_FALSE_ALARM_RATE, heldOutCount } from '../../../core/inspection';
+import { DEFAULT_FALSE_ALARM_RATE, heldOutCount, versionLabel } from '../../../core/inspection';
 import type { BackboneId } from '../../../core';
 import type { ModelRecord } from '../../persistence/models';
 import { useTeach } from '../../stores/teach';
@@ -113,6 +114,12 @@ function imagesFor(rate: number): number {
 
 /** Advice on the number of good images from what the held-out calibration can promise, not a rule of thumb. */
 function ImagesAdvice({ n, record }: { n: number; record: ModelRecord }) {
+  // A recalibration adds marked-good parts to the held-out ones: say which is which.
+  const marked = useLearn((s) => s.versions[record.id]?.find((v) => v.version === record.version)?.calibratedWith.length ?? 0);
+  const refresh = useLearn((s) => s.refresh);
+  useEffect(() => {
+    if (record.version > 0) void refresh(record.id);
+  }, [record.id, record.version, refresh]);
   if (n === 0) return null;
   const m = record.calibration?.method;
   const rate = m?.kind === 'false-alarm-rate' ? m.rate : DEFAULT_FALSE_ALARM_RATE;
@@ -125,7 +132,11 @@ function ImagesAdvice({ n, record }: { n: number; record: ModelRecord }) {
     <p className="warning-text" data-testid="few-images-warning">
       Only {n} good image{n === 1 ? '' : 's'}:{' '}
       {held > 0 ? `${held} will be held out to set the threshold, and ${held} held-out images support false-alarm rates down to ${pct(minRate)}.` : 'too few to hold any out, so the threshold will come from the training images and promise nothing.'}{' '}
-      {measured && measured.good.n !== held && `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `}
+      {measured &&
+        measured.good.n !== held &&
+        (marked > 0 && marked < measured.good.n
+          ? `The threshold of ${versionLabel(record.version, cal?.revision)} rests on ${measured.good.n} good images (${measured.good.n - marked} held out + ${marked} marked good): they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `
+          : `The last training held out ${measured.good.n}: they support false-alarm rates down to ${pct(measured.guarantee!.minRate)}. `)}
       For {pct(rate)} about {imagesFor(rate)} good images are needed. You can still train.
     </p>
   );

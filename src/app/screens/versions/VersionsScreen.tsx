@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { describeCalibration, formatRawScore, mayHaveTrainedOn } from '../../../core/inspection';
+import { describeCalibration, formatRawScore, mayHaveTrainedOn, versionLabel } from '../../../core/inspection';
 import { LearnOffer } from '../../components/MarkWrong';
 import { ProgressBar } from '../../components/ProgressBar';
 import type { PickedFile } from '../../lib/files';
@@ -25,6 +25,7 @@ export function VersionsScreen() {
   const st = useLearn();
   const versions = record ? (st.versions[record.id] ?? []) : [];
   const defects = record ? (st.defects[record.id] ?? []) : [];
+  const waiting = record ? (st.pending[record.id]?.length ?? 0) : 0;
   const [pair, setPair] = useState<[number, number] | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
 
@@ -109,7 +110,7 @@ export function VersionsScreen() {
                   return (
                     <tr key={v.version} data-testid="version-row" data-version={v.version} data-current={current || undefined}>
                       <td data-label="Version">
-                        <strong>v{v.version}</strong>
+                        <strong data-testid="version-label">{versionLabel(v.version, v.calibration?.revision)}</strong>
                       </td>
                       <td data-label="Trained">{when(v.createdAt)}</td>
                       <td data-label="What changed" data-testid="version-change">
@@ -167,8 +168,8 @@ export function VersionsScreen() {
       </section>
 
       {record.version > 0 && (
-        <section className="card" aria-labelledby="learn-title">
-          <h2 id="learn-title">Parts marked good</h2>
+        <section className={waiting > 0 ? 'card' : undefined} aria-label="Parts marked good">
+          {waiting > 0 && <h2>Parts marked good</h2>}
           <LearnOffer modelId={record.id} dismissable={false} />
         </section>
       )}
