@@ -314,6 +314,7 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       // Live's drift check reads the same trail as Inspect's: 30 scored frames are enough to test, and it names its test.
       await expect.poll(() => page.getAttribute('[data-testid="live-drift"] [data-testid="drift"]', 'data-status'), { timeout: 30_000, interval: 500 }).toMatch(/^(ok|watch|drift)$/);
       expect(await text(page, '[data-testid="live-drift"]')).toMatch(/one-sided binomial/);
+      expect(await text(page, '[data-testid="live-drift"] [data-testid="drift-headline"]')).toMatch(/^(No drift seen|Watch: .+|Probable drift)$/);
       await sizes(page, [1440, 390], '20-live-good');
       await page.locator('[data-testid="station"]').scrollIntoViewIfNeeded();
       await sizes(page, [1440, 390], '21-live-station-counts');

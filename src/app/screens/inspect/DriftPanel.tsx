@@ -40,6 +40,9 @@ export function DriftPanel({ record, refreshMs = 0 }: { record: ModelRecord; ref
   const cls = report.status === 'drift' ? 'error-list' : report.status === 'watch' ? 'warning-text card' : 'small muted';
   return (
     <div className={cls} role="status" data-testid="drift" data-status={report.status}>
+      <strong className="drift-headline" data-testid="drift-headline">
+        {report.headline}
+      </strong>{' '}
       {report.message}
       {(report.status === 'drift' || report.status === 'watch') && (
         <>
@@ -49,7 +52,7 @@ export function DriftPanel({ record, refreshMs = 0 }: { record: ModelRecord; ref
       )}
       <span className="small muted">
         {' '}
-        The test: one-sided binomial tests at 1 % of the confirmed false alarms against the calibration's promise, and of passed scores above the middle held-out score. Good parts: those passed and not
+        The test: one-sided binomial tests at 1 % of the confirmed false alarms and of all flagged parts against the calibration's promise, and of passed scores above the middle held-out score. Good parts: those passed and not
         corrected, and flagged ones a person marked good (History).
       </span>
     </div>
