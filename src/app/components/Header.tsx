@@ -42,7 +42,7 @@ function useTabStrip(screen: ScreenId) {
     const right = nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1;
     setMore((m) => (m.left === left && m.right === right ? m : { left, right }));
   }, []);
-  useEffect(() => {
+  const centreActive = useCallback(() => {
     const nav = ref.current;
     const active = nav?.querySelector<HTMLElement>('a.active');
     if (nav && active && nav.scrollWidth > nav.clientWidth) {
@@ -50,11 +50,16 @@ function useTabStrip(screen: ScreenId) {
       nav.scrollTo({ left: Math.max(0, Math.min(target, nav.scrollWidth - nav.clientWidth)) });
     }
     measure();
-  }, [screen, measure]);
-  useEffect(() => {
-    window.addEventListener('resize', measure);
-    return () => window.removeEventListener('resize', measure);
   }, [measure]);
+  useEffect(centreActive, [screen, centreActive]);
+  // A narrower window (a phone turned, a window resized) can push the active tab out of the strip.
+  useEffect(() => {
+    const nav = ref.current;
+    if (!nav) return;
+    const ro = new ResizeObserver(centreActive);
+    ro.observe(nav);
+    return () => ro.disconnect();
+  }, [centreActive]);
   return { ref, more, onScroll: measure };
 }
 
