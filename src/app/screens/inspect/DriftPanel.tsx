@@ -1,19 +1,26 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { driftCheck, type DriftReport } from '../../../core/inspection';
 import type { ModelRecord } from '../../persistence/models';
 import { recentVerdicts, useHistory } from '../../stores/history';
 
 /**
  * The history's write counter, passed on at most once per `ms`: Live saves verdicts a few times a second,
- * and the check reads up to 200 records from IndexedDB each time it runs.
+ * and the check reads up to 200 records from IndexedDB each time it runs. A throttle, not a debounce: a
+ * new write while one is pending leaves its timer alone, so a running camera still refreshes the card.
  */
 function useThrottled(value: number, ms: number): number {
   const [shown, setShown] = useState(value);
+  const latest = useRef(value);
   useEffect(() => {
-    if (ms <= 0 || value === shown) return void setShown(value);
-    const t = setTimeout(() => setShown(value), ms);
+    latest.current = value;
+  });
+  const behind = value !== shown;
+  useEffect(() => {
+    if (!behind) return;
+    if (ms <= 0) return void setShown(latest.current);
+    const t = setTimeout(() => setShown(latest.current), ms);
     return () => clearTimeout(t);
-  }, [value, shown, ms]);
+  }, [behind, shown, ms]);
   return ms <= 0 ? value : shown;
 }
 
