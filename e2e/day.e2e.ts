@@ -261,7 +261,7 @@ describe.sequential("an inspector's day (issue 22)", () => {
     // Inspect's drift check reads the same trail: a handful of parts is too few to test, and it says so.
     await go(page, 'inspect');
     await page.waitForSelector('[data-testid="drift"][data-status="too-few"]');
-    expect(await text(page, '[data-testid="drift"]')).toMatch(/^Drift check: [0-5] recent good parts? so far; it needs 20/);
+    expect(await text(page, '[data-testid="drift"]')).toMatch(/^Not enough good parts yet\s*Drift check: [0-5] recent good parts? so far; it needs 20/);
   });
 
   it('keeps showing the legend of the model that scored an image after switching to another model', async () => {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { unzipSync } from 'fflate';
+import { strFromU8, unzipSync } from 'fflate';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -314,6 +314,7 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       // Live's drift check reads the same trail as Inspect's: 30 scored frames are enough to test, and it names its test.
       await expect.poll(() => page.getAttribute('[data-testid="live-drift"] [data-testid="drift"]', 'data-status'), { timeout: 30_000, interval: 500 }).toMatch(/^(ok|watch|drift)$/);
       expect(await text(page, '[data-testid="live-drift"]')).toMatch(/one-sided binomial/);
+      expect(await text(page, '[data-testid="live-drift"] [data-testid="drift-headline"]')).toMatch(/^(No drift seen|Watch: .+|Probable drift)$/);
       await sizes(page, [1440, 390], '20-live-good');
       await page.locator('[data-testid="station"]').scrollIntoViewIfNeeded();
       await sizes(page, [1440, 390], '21-live-station-counts');
@@ -386,8 +387,17 @@ describe.sequential('a workstation: square training photos, a 4:3 camera, no reg
       await page.locator('[data-testid="station"]').scrollIntoViewIfNeeded();
       await sizes(page, [1440, 390], '24-live-station-defect');
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="station-export"]')]);
-      const files = Object.keys(unzipSync(new Uint8Array(readFileSync((await download.path())!))));
+      const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+      const files = Object.keys(zip);
       expect(files).toContain('defects.csv');
+      // Exports keep six significant digits of both scores (screens round the 0-1 score to three); every saved frame is a DEFECT.
+      const csv = strFromU8(zip['defects.csv']).trim().split(/\r?\n/);
+      expect(csv[0]).toBe('file,heatmap_file,taken_at,model,version,score,raw_score');
+      for (const line of csv.slice(1)) {
+        const [score, raw] = line.split(',').slice(-2).map(Number);
+        expect(score).toBeGreaterThanOrEqual(0.5);
+        expect(raw).toBeGreaterThan(0);
+      }
       expect(files.filter((f) => f.startsWith('defects/') && f.endsWith('.png') && !f.endsWith('-heatmap.png')).length).toBeGreaterThanOrEqual(1);
       expect(files.filter((f) => f.endsWith('-heatmap.png')).length).toBeGreaterThanOrEqual(1);
       measured.exported = files;

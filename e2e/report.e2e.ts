@@ -110,6 +110,8 @@ describe.sequential('first run, help, reports (issue 22 §3, §7)', () => {
     await page.keyboard.press('?');
     await page.waitForSelector('[data-testid="shortcuts"][open]');
     expect(await text(page, '[data-testid="shortcuts"]')).toMatch(/Inspect table.*next image.*Evaluate detail view/s);
+    // The focus lands on Close, not on the "Help" link at the end of the text.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('shortcuts-close');
     await looked(page, 'shortcuts');
     await page.keyboard.press('Escape');
     await page.waitForSelector('[data-testid="shortcuts"]:not([open])', { state: 'attached' });

@@ -186,7 +186,22 @@ describe.sequential('review and keep (issue 13)', () => {
     const page = s.page;
     const found: Record<string, A11yViolation[]> = {};
     const overflows: string[] = [];
+    const layout: string[] = [];
     let engine = '';
+    // The active tab shows whole, even where the tabs scroll sideways (390 px); on a wide screen with a model
+    // selected the header is one row: brand, tabs and pickers share a centre line.
+    const headerLayout = () =>
+      page.evaluate(() => {
+        const nav = document.querySelector('nav[aria-label="Screens"]')!;
+        const a = nav.querySelector('a.active');
+        const n = nav.getBoundingClientRect();
+        const r = a?.getBoundingClientRect();
+        const centres = [...document.querySelectorAll('.app-header > *')].map((e) => {
+          const b = e.getBoundingClientRect();
+          return b.top + b.height / 2;
+        });
+        return { tabShown: !r || (r.left >= n.left - 1 && r.right <= n.right + 1), oneRow: Math.max(...centres) - Math.min(...centres) < 4 };
+      });
     // The evaluation from before the reload above is still there (kept in the browser until Clear), and exports.
     await go(page, 'evaluate');
     await expect.poll(() => text(page, '[data-testid="eval-count"]')).toMatch(/^6 images: 3 good, 3 defective/);
@@ -213,6 +228,9 @@ describe.sequential('review and keep (issue 13)', () => {
           return `${by} px: ${out.slice(0, 6).map((e) => `${e.tagName.toLowerCase()}.${(e.className || '').toString().split(' ').join('.')}[${e.getAttribute('data-testid') ?? ''}]`).join(', ')}`;
         });
         if (overflow) overflows.push(`${screen} at ${w} px scrolls sideways by ${overflow}`);
+        const h = await headerLayout();
+        if (!h.tabShown) layout.push(`${screen} at ${w} px: the active tab is scrolled out of view`);
+        if (w >= 1440 && !h.oneRow) layout.push(`${screen} at ${w} px: the header wraps`);
         const r = await seriousViolations(page);
         engine = r.engine;
         if (r.violations.length) found[`${screen}@${w}`] = r.violations;
@@ -227,8 +245,12 @@ describe.sequential('review and keep (issue 13)', () => {
       if (r.violations.length) found[`evaluate-detail@${w}`] = r.violations;
       await page.keyboard.press('Escape');
     }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await go(page, 'inspect');
+    if (!(await headerLayout()).oneRow) layout.push('inspect at 1280 px: the header wraps');
     console.log(`accessibility checked with ${engine}`, JSON.stringify(found, null, 1));
     expect(overflows).toEqual([]);
+    expect(layout).toEqual([]);
     expect(found).toEqual({});
     await page.setViewportSize({ width: 1400, height: 1000 });
   });

@@ -1,3 +1,4 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BackendChoice, BackendInfo } from '../../worker/protocol';
 import { softwareWebGl } from '../lib/backend';
 import { BACKBONE_LABEL } from '../lib/format';
@@ -27,9 +28,46 @@ function availability(c: BackendChoice, backend: BackendInfo | null): { disabled
   return { disabled: false, note: '' };
 }
 
+/**
+ * On a narrow screen the tabs scroll sideways: keep the active one in view on every screen change, and say
+ * on which side more tabs hide (the nav fades out there). Scrolls the nav only, never the page.
+ */
+function useTabStrip(screen: ScreenId) {
+  const ref = useRef<HTMLElement>(null);
+  const [more, setMore] = useState({ left: false, right: false });
+  const measure = useCallback(() => {
+    const nav = ref.current;
+    if (!nav) return;
+    const left = nav.scrollLeft > 1;
+    const right = nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1;
+    setMore((m) => (m.left === left && m.right === right ? m : { left, right }));
+  }, []);
+  const centreActive = useCallback(() => {
+    const nav = ref.current;
+    const active = nav?.querySelector<HTMLElement>('a.active');
+    if (nav && active && nav.scrollWidth > nav.clientWidth) {
+      const target = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+      nav.scrollTo({ left: Math.max(0, Math.min(target, nav.scrollWidth - nav.clientWidth)) });
+    }
+    measure();
+  }, [measure]);
+  useEffect(centreActive, [screen, centreActive]);
+  // A narrower window (a phone turned, a window resized) can push the active tab out of the strip.
+  useEffect(() => {
+    const nav = ref.current;
+    if (!nav) return;
+    const ro = new ResizeObserver(centreActive);
+    ro.observe(nav);
+    return () => ro.disconnect();
+  }, [centreActive]);
+  return { ref, more, onScroll: measure };
+}
+
 export function Header({ screen }: { screen: ScreenId }) {
   const { backend, status, switching, setChoice } = useEngine();
   const { records, activeId, setActive } = useModels();
+  const tabs = useTabStrip(screen);
+  const active = records.find((r) => r.id === activeId);
   return (
     <header className="app-header">
       <div className="brand">
@@ -39,7 +77,7 @@ export function Header({ screen }: { screen: ScreenId }) {
         <span className="brand-name">DifferNet</span>
         <span className="brand-rest"> Inspector</span>
       </div>
-      <nav aria-label="Screens">
+      <nav aria-label="Screens" ref={tabs.ref} onScroll={tabs.onScroll} data-more-left={tabs.more.left || undefined} data-more-right={tabs.more.right || undefined} data-testid="screen-tabs">
         {SCREENS.map((s) => (
           <a key={s.id} href={`#/${s.id}`} className={s.id === screen ? 'active' : ''} aria-current={s.id === screen ? 'page' : undefined}>
             {s.title}
@@ -53,7 +91,13 @@ export function Header({ screen }: { screen: ScreenId }) {
         </a>
         <label className="compact">
           <span className="muted small header-label">Model</span>
-          <select value={activeId ?? ''} onChange={(e) => setActive(e.target.value || null)} aria-label="Active model" data-testid="active-model">
+          <select
+            value={activeId ?? ''}
+            onChange={(e) => setActive(e.target.value || null)}
+            aria-label="Active model"
+            data-testid="active-model"
+            title={active ? `${active.name} · ${BACKBONE_LABEL[active.backbone]}${active.version === 0 ? ' (untrained)' : ''}` : undefined}
+          >
             {records.length === 0 && <option value="">No models yet</option>}
             {records.map((r) => (
               <option key={r.id} value={r.id}>

@@ -84,7 +84,12 @@ export function ShortcutsDialog() {
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
-    if (shortcuts && !d.open) d.showModal();
+    if (shortcuts && !d.open) {
+      d.showModal();
+      // React's autoFocus fires at mount, while the dialog is still closed; showModal then picks the first
+      // focusable element, the "Help" link at the end. Close takes it, so Enter or Escape closes at once.
+      d.querySelector<HTMLButtonElement>('[data-testid="shortcuts-close"]')?.focus();
+    }
     if (!shortcuts && d.open) d.close();
   }, [shortcuts]);
   return (
@@ -119,8 +124,7 @@ export function ShortcutsDialog() {
         Tab and Shift+Tab reach every control; Enter or Space presses a button. More in <a href="#/help" onClick={() => setShortcuts(false)}>Help</a>.
       </p>
       <form method="dialog">
-        {/* Focus on Close, not on the first link: Enter or Escape closes the list at once. */}
-        <button type="submit" className="primary" autoFocus data-testid="shortcuts-close">
+        <button type="submit" className="primary" data-testid="shortcuts-close">
           Close
         </button>
       </form>

@@ -1,3 +1,4 @@
+import { formatTime } from '../../core/inspection/history';
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   // One rule for every size in the app: binary units, three significant digits.
@@ -30,3 +31,12 @@ export function newId(prefix: string): string {
 }
 
 export const BACKBONE_LABEL: Record<string, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet (BVLC)' };
+
+/**
+ * The one date-time format of the UI: local time to the second, "2026-12-02 14:03:07", as History, reports and
+ * toasts show it. Exports keep ISO 8601 in UTC; only what people read goes through here.
+ */
+export function formatDateTime(t: number | string | Date): string {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
+  return Number.isFinite(ms) ? formatTime(ms) : String(t);
+}

@@ -113,3 +113,15 @@ describe('softwareWebGl', () => {
     expect(softwareWebGl(null)).toBe(false);
   });
 });
+
+describe('formatDateTime', () => {
+  it('writes local time to the second, the same from a number, an ISO string or a Date', async () => {
+    const { formatDateTime } = await import('./format');
+    const d = new Date(2026, 11, 2, 4, 56, 32, 397);
+    expect(formatDateTime(d.getTime())).toBe('2026-12-02 04:56:32');
+    expect(formatDateTime(d.toISOString())).toBe('2026-12-02 04:56:32');
+    expect(formatDateTime(d)).toBe('2026-12-02 04:56:32');
+    // Not a date: shown as it came, not "Invalid Date" or "NaN-NaN".
+    expect(formatDateTime('yesterday-ish')).toBe('yesterday-ish');
+  });
+});

@@ -90,3 +90,48 @@ describe('driftCheck', () => {
     expect(alarms / 200).toBeLessThan(0.05);
   });
 });
+
+describe('driftCheck on the flagged rate', () => {
+  const rand = seededRandom(11);
+
+  it('warns when every recent part is flagged and nobody reviewed one, naming both readings', () => {
+    const recent: RecentVerdict[] = Array.from({ length: 22 }, () => ({ rawScore: 120 + rand() * 50, flagged: true }));
+    const r = driftCheck(cal, recent);
+    expect(r.goodParts).toBe(0);
+    expect(r.status).toBe('watch');
+    expect(r.headline).toBe('Watch: far more parts flagged than expected');
+    expect(r.flagged).toMatchObject({ k: 22, n: 22, p0: 0.05 });
+    expect(r.flagged!.pValue).toBeCloseTo(0.05 ** 22, 30);
+    expect(r.message).toMatch(/22 of the last 22 parts were flagged \(100 %\), where the calibration expects at most 5\.0 %/);
+    expect(r.message).toMatch(/many defects/);
+    expect(r.message).toMatch(/drift/);
+    expect(r.message).toMatch(/Check a few flagged parts: if they are good, recalibrate/);
+  });
+
+  it('stays quiet on a flagged rate the calibration allows, and waits below 20 parts', () => {
+    // 1 of 25 flagged, 4 %, under the promised 5 %.
+    const some: RecentVerdict[] = Array.from({ length: 25 }, (_, i) => ({ rawScore: i === 0 ? 99 : rand() * 90, flagged: i === 0 }));
+    const ok = driftCheck(cal, some);
+    expect(ok.flagged!.k).toBe(1);
+    expect(ok.flagged!.pValue).toBeGreaterThan(0.01);
+    expect(ok.status).toBe('ok');
+    expect(ok.headline).toBe('No drift seen');
+    const few = driftCheck(cal, Array.from({ length: DRIFT_MIN_PARTS - 1 }, () => ({ rawScore: 150, flagged: true })));
+    expect(few.flagged).toBeNull();
+    expect(few.status).toBe('too-few');
+  });
+
+  it('lets confirmed false alarms win: drift when flagged parts were marked good', () => {
+    const recent: RecentVerdict[] = Array.from({ length: 30 }, () => ({ rawScore: 150, flagged: true, person: 'OK' as const }));
+    const r = driftCheck(cal, recent);
+    expect(r.status).toBe('drift');
+    expect(r.headline).toBe('Probable drift');
+  });
+
+  it('has no flagged-rate test without a false-alarm promise', () => {
+    const manual = { ...cal, guarantee: null };
+    const r = driftCheck(manual, Array.from({ length: 30 }, () => ({ rawScore: 150, flagged: true })));
+    expect(r.flagged).toBeNull();
+    expect(r.status).toBe('too-few');
+  });
+});

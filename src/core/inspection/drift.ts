@@ -48,6 +48,8 @@ export interface DriftTest {
 
 export interface DriftReport {
   status: 'too-few' | 'ok' | 'watch' | 'drift';
+  /** One line before the explanation: "No drift seen", "Watch: …", "Probable drift". */
+  headline: string;
   /** Good parts among the recent verdicts (see `driftCheck`). */
   goodParts: number;
   /**
@@ -60,6 +62,12 @@ export interface DriftReport {
    * below the threshold; about half should. Many more means scores are creeping up before the false alarms do.
    */
   creep: DriftTest | null;
+  /**
+   * All recent parts flagged, reviewed or not, against the promised false-alarm rate. Needs no review, so it
+   * speaks when everything is flagged and nobody has marked a part good; it cannot tell a bad lot from drift.
+   * Null without a false-alarm-rate guarantee or with too few recent parts.
+   */
+  flagged: DriftTest | null;
   message: string;
 }
 
@@ -79,12 +87,37 @@ const pv = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
  * A new good part exchangeable with the held-out ones has a uniformly random rank among them, so given that
  * it scores below the threshold it lies above s(j) with probability (c + 1 - j) / (c + 1), about one half
  * (averaged over the held-out draw). Far more passed parts above it than that: scores are rising.
+ *
+ * Test 3 (watch): k flagged among all n recent parts, reviewed or not, against the same bound B. Good parts
+ * are flagged at most at rate B, so far more flagged parts than that means defects or drift, and nobody has
+ * to mark anything first: with every part flagged and none reviewed, tests 1 and 2 have no good parts to use.
  */
 export function driftCheck(cal: Pick<Calibration, 'threshold' | 'goodScores' | 'guarantee'>, recent: readonly RecentVerdict[]): DriftReport {
   const good = recent.filter((r) => (r.flagged ? r.person === 'OK' : r.person !== 'DEFECT'));
   const n = good.length;
+
+  let flagged: DriftTest | null = null;
+  if (cal.guarantee && recent.length >= DRIFT_MIN_PARTS) {
+    const k = recent.filter((r) => r.flagged).length;
+    const p0 = cal.guarantee.bound;
+    flagged = { k, n: recent.length, p0, pValue: binomialUpperTail(k, recent.length, p0) };
+  }
+  const manyFlagged = !!flagged && flagged.pValue < DRIFT_ALPHA;
+  const flaggedMessage = () => {
+    const f = flagged!;
+    return (
+      `${f.k} of the last ${f.n} parts were flagged (${pct(f.k / f.n)}), where the calibration expects at most ${pct(f.p0)} of good parts flagged ` +
+      `(one-sided binomial test, ${pv(f.pValue)}). Either this lot has many defects, or the parts, light or camera have changed since teaching (drift). ` +
+      'Check a few flagged parts: if they are good, recalibrate with recent good parts.'
+    );
+  };
+
   if (n < DRIFT_MIN_PARTS) {
-    return { status: 'too-few', goodParts: n, falseAlarms: null, creep: null, message: `Drift check: ${n} recent good part${n === 1 ? '' : 's'} so far; it needs ${DRIFT_MIN_PARTS} to compare with the calibration.` };
+    const wait = `Drift check: ${n} recent good part${n === 1 ? '' : 's'} so far; it needs ${DRIFT_MIN_PARTS} to compare with the calibration.`;
+    if (manyFlagged) {
+      return { status: 'watch', headline: 'Watch: far more parts flagged than expected', goodParts: n, falseAlarms: null, creep: null, flagged, message: `${flaggedMessage()} ${wait}` };
+    }
+    return { status: 'too-few', headline: 'Not enough good parts yet', goodParts: n, falseAlarms: null, creep: null, flagged, message: wait };
   }
 
   let falseAlarms: DriftTest | null = null;
@@ -107,21 +140,28 @@ export function driftCheck(cal: Pick<Calibration, 'threshold' | 'goodScores' | '
   }
 
   const drift = !!falseAlarms && falseAlarms.pValue < DRIFT_ALPHA;
-  const watch = !drift && !!creep && creep.pValue < DRIFT_ALPHA;
+  const rising = !drift && !!creep && creep.pValue < DRIFT_ALPHA;
   let message: string;
+  let headline: string;
   if (drift) {
     const f = falseAlarms!;
+    headline = 'Probable drift';
     message =
       `The false-alarm rate has probably drifted: ${f.k} of the last ${f.n} good parts were flagged (${pct(f.k / f.n)}), where the calibration promised at most ${pct(f.p0)} ` +
       `(one-sided binomial test, ${pv(f.pValue)}). Recalibrate: teach again with recent good parts.`;
-  } else if (watch) {
+  } else if (manyFlagged) {
+    headline = 'Watch: far more parts flagged than expected';
+    message = flaggedMessage();
+  } else if (rising) {
     const w = creep!;
+    headline = 'Watch: scores of good parts rising';
     message =
       `Scores of good parts are rising: ${w.k} of the last ${w.n} passed parts scored above the middle of the held-out good scores, where about ${pct(w.p0)} would (one-sided binomial test, ${pv(w.pValue)}). ` +
       'False alarms may follow; consider recalibrating with recent good parts.';
   } else {
     const f = falseAlarms;
+    headline = 'No drift seen';
     message = `No drift seen in the last ${n} good parts${f ? `: ${f.k} confirmed false alarm${f.k === 1 ? '' : 's'} (${pct(f.k / f.n)}; at most ${pct(f.p0)} promised, ${pv(f.pValue)})` : ''}.`;
   }
-  return { status: drift ? 'drift' : watch ? 'watch' : 'ok', goodParts: n, falseAlarms, creep, message };
+  return { status: drift ? 'drift' : manyFlagged || rising ? 'watch' : 'ok', headline, goodParts: n, falseAlarms, creep, flagged, message };
 }

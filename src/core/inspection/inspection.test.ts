@@ -4,7 +4,7 @@ import { calibrate, CalibrationError, conformalThreshold, normaliseCalibration, 
 import { atThreshold, evaluationReport, logHistogram, nearestCut, thresholdCuts } from './evaluation';
 import { aboveGood, fullColourShare, heatPosition, mapScaleFromGood, mapSpan, outline } from './heatScale';
 import { heldOutCount, holdoutSplit } from './holdout';
-import { displayScale, displayScore, formatDisplayScore, formatRawScore, judge, verdictOf } from './verdict';
+import { DISPLAY_THRESHOLD, displayScale, displayScore, formatDisplayScore, formatRawScore, judge, verdictOf } from './verdict';
 
 const scale = { mapLow: 0, mapHigh: 1 };
 
@@ -115,6 +115,29 @@ describe('displayScore', () => {
     expect(formatDisplayScore(0.1234567)).toBe('0.123');
     expect(formatRawScore(390597083136)).toBe('3.91e+11');
     expect(formatRawScore(1.9796749999999301)).toBe('1.98');
+  });
+  it('never shows an OK image at 0.500 nor a DEFECT below it, even one float under the threshold', () => {
+    // The calibration puts the threshold on the next float above the highest held-out score: same logarithm.
+    const t = 6.347461223602295;
+    const justBelow = t - t * Number.EPSILON;
+    expect(justBelow).toBeLessThan(t);
+    const c = { threshold: t, good: { n: 3, mean: 5.7, std: 0.5, min: 5.2, max: justBelow, median: 5.7 } };
+    const below = judge(justBelow, c);
+    expect(below.verdict).toBe('ok');
+    expect(below.display).toBeLessThan(DISPLAY_THRESHOLD);
+    expect(formatDisplayScore(below.display)).toBe('0.499');
+    expect(formatDisplayScore(judge(t, c).display)).toBe('0.500');
+    // The verdict wins over a number computed on another scale.
+    expect(formatDisplayScore(0.5, 'ok')).toBe('0.499');
+    expect(formatDisplayScore(0.4999, 'defect')).toBe('0.500');
+    expect(formatDisplayScore(0.73, 'defect')).toBe('0.730');
+    // Over a sweep around the threshold the text and the verdict never disagree.
+    for (let i = -2000; i <= 2000; i++) {
+      const raw = t * (1 + i * 1e-7);
+      const j = judge(raw, c);
+      const shown = Number(formatDisplayScore(j.display));
+      expect(shown >= DISPLAY_THRESHOLD, `raw ${raw}`).toBe(j.verdict === 'defect');
+    }
   });
 });
 

@@ -26,8 +26,14 @@ export function displayScore(raw: number, scale: DisplayScale): number {
   if (raw === Infinity) return 1;
   const x = scale.steepness * (Math.log(raw) - Math.log(scale.threshold));
   // exp(-x) overflows to Infinity for very negative x, which still gives 0: no NaN on either end.
-  return 1 / (1 + Math.exp(-x));
+  const d = 1 / (1 + Math.exp(-x));
+  // A raw score a hair under the threshold (the threshold is often the next float above the highest
+  // held-out score) has the same logarithm, so it would land on 0.5 exactly: the scale must agree with the verdict.
+  return raw < scale.threshold ? Math.min(d, BELOW_DISPLAY_THRESHOLD) : d;
 }
+
+/** The largest double below 0.5 (spacing 2^-54 in [0.25, 0.5)). */
+const BELOW_DISPLAY_THRESHOLD = DISPLAY_THRESHOLD - 2 ** -54;
 
 export interface DisplayScale {
   threshold: number;
@@ -54,12 +60,19 @@ export function judge(raw: number, cal: Pick<Calibration, 'threshold' | 'good'>)
   return { raw, display: displayScore(raw, displayScale(cal)), verdict: verdictOf(raw, cal.threshold), threshold: cal.threshold };
 }
 
-/** Three decimals: enough to order images, never float noise or twelve digits. */
-export function formatDisplayScore(d: number): string {
+/**
+ * Three decimals: enough to order images, never float noise or twelve digits. The one formatter of the
+ * 0-1 score in every view, so the shown number never contradicts the verdict: a score below the threshold
+ * never reads 0.500 (it rounds down to 0.499 there), one at or above it never reads below 0.500.
+ * Pass the verdict when it is known: it wins over the number, should the two ever disagree.
+ */
+export function formatDisplayScore(d: number, verdict?: Verdict): string {
   if (!Number.isFinite(d)) return '—';
-  // Keep "1.000" for a score that is not exactly 1, and never round an OK image up to the threshold.
+  const defect = verdict ? verdict === 'defect' : d >= DISPLAY_THRESHOLD;
+  if (!defect && d >= DISPLAY_THRESHOLD - 0.0005) return '0.499';
+  if (defect && d < DISPLAY_THRESHOLD) return '0.500';
+  // Keep "1.000" for a score that is not exactly 1.
   if (d >= 0.9995 && d < 1) return '>0.999';
-  if (d < DISPLAY_THRESHOLD && d >= 0.4995) return '0.499';
   return d.toFixed(3);
 }
 

@@ -46,7 +46,7 @@ export function ScoreHistogram({ bins, threshold }: { bins: LogBin[]; threshold:
           <Legend verticalAlign="top" height={24} formatter={(value) => <span style={{ color: 'var(--text)' }}>{value}</span>} />
           <Bar dataKey="good" fill="#22c55e" fillOpacity={0.75} isAnimationActive={false} />
           <Bar dataKey="defect" fill="#ef4444" fillOpacity={0.75} isAnimationActive={false} />
-          {t !== null && <ReferenceLine x={t} stroke="#60a5fa" strokeWidth={2} label={{ value: 'threshold', fill: '#60a5fa', fontSize: 11, position: 'top' }} />}
+          {t !== null && <ReferenceLine x={t} stroke="#60a5fa" strokeWidth={2} label={{ value: 'threshold', fill: '#60a5fa', fontSize: 11, position: 'insideTopRight' }} />}
         </BarChart>
       </ResponsiveContainer>
     </div>

@@ -37,7 +37,7 @@ function ScaleTable({ cal }: { cal: NonNullable<ReturnType<typeof useModels.getS
             <tr key={p.label}>
               <td>{p.label}</td>
               <td>{formatRawScore(p.raw)}</td>
-              <td>{formatDisplayScore(j.display)}</td>
+              <td>{formatDisplayScore(j.display, j.verdict)}</td>
               <td>{j.verdict === 'defect' ? 'DEFECT' : 'OK'}</td>
             </tr>
           );

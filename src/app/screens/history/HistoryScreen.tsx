@@ -3,7 +3,6 @@ import {
   dayOf,
   formatDisplayScore,
   formatRawScore,
-  formatTime,
   historyCsv,
   historyFullMessage,
   historyJson,
@@ -20,6 +19,7 @@ import { reportHash } from '../report/reportData';
 import { useHistory } from '../../stores/history';
 import { useModels } from '../../stores/models';
 import { reportError, useNotices } from '../../stores/notices';
+import { formatDateTime } from '../../lib/format';
 
 /** Rows drawn at once; the exports always hold every matching record. */
 const PAGE = 200;
@@ -81,7 +81,7 @@ function CleanUp({ oldest, full }: { oldest: number | null; full: boolean }) {
           Delete…
         </button>
       </div>
-      {oldest !== null && <p className="small muted">Oldest record shown: {formatTime(oldest)}.</p>}
+      {oldest !== null && <p className="small muted">Oldest record shown: {formatDateTime(oldest)}.</p>}
       {confirming && (
         <div className="warning-text row wrap" role="alertdialog" aria-label="Confirm deleting older records">
           <span>Delete every verdict recorded before {day}, for good? Export them first if you may need them.</span>
@@ -273,7 +273,7 @@ export function HistoryScreen() {
                 return (
                   <tr key={r.seq ?? `unsaved-${i}`} data-testid="history-row" data-kind={r.kind} data-verdict={r.verdict}>
                     <td data-label="Time" className="nowrap">
-                      {formatTime(r.time)}
+                      {formatDateTime(r.time)}
                       {unsaved && <div className="error-text small">not saved yet</div>}
                     </td>
                     <td data-label="Image" className="name-cell" title={r.imageHash ? `SHA-256 ${r.imageHash}` : 'no hash (this browser cannot hash files here)'}>

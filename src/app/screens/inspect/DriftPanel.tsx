@@ -5,20 +5,22 @@ import { recentVerdicts, useHistory } from '../../stores/history';
 
 /**
  * The history's write counter, passed on at most once per `ms`: Live saves verdicts a few times a second,
- * and the check reads up to 200 records from IndexedDB each time it runs. A steady tick, not a timer reset by
- * each write: writes every 400 ms would otherwise put the refresh off for as long as the camera runs.
+ * and the check reads up to 200 records from IndexedDB each time it runs. A throttle, not a debounce: a
+ * new write while one is pending leaves its timer alone, so a running camera still refreshes the card.
  */
 function useThrottled(value: number, ms: number): number {
   const [shown, setShown] = useState(value);
   const latest = useRef(value);
   useEffect(() => {
     latest.current = value;
-  }, [value]);
+  });
+  const behind = value !== shown;
   useEffect(() => {
-    if (ms <= 0) return;
-    const t = setInterval(() => setShown(latest.current), ms);
-    return () => clearInterval(t);
-  }, [ms]);
+    if (!behind) return;
+    if (ms <= 0) return void setShown(latest.current);
+    const t = setTimeout(() => setShown(latest.current), ms);
+    return () => clearTimeout(t);
+  }, [behind, shown, ms]);
   return ms <= 0 ? value : shown;
 }
 
@@ -45,6 +47,9 @@ export function DriftPanel({ record, refreshMs = 0 }: { record: ModelRecord; ref
   const cls = report.status === 'drift' ? 'error-list' : report.status === 'watch' ? 'warning-text card' : 'small muted';
   return (
     <div className={cls} role="status" data-testid="drift" data-status={report.status}>
+      <strong className="drift-headline" data-testid="drift-headline">
+        {report.headline}
+      </strong>{' '}
       {report.message}
       {(report.status === 'drift' || report.status === 'watch') && (
         <>
@@ -54,7 +59,7 @@ export function DriftPanel({ record, refreshMs = 0 }: { record: ModelRecord; ref
       )}
       <span className="small muted">
         {' '}
-        The test: one-sided binomial tests at 1 % of the confirmed false alarms against the calibration's promise, and of passed scores above the middle held-out score. Good parts: those passed and not
+        The test: one-sided binomial tests at 1 % of the confirmed false alarms and of all flagged parts against the calibration's promise, and of passed scores above the middle held-out score. Good parts: those passed and not
         corrected, and flagged ones a person marked good (History).
       </span>
     </div>

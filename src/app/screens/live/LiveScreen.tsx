@@ -19,6 +19,7 @@ import { StationPanel } from './StationPanel';
 import { regionPng } from './station';
 import { MarkWrong } from '../../components/MarkWrong';
 import { useLiveLoop } from './useLiveLoop';
+import { formatDateTime } from '../../lib/format';
 
 export function LiveScreen() {
   const record = useModels((s) => s.records.find((r) => r.id === s.activeId) ?? null);
@@ -118,7 +119,7 @@ export function LiveScreen() {
         verdict: verdict ?? 'NOT CALIBRATED',
         score: judged ? `score ${formatDisplayScore(judged.display)} (threshold 0.5)` : `raw score ${r.score.toPrecision(4)}`,
         model: `Model “${record.name}” v${record.version}`,
-        time: new Date(r.takenAt ?? Date.now()).toLocaleString(),
+        time: formatDateTime(r.takenAt ?? Date.now()),
       }, regionInPixels(r.roi, r.frame.width, r.frame.height));
       downloadBlob(png, `snapshot-${new Date(r.takenAt ?? Date.now()).toISOString().replace(/[:.]/g, '-')}.png`);
     } catch (e) {
@@ -277,7 +278,7 @@ export function LiveScreen() {
                             return png;
                           };
                         })(),
-                        name: `live frame ${new Date(live.result.takenAt ?? Date.now()).toISOString()}`,
+                        name: `live frame ${formatDateTime(live.result.takenAt ?? Date.now())}`,
                         from: 'live',
                         verdictAt: live.result.takenAt,
                       }

@@ -1,7 +1,7 @@
 // The station's side effects: a beep and a saved frame when the debounced verdict turns DEFECT, and the
 // export of the saved frames as one zip.
 import { strToU8, zipSync } from 'fflate';
-import { displayScale, displayScore, formatDisplayScore, formatRawScore, type Calibration } from '../../../core/inspection';
+import { displayScale, displayScore, sixDigits, type Calibration } from '../../../core/inspection';
 import { toCsv } from '../../lib/csv';
 import { overlayPng } from '../../lib/overlay';
 import { listStationDefects, saveStationDefect, stationDefectId, type StationDefect } from '../../persistence/stationDefects';
@@ -87,7 +87,7 @@ export async function stationZip(calibrationOf: (model: string) => Calibration |
       heat = `${stem}-heatmap.png`;
       files[heat] = new Uint8Array(await png.arrayBuffer());
     }
-    rows.push([`${stem}.png`, heat, new Date(d.takenAt).toISOString(), d.model, d.version, d.display === null ? '' : formatDisplayScore(d.display), formatRawScore(d.score)]);
+    rows.push([`${stem}.png`, heat, new Date(d.takenAt).toISOString(), d.model, d.version, d.display === null ? '' : (sixDigits(d.display) ?? ''), sixDigits(d.score) ?? '']);
   }
   files['defects.csv'] = strToU8(toCsv(['file', 'heatmap_file', 'taken_at', 'model', 'version', 'score', 'raw_score'], rows));
   // PNGs are compressed already.

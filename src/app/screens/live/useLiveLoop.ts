@@ -11,6 +11,7 @@ import { useModels } from '../../stores/models';
 import { mapEngineFor, releaseMapEngine } from './mapLane';
 import { sameRegion, scoredRegion } from './region';
 import { beep, saveDefect } from './station';
+import { formatDateTime } from '../../lib/format';
 
 /** One frame taken for a lane: the bitmap the engine gets, a copy kept for what the screen shows, and when. */
 interface Taken {
@@ -160,7 +161,7 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
             const cal = rec?.calibration ?? null;
             const { before, after } = useLive.getState().record({ score: r.score, mapWidth: 0, mapHeight: 0, roi, at: performance.now(), ms: r.ms, frame: kept, takenAt }, cal ? verdictOf(r.score, cal.threshold) : null);
             // Every scored frame joins the trail (batched writes); a raw video frame has no file to hash.
-            if (rec) void recordVerdict({ source: 'live', imageName: `live frame ${new Date(takenAt).toISOString()}`, image: null, model: { id: rec.id, name: rec.name, version: rec.version }, calibration: cal, rawScore: r.score, time: takenAt });
+            if (rec) void recordVerdict({ source: 'live', imageName: `live frame ${formatDateTime(takenAt)}`, image: null, model: { id: rec.id, name: rec.name, version: rec.version }, calibration: cal, rawScore: r.score, time: takenAt });
             if (after === 'defect' && before !== 'defect') onDefect(modelId);
           },
           modelId,

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { DropZone } from '../../components/DropZone';
 import { WeightsPanel } from '../../components/WeightsPanel';
 import { formatRawScore, promisedRate, type Calibration } from '../../../core/inspection';
-import { BACKBONE_LABEL, formatBytes } from '../../lib/format';
+import { BACKBONE_LABEL, formatBytes, formatDateTime } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
 import { useModels } from '../../stores/models';
 import { reportError } from '../../stores/notices';
@@ -37,7 +37,7 @@ function ModelRow({ r, active }: { r: ModelRecord; active: boolean }) {
           <strong>{r.name}</strong>
         )}
         <div className="muted small">
-          {r.origin ? `from ${r.origin} · ` : ''}updated {new Date(r.updatedAt).toLocaleString()}
+          {r.origin ? `from ${r.origin} · ` : ''}updated {formatDateTime(r.updatedAt)}
         </div>
       </td>
       <td data-label="Backbone">{BACKBONE_LABEL[r.backbone]}</td>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { dayOf, defaultPaper, flaggedRows, formatDisplayScore, formatRawScore, formatTime, PAPERS, reportSummary, type Paper, type ReportRow } from '../../../core/inspection';
+import { dayOf, defaultPaper, flaggedRows, formatDisplayScore, formatRawScore, PAPERS, reportSummary, type Paper, type ReportRow } from '../../../core/inspection';
 import { overlayPng, type OverlayInput } from '../../lib/overlay';
 import { useEngine } from '../../stores/engine';
 import { useHistory } from '../../stores/history';
@@ -8,6 +8,7 @@ import { useModels } from '../../stores/models';
 import { hashParams } from '..';
 import './report.css';
 import { batchReport, historyReport, reportHash, sourceFromParams, type ReportData, type ReportSource } from './reportData';
+import { formatDateTime } from '../../lib/format';
 
 const PAPER_KEY = 'differnet.reportPaper';
 
@@ -34,8 +35,8 @@ function storedPaper(): Paper {
 /** "2026-12-02 09:14:03 to 11:40:55", or the full second time when the span crosses midnight. */
 function span(first: number | null, last: number | null, today: string): string {
   if (first === null || last === null) return today;
-  if (first === last) return formatTime(first);
-  return `${formatTime(first)} to ${dayOf(first) === dayOf(last) ? formatTime(last).slice(11) : formatTime(last)}`;
+  if (first === last) return formatDateTime(first);
+  return `${formatDateTime(first)} to ${dayOf(first) === dayOf(last) ? formatDateTime(last).slice(11) : formatDateTime(last)}`;
 }
 
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
@@ -76,7 +77,7 @@ function Flagged({ row, url, hasImage }: { row: ReportRow; url: string | undefin
         <strong>{row.name}</strong>
         <br />
         score {row.score === null ? '—' : formatDisplayScore(row.score)} · raw {row.rawScore === null ? '—' : formatRawScore(row.rawScore)}
-        {row.time !== null && ` · ${formatTime(row.time)}`}
+        {row.time !== null && ` · ${formatDateTime(row.time)}`}
         {row.correctedTo === 'OK' && (
           <>
             <br />
@@ -216,7 +217,7 @@ export function ReportScreen() {
               </div>
               <div>
                 <dt>Printed</dt>
-                <dd>{formatTime(Date.now())}</dd>
+                <dd>{formatDateTime(Date.now())}</dd>
               </div>
             </dl>
           </header>

@@ -3,6 +3,7 @@ import { describeCalibration, formatRawScore, mayHaveTrainedOn, versionLabel } f
 import { LearnOffer } from '../../components/MarkWrong';
 import { ProgressBar } from '../../components/ProgressBar';
 import type { PickedFile } from '../../lib/files';
+import { formatDateTime } from '../../lib/format';
 import { listImages } from '../../persistence/images';
 import { useEvaluate } from '../../stores/evaluate';
 import { useLearn } from '../../stores/learn';
@@ -12,10 +13,7 @@ import { CompareChart } from './CompareChart';
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(1)} %`);
 
-function when(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
+const when = formatDateTime;
 
 /** A model's versions: what each changed, its threshold; compare two on the filed labelled set; roll back. */
 export function VersionsScreen() {
