@@ -94,6 +94,16 @@ export function uniqueName(records: ModelRecord[], base: string): string {
 }
 
 export const useModels = create<ModelsState>((set, get) => {
+  /** Drops the engine's copy after a failed save, so that what runs is what is stored (the next use reloads it). */
+  async function unloadQuietly(id: string): Promise<void> {
+    await engine().call('unloadModel', { modelId: id }).catch(() => undefined);
+    set((s) => {
+      const loaded = { ...s.loaded };
+      delete loaded[id];
+      return { loaded };
+    });
+  }
+
   function replace(record: ModelRecord): void {
     set((s) => ({ records: [record, ...s.records.filter((r) => r.id !== record.id)].sort(byDate) }));
   }
@@ -230,12 +240,7 @@ export const useModels = create<ModelsState>((set, get) => {
         await keepLegacyVersion(r, saved);
         version = nextVersion(r.latestVersion ?? r.version, saved);
       } catch (e) {
-        await engine().call('unloadModel', { modelId: id }).catch(() => undefined);
-        set((s) => {
-          const loaded = { ...s.loaded };
-          delete loaded[id];
-          return { loaded };
-        });
+        await unloadQuietly(id);
         throw e;
       }
       const next: ModelRecord = {
@@ -263,12 +268,7 @@ export const useModels = create<ModelsState>((set, get) => {
         await saveModelRecord(next, bytes);
       } catch (e) {
         // The worker already holds the new version; put the stored one back so what runs is what is saved.
-        await engine().call('unloadModel', { modelId: id }).catch(() => undefined);
-        set((s) => {
-          const loaded = { ...s.loaded };
-          delete loaded[id];
-          return { loaded };
-        });
+        await unloadQuietly(id);
         throw e;
       }
       replace(next);
