@@ -5,6 +5,29 @@ import { blockKey, couplingSplit, SOFT_CLAMP_FACTOR, SUBNET_LAYERS, type FlowCon
 import { linear } from './linear';
 import { gatherDistinct } from '../gatherGrad';
 import { ownedVariable } from '../variables';
+import { checkWhitening, whiteningLogDet, type Whitening } from './whitening';
+
+/** State-dict keys of the whitening layer (absent in flows without one, as in every official checkpoint). */
+export const WHITEN_MEAN_KEY = 'whiten.mean';
+export const WHITEN_MATRIX_KEY = 'whiten.matrix';
+
+/** A whitening layer's tensors on the TF.js backend. */
+interface WhiteningTensors {
+  mean: tf.Tensor1D;
+  /** W transposed, so that rows are whitened by matMul(x - mean, W^T). */
+  matrixT: tf.Tensor2D;
+  logDet: number;
+}
+
+export interface FlowInit {
+  /** A fixed whitening in front of the coupling blocks (whitening.ts says why). */
+  whitening?: Whitening | null;
+  /**
+   * Zero the last layer of every subnet so each block starts as the identity (Glow's zero init), and the
+   * untrained flow scores exactly as the Gaussian its whitening describes. Only meaningful with a whitening.
+   */
+  identityInit?: boolean;
+}
 
 const LAYERS = SUBNET_LAYERS;
 type LayerName = SubnetLayer;
@@ -29,6 +52,20 @@ export interface FlowOutput {
   logDet: tf.Tensor1D;
 }
 
+/** The whitening layer of a state dict, checked, or null when it has none; half of one is an error. */
+function readWhitening(sd: StateDict, dim: number): Whitening | null {
+  const mean = sd.get(WHITEN_MEAN_KEY);
+  const matrix = sd.get(WHITEN_MATRIX_KEY);
+  if (!mean && !matrix) return null;
+  if (!mean || !matrix) throw new Error(`the flow's whitening is incomplete: ${mean ? WHITEN_MATRIX_KEY : WHITEN_MEAN_KEY} is missing`);
+  if (mean.shape.join('x') !== `${dim}` || matrix.shape.join('x') !== `${dim}x${dim}`) {
+    throw new Error(`the flow's whitening has shapes [${mean.shape}] / [${matrix.shape}], expected [${dim}] / [${dim}, ${dim}]`);
+  }
+  const w = { mean: Float32Array.from(mean.data), matrix: Float32Array.from(matrix.data) };
+  checkWhitening(w, dim);
+  return w;
+}
+
 /** The official code's F_fully_connected: fc1-ReLU-fc2-ReLU-fc2b-ReLU-fc3. */
 function subnet(s: Subnet, x: tf.Tensor2D): tf.Tensor2D {
   let h = tf.relu(linear(x, s.fc1.w, s.fc1.b));
@@ -42,15 +79,27 @@ function subnet(s: Subnet, x: tf.Tensor2D): tf.Tensor2D {
  * code's freia_funcs (permute_layer seeded with k, glow_coupling_layer with soft clamp 0.636*atan).
  */
 export class Flow {
+  private readonly whiten: WhiteningTensors | null;
+
   private constructor(
     readonly config: FlowConfig,
     private readonly blocks: Block[],
-  ) {}
+    /** The fixed layer in front of the blocks, or null (the paper's flow). */
+    readonly whitening: Whitening | null = null,
+  ) {
+    this.whiten = whitening
+      ? {
+          mean: tf.keep(tf.tensor1d(whitening.mean)),
+          matrixT: tf.keep(tf.tidy(() => tf.tensor2d(whitening.matrix, [config.inputDim, config.inputDim]).transpose() as tf.Tensor2D)),
+          logDet: whiteningLogDet(whitening),
+        }
+      : null;
+  }
 
   /** Fresh weights with PyTorch's nn.Linear default init (uniform +-1/sqrt(fan_in)), reproducible from a seed. */
-  static random(config: FlowConfig, seed = 0): Flow {
+  static random(config: FlowConfig, seed = 0, init: FlowInit = {}): Flow {
     const rand = seededRandom(seed + 1_000_003);
-    const init = (inDim: number, outDim: number): TensorData[] => {
+    const initLinear = (inDim: number, outDim: number): TensorData[] => {
       const bound = 1 / Math.sqrt(inDim);
       const w = new Float32Array(inDim * outDim);
       for (let i = 0; i < w.length; i++) w[i] = (rand() * 2 - 1) * bound;
@@ -76,11 +125,19 @@ export class Flow {
           ['fc3', h, outDim],
         ];
         for (const [layer, i, o] of dims) {
-          const [w, b] = init(i, o);
+          const [w, b] = initLinear(i, o);
+          if (init.identityInit && layer === 'fc3') {
+            w.data.fill(0);
+            b.data.fill(0);
+          }
           sd.set(`${blockKey(k)}.${name}.${layer}.weight`, w);
           sd.set(`${blockKey(k)}.${name}.${layer}.bias`, b);
         }
       }
+    }
+    if (init.whitening) {
+      sd.set(WHITEN_MEAN_KEY, { shape: [config.inputDim], data: init.whitening.mean });
+      sd.set(WHITEN_MATRIX_KEY, { shape: [config.inputDim, config.inputDim], data: init.whitening.matrix });
     }
     return Flow.fromStateDict(sd, config.clamp);
   }
@@ -135,6 +192,7 @@ export class Flow {
         }
       }
     }
+    const whitening = readWhitening(sd, inputDim);
     const blocks = modules.map((idx, k): Block => {
       const m = byModule.get(idx)!;
       const load = (net: 's1' | 's2', inDim: number, outDim: number): Subnet => {
@@ -159,7 +217,7 @@ export class Flow {
         s2: load('s2', l2, 2 * l1),
       };
     });
-    return new Flow(config, blocks);
+    return new Flow(config, blocks, whitening);
   }
 
   private logE(s: tf.Tensor2D): tf.Tensor2D {
@@ -170,8 +228,9 @@ export class Flow {
   forward(x: tf.Tensor2D): FlowOutput {
     return tf.tidy(() => {
       const { l1, l2 } = couplingSplit(this.config.inputDim);
-      let h = x;
-      let logDet: tf.Tensor1D = tf.zeros([x.shape[0]]);
+      const w = this.whiten;
+      let h: tf.Tensor2D = w ? tf.matMul(tf.sub(x, w.mean) as tf.Tensor2D, w.matrixT) : x;
+      let logDet: tf.Tensor1D = w ? tf.fill([x.shape[0]], w.logDet) : tf.zeros([x.shape[0]]);
       for (const b of this.blocks) {
         h = gatherDistinct(h, b.perm, 1);
         const [x1, x2] = tf.split(h, [l1, l2], 1) as [tf.Tensor2D, tf.Tensor2D];
@@ -188,6 +247,7 @@ export class Flow {
     });
   }
 
+  /** The blocks' inverse; for a whitened flow, the whitened rows (the layer's own inverse is never needed). */
   inverse(z: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const { l1, l2 } = couplingSplit(this.config.inputDim);
@@ -237,6 +297,10 @@ export class Flow {
         }
       }
     }
+    if (this.whitening) {
+      sd.set(WHITEN_MEAN_KEY, { shape: [this.config.inputDim], data: this.whitening.mean });
+      sd.set(WHITEN_MATRIX_KEY, { shape: [this.config.inputDim, this.config.inputDim], data: this.whitening.matrix });
+    }
     return sd;
   }
 
@@ -263,6 +327,8 @@ export class Flow {
     for (const b of this.blocks) {
       for (const v of this.trainableVariablesOf(b)) v.dispose();
     }
+    this.whiten?.mean.dispose();
+    this.whiten?.matrixT.dispose();
   }
 
   private trainableVariablesOf(b: Block): tf.Variable[] {

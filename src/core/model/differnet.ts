@@ -1,6 +1,7 @@
 import type { Backbone } from '../backbones/types';
 import { featureDim } from '../features/extractor';
 import { Flow } from '../flow/flow';
+import { fitWhitening } from '../flow/whitening';
 import type { RgbaImage } from '../image';
 import type { Progress } from '../progress';
 import { defectMap, type DefectMap } from '../score/defectMap';
@@ -62,7 +63,11 @@ export class DifferNet {
   /** The flow half of training, for callers that computed the feature bank themselves (e.g. in parallel). */
   static async trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, cb: TrainCallbacks = {}, featureSeconds = 0): Promise<DifferNet> {
     const t = settings.train;
-    const flow = Flow.random({ inputDim: bank.dim, ...settings.flow }, t.seed);
+    const { whitening: shrinkage, ...arch } = settings.flow;
+    const fitStart = Date.now();
+    const whitening = shrinkage === undefined ? null : await fitWhitening(bank.data, bank.count * bank.copies, bank.dim, { shrinkage, signal: cb.signal });
+    const whiteningSeconds = (Date.now() - fitStart) / 1000;
+    const flow = Flow.random({ inputDim: bank.dim, ...arch }, t.seed, { whitening, identityInit: whitening !== null });
     try {
       const report = await trainFlow(flow, bank, {
         epochs: t.epochs,
@@ -78,7 +83,7 @@ export class DifferNet {
       return new DifferNet(backbone, flow, settings, null, {
         images: bank.count,
         featureSeconds,
-        flowSeconds: report.seconds,
+        flowSeconds: whiteningSeconds + report.seconds,
         losses: report.losses,
         finishedAt: new Date().toISOString(),
         backend: cb.backend ?? 'unknown',

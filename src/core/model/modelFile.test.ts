@@ -2,6 +2,7 @@ import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey } from '../backbones';
 import { Flow } from '../flow/flow';
+import { fitWhitening } from '../flow/whitening';
 import { readShared } from '../../../test/support/shared';
 import { syntheticPart } from '../../../test/support/images';
 import { setupTf } from '../../../test/support/tf';
@@ -94,15 +95,43 @@ describe('model file', () => {
     bb.dispose();
   });
 
+  it('keeps a whitened flow (version 2, scores exactly as before); a version 1 model is still written as version 1', async () => {
+    const { bb, m } = model();
+    expect(readModelFile(await saveModel(m, { name: 'plain', includeBackbone: false })).manifest.version).toBe(1);
+    const rows = Float32Array.from({ length: 20 * 1024 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 1024) / 100) + Math.cos(i * 0.011));
+    const whitening = await fitWhitening(rows, 20, 1024, { shrinkage: 0.05 });
+    const ws: ModelSettings = { ...settings, flow: { ...settings.flow, whitening: 0.05 } };
+    const wm = new DifferNet(bb, Flow.random({ inputDim: 1024, ...settings.flow }, 4, { whitening }), ws, m.calibration);
+    const bytes = await saveModel(wm, { name: 'whitened', includeBackbone: false });
+    expect(readModelFile(bytes).manifest.version).toBe(2);
+    const { model: back } = loadModel(bytes, bb);
+    expect(back.flow.whitening?.matrix).toEqual(whitening.matrix);
+    const img = syntheticPart(64, 2);
+    expect(await back.score(img, { transforms: 1 })).toBe(await wm.score(img, { transforms: 1 }));
+    const editManifest = (edit: (man: { version: number; settings: ModelSettings }) => void) =>
+      rezip(bytes, (f) => {
+        const man = JSON.parse(strFromU8(f['manifest.json']));
+        edit(man);
+        f['manifest.json'] = strToU8(JSON.stringify(man));
+      });
+    expect(() => loadModel(editManifest((man) => void delete man.settings.flow.whitening), bb)).toThrow(/flow has a whitening its settings do not name/);
+    expect(() => loadModel(editManifest((man) => (man.version = 1)), bb)).toThrow(/whitened flow in a version 1 file/);
+    expect(() => loadModel(editManifest((man) => (man.settings.flow.whitening = 7)), bb)).toThrow(/invalid flow whitening/);
+    back.dispose();
+    wm.dispose();
+    m.dispose();
+    bb.dispose();
+  });
+
   it('refuses an unknown version, a wrong checksum, and non-model files', async () => {
     const { bb, m } = model();
     const bytes = await saveModel(m, { name: 'x', includeBackbone: false });
-    const v2 = rezip(bytes, (f) => {
+    const v3 = rezip(bytes, (f) => {
       const man = JSON.parse(strFromU8(f['manifest.json']));
-      man.version = 2;
+      man.version = 3;
       f['manifest.json'] = strToU8(JSON.stringify(man));
     });
-    expect(() => readModelFile(v2)).toThrow(/unsupported model file version 2/);
+    expect(() => readModelFile(v3)).toThrow(/unsupported model file version 3/);
     const flipped = rezip(bytes, (f) => {
       f['tensors.bin'][100] ^= 0xff;
     });

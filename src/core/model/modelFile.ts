@@ -10,7 +10,12 @@ import { DifferNet, type TrainingRecord } from './differnet';
 import type { ModelSettings } from './settings';
 
 export const MODEL_FORMAT = 'differnet-inspector-model';
-export const MODEL_VERSION = 1;
+/**
+ * Version 2 adds a whitened flow (flow/whitening.ts). Files without one are still written as version 1, so
+ * an older app keeps reading them; it refuses a whitened model instead of scoring it without its whitening.
+ */
+export const MODEL_VERSION = 2;
+const READABLE_VERSIONS = [1, 2] as const;
 
 export class ModelFileError extends Error {
   override name = 'ModelFileError';
@@ -40,7 +45,7 @@ export async function saveModel(model: DifferNet, opts: SaveOptions): Promise<Ui
   return writeTensorArchive<ModelManifest>(
     {
       format: MODEL_FORMAT,
-      version: MODEL_VERSION,
+      version: model.flow.whitening ? MODEL_VERSION : 1,
       name: opts.name,
       savedAt: new Date().toISOString(),
       backbone: { id: model.backbone.id, weightsHash: model.backbone.weightsHash, included: opts.includeBackbone },
@@ -57,7 +62,7 @@ export async function saveModel(model: DifferNet, opts: SaveOptions): Promise<Ui
 export function readModelFile(bytes: Uint8Array): { manifest: ModelManifest; tensors: StateDict } {
   let read: ReturnType<typeof readTensorArchive>;
   try {
-    read = readTensorArchive(bytes, MODEL_FORMAT, MODEL_VERSION, 'model file', { title: 'DifferNet Inspector model file' });
+    read = readTensorArchive(bytes, MODEL_FORMAT, READABLE_VERSIONS, 'model file', { title: 'DifferNet Inspector model file' });
   } catch (e) {
     if (e instanceof TensorArchiveError) throw new ModelFileError(e.message, { cause: e });
     throw e;
@@ -92,6 +97,9 @@ function validateManifest(m: ModelManifest): void {
   if (!f || !isCount(f.inputDim, 2) || !isCount(f.blocks, 1) || !isCount(f.hidden, 1) || !(typeof f.clamp === 'number' && f.clamp > 0)) bad('has an invalid flow configuration');
   const st = m.settings;
   if (!st?.features || !isCount(st.features.size, 8) || !isCount(st.features.scales, 1) || !isCount(st.testTransforms, 1) || !st.train || !st.flow) bad('has invalid settings');
+  const wh = st.flow.whitening;
+  if (wh !== undefined && !(typeof wh === 'number' && wh > 0 && wh <= 1)) bad('has an invalid flow whitening');
+  if (wh !== undefined && m.version === 1) bad('has a whitened flow in a version 1 file');
   // Absent in files written before feature taps: the backbone's default, the last layer.
   const taps = st.features.taps;
   if (taps !== undefined && (!Array.isArray(taps) || taps.length < 1 || taps.length > 64 || !taps.every((t) => typeof t === 'string' && t.length > 0 && t.length < 100))) bad('has invalid feature taps');
@@ -136,6 +144,9 @@ export function loadModel(bytes: Uint8Array, backbone?: Backbone): { model: Diff
   let flow: Flow | undefined;
   try {
     flow = Flow.fromStateDict(tensors, manifest.flow.clamp);
+    if ((manifest.settings.flow.whitening !== undefined) !== (flow.whitening !== null)) {
+      throw new Error(manifest.settings.flow.whitening !== undefined ? 'its settings whiten the features but the flow has no whitening' : 'its flow has a whitening its settings do not name');
+    }
     const model = new DifferNet(bb, flow, manifest.settings, manifest.calibration, manifest.training);
     return { model, manifest, ownsBackbone };
   } catch (e) {

@@ -3,7 +3,7 @@ import { GOOGLENET_DEFAULT_TAPS } from '../backbones/googlenet';
 import { squeezenetPlan } from '../backbones/squeezenet';
 import { readPth } from '../torch';
 import { readShared } from '../../../test/support/shared';
-import { BACKBONE_TAPS, DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, withRotations } from './settings';
+import { BACKBONE_TAPS, DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, forBackbone, withRotations, WHITENED_PASSES } from './settings';
 
 describe('settings', () => {
   it('the default trains and scores one unrotated copy per image', () => {
@@ -22,6 +22,22 @@ describe('settings', () => {
     expect(off.train).toMatchObject({ rotate: false, copies: 1, transforms: 1 });
     expect(off.flow.hidden).toBe(2048);
     expect(DEFAULT_SETTINGS.train.rotate).toBe(false);
+  });
+
+  it('whitens the flow input for GoogLeNet only, and drops the whitening again when the backbone changes', () => {
+    const g = forBackbone(DEFAULT_SETTINGS, 'googlenet');
+    expect(g.flow.whitening).toBeGreaterThan(0);
+    expect(g.features).toEqual({ size: 224, scales: 1 });
+    expect([g.train.epochs, g.train.subEpochs]).toEqual([WHITENED_PASSES.epochs, WHITENED_PASSES.subEpochs]);
+    const s = forBackbone(g, 'squeezenet1_1');
+    expect('whitening' in s.flow).toBe(false);
+    expect(s.flow).toEqual(DEFAULT_SETTINGS.flow);
+    expect(s.train).toEqual(DEFAULT_SETTINGS.train);
+    expect(forBackbone(PAPER_SETTINGS, 'alexnet').flow).toEqual(PAPER_SETTINGS.flow);
+    // Passes a user chose stay as they are, both ways.
+    const mine = { ...DEFAULT_SETTINGS, train: { ...DEFAULT_SETTINGS.train, epochs: 3 } };
+    expect(forBackbone(mine, 'googlenet').train.epochs).toBe(3);
+    expect(forBackbone(PAPER_SETTINGS, 'googlenet').train).toEqual(PAPER_SETTINGS.train);
   });
 
   it("BACKBONE_TAPS mirrors the plans' default taps", () => {

@@ -2,6 +2,7 @@ import type { BackboneId } from '../backbones/types';
 import type { FeatureConfig } from '../features/extractor';
 import type { Framing } from '../inspection/framing';
 import { PAPER_ADAM, type AdamConfig } from '../train/adamConfig';
+import { DEFAULT_WHITENING_SHRINKAGE } from '../flow/whiteningConfig';
 
 export interface TrainSettings {
   epochs: number;
@@ -21,9 +22,20 @@ export interface TrainSettings {
   seed: number;
 }
 
+export interface FlowSettings {
+  blocks: number;
+  hidden: number;
+  clamp: number;
+  /**
+   * Whiten the features before the coupling blocks, with this shrinkage of their covariance towards a scaled
+   * identity, and start the blocks at the identity (flow/whitening.ts says why). Absent: the paper's flow.
+   */
+  whitening?: number;
+}
+
 export interface ModelSettings {
   features: FeatureConfig;
-  flow: { blocks: number; hidden: number; clamp: number };
+  flow: FlowSettings;
   train: TrainSettings;
   /** Transformed copies averaged into a score at inspection time. */
   testTransforms: number;
@@ -113,9 +125,37 @@ export const BACKBONE_EVIDENCE: { dataset: string; source: string; best: Backbon
   auroc: { googlenet: 94.5, squeezenet1_1: 87.35 },
 };
 
-/** Settings with the backbone's default features in place of the preset's. */
+/**
+ * Each backbone's default flow input. GoogLeNet's 2336 mid-level taps are whitened first (flow/whitening.ts);
+ * AlexNet and SqueezeNet keep the paper's flow on their last layer.
+ */
+export const BACKBONE_WHITENING: Record<BackboneId, number | undefined> = {
+  alexnet: undefined,
+  squeezenet1_1: undefined,
+  googlenet: DEFAULT_WHITENING_SHRINKAGE,
+};
+
+/**
+ * Passes over the training images for a whitened flow (epochs x subEpochs). It starts at the Gaussian its
+ * whitening describes, and on Magnetic Tile Defects (2336 GoogLeNet features, ~650 training images, seeds
+ * 0-2, held-out threshold) more passes fit the training images at the expense of new ones: image AUROC /
+ * recall at the model's own threshold 95.22 / 74.5 % after 2 passes, 94.46 / 70.3 % after 8, and 95.42 /
+ * 67.9 % after 32 (seed 0 alone, where 2 passes gave 95.54 / 74.2 %).
+ */
+export const WHITENED_PASSES = { epochs: 1, subEpochs: 2 } as const;
+
+/**
+ * Settings with the backbone's default features and flow input in place of the preset's. Passes follow the
+ * flow input where they are the default preset's: a whitened flow trains for WHITENED_PASSES, a plain one
+ * for DEFAULT_SETTINGS'; passes a user chose otherwise are kept.
+ */
 export function forBackbone(s: ModelSettings, id: BackboneId): ModelSettings {
-  return { ...s, features: { ...BACKBONE_FEATURES[id] } };
+  const { whitening: _previous, ...flow } = s.flow;
+  const whitening = BACKBONE_WHITENING[id];
+  const plainPasses = { epochs: DEFAULT_SETTINGS.train.epochs, subEpochs: DEFAULT_SETTINGS.train.subEpochs };
+  const [from, to] = whitening === undefined ? [WHITENED_PASSES, plainPasses] : [plainPasses, WHITENED_PASSES];
+  const train = s.train.epochs === from.epochs && s.train.subEpochs === from.subEpochs ? { ...s.train, ...to } : s.train;
+  return { ...s, features: { ...BACKBONE_FEATURES[id] }, flow: whitening === undefined ? flow : { ...flow, whitening }, train };
 }
 
 /** Copies per image in the feature bank: at least the transforms drawn per step. */

@@ -62,7 +62,8 @@ export function peekManifest(bytes: Uint8Array): Record<string, unknown> | null 
 export function readTensorArchive(
   bytes: Uint8Array,
   format: string,
-  version: number,
+  /** The versions this app reads; a newer one is refused with a message. */
+  version: number | readonly number[],
   what: string,
   opts: { checksumRequired?: boolean; title?: string } = {},
 ): { manifest: ArchiveManifest & Record<string, unknown>; tensors: StateDict } {
@@ -86,7 +87,8 @@ export function readTensorArchive(
     throw new TensorArchiveError(`damaged ${what}: manifest.json is not valid JSON`);
   }
   if (m.format !== format) throw new TensorArchiveError(`not a ${title} (format "${String(m.format)}")`);
-  if (m.version !== version) throw new TensorArchiveError(`unsupported ${what} version ${String(m.version)}: this app reads version ${version}; update the app or write the file again`);
+  const versions: readonly number[] = typeof version === 'number' ? [version] : version;
+  if (!versions.includes(m.version as number)) throw new TensorArchiveError(`unsupported ${what} version ${String(m.version)}: this app reads version ${versions.join(' and ')}; update the app or write the file again`);
   if (!Array.isArray(m.tensors)) throw new TensorArchiveError(`damaged ${what}: manifest lists no tensors`);
   for (const e of m.tensors) {
     if (!e || typeof e.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((d) => isCount(d)) || !isCount(e.offset)) {

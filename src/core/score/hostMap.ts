@@ -5,6 +5,7 @@ import { scaleWidth } from '../features/extractor';
 import { downsampleNearestRgb, nearestIndices } from '../resample';
 import type { Flow } from '../flow/flow';
 import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
+import { whitenGradientJs, whitenRowsJs } from '../flow/whitening';
 import { scoreFeatureRows, type Scorer } from './score';
 
 /*
@@ -39,11 +40,10 @@ export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.T
     const images = sides.map((side) => ({ side, rgb: downsampleNearestRgb(full, size, side) }));
     const onHost = await hostFlowFor(m.flow);
     const grads = await host.inputGradient(images, m.features.taps, (pooled) => {
-      const row = onHost ? onHost.inputRows(1) : new Float32Array(width * sides.length);
+      const row = rows.subarray(j * dim, (j + 1) * dim);
       pooled.forEach((p, s) => row.set(p, s * width));
-      rows.set(row.subarray(0, dim), j * dim);
-      const f = onHost ? hostFlowGradient(onHost) : flowGradient(m.flow, row);
-      return sides.map((_, s) => f.grad.subarray(s * width, (s + 1) * width));
+      const grad = onHost ? hostFlowGradient(onHost, m.flow, row) : flowGradient(m.flow, row).grad;
+      return sides.map((_, s) => grad.subarray(s * width, (s + 1) * width));
     });
     const dst = out.subarray(j * n, (j + 1) * n);
     sides.forEach((side, s) => downsampleNearestRgbAdjointAdd(grads[s], size, side, dst));
@@ -83,9 +83,13 @@ async function hostFlowFor(flow: Flow): Promise<HostFlow | null> {
   return host;
 }
 
-function hostFlowGradient(h: HostFlow): { grad: Float32Array; zsq: number } {
-  const { grad, zsq } = h.inputGradient(1);
-  return { grad, zsq: zsq[0] };
+/** The flow's gradient for one row on the host kernels, which run the coupling blocks: a whitening is applied before them and its transpose after. */
+export function hostFlowGradient(h: HostFlow, flow: Flow, row: Float32Array): Float32Array {
+  const input = h.inputRows(1);
+  if (flow.whitening) whitenRowsJs(flow.whitening, row, 1, input);
+  else input.set(row);
+  const { grad } = h.inputGradient(1);
+  return flow.whitening ? whitenGradientJs(flow.whitening, grad) : grad;
 }
 
 /** One feature row's loss, (0.5 sum z^2 - log det) / D as defectMap.ts's, differentiated; and its mean z^2. */

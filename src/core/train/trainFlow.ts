@@ -6,6 +6,7 @@ import { Adam, type AdamConfig } from './adam';
 import type { FeatureBank } from './featureBank';
 import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
 import type { ThreadSpawner } from '../wasm/threads';
+import { whiteningLogDet, whitenRows } from '../flow/whitening';
 
 /** Threads for the flow's products: `helpers` besides the calling one, started by `spawn`. */
 export interface FlowThreads {
@@ -97,6 +98,11 @@ export function* rowSchedule(count: number, copies: number, opts: RowScheduleOpt
 interface FlowStepper {
   /** Threads working on the flow's products, where more than one can. */
   readonly threads?: number;
+  /**
+   * Whether it runs the coupling blocks alone and so reads rows already through the flow's whitening (the
+   * host kernels have no whitening layer; the bank is whitened once instead of every step).
+   */
+  readonly blocksOnly: boolean;
   /** Fills the step's input rows (rows x dim, row-major) and returns where to write them. */
   rows(count: number): Float32Array;
   /** Loss of the rows just written, after one Adam update on them; `step` counts from 1. */
@@ -117,7 +123,17 @@ export async function trainFlow(flow: Flow, bank: FeatureBank, opts: FlowTrainOp
     const host = await startHostFlow(flow.config, maxRows, opts.threads, engine === 'host');
     if (host) stepper = await hostStepper(host, flow, opts);
   }
-  return runSteps(stepper ?? tfjsStepper(flow, bank.dim, maxRows, opts), bank, opts);
+  const s = stepper ?? tfjsStepper(flow, bank.dim, maxRows, opts);
+  let rows = bank;
+  if (s.blocksOnly && flow.whitening) {
+    try {
+      rows = { ...bank, data: await whitenRows(flow.whitening, bank.data, bank.count * bank.copies) };
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
+  }
+  return runSteps(s, rows, opts);
 }
 
 /**
@@ -145,10 +161,13 @@ async function hostStepper(host: HostFlow, flow: Flow, opts: FlowTrainOptions): 
     host.dispose();
     throw e;
   }
+  // The official loss includes every layer's log-determinant; the whitening's is a constant the kernels never see.
+  const whiteningLoss = flow.whitening ? -whiteningLogDet(flow.whitening) / flow.config.inputDim : 0;
   return {
     threads: host.threads,
+    blocksOnly: true,
     rows: (count) => host.inputRows(count),
-    step: async (count, step) => host.step(count, opts.adam, step),
+    step: async (count, step) => (await host.step(count, opts.adam, step)) + whiteningLoss,
     finish: () => flow.assignStateDict(host.toStateDict()),
     dispose: () => host.dispose(),
   };
@@ -160,6 +179,7 @@ function tfjsStepper(flow: Flow, dim: number, maxRows: number, opts: FlowTrainOp
   const adam = new Adam(vars, opts.adam);
   const buf = new Float32Array(maxRows * dim);
   return {
+    blocksOnly: false,
     rows: (count) => buf.subarray(0, count * dim),
     step: async (count) => {
       const lossValue = tf.tidy(() => {
