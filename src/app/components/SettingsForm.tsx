@@ -1,6 +1,6 @@
 import type { BackboneId, ModelSettings } from '../../core';
 // The settings module is free of TF.js, so the UI bundle does not load the engine for this.
-import { forBackbone, withRotations } from '../../core/model/settings';
+import { DEFAULT_WHITENING_SHRINKAGE, forBackbone, withRotations } from '../../core/model/settings';
 
 interface Props {
   settings: ModelSettings;
@@ -95,6 +95,25 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
           {s.train.rotate
             ? 'Trains on randomly rotated copies and averages rotated copies into each score, as the paper does.'
             : 'Parts are photographed in the same pose (a jig, a conveyor): no rotations, one copy per image. Faster, and more accurate when it holds.'}
+        </small>
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={s.flow.whitening !== undefined}
+          onChange={(e) =>
+            set((c) => {
+              if (e.target.checked) c.flow.whitening = DEFAULT_WHITENING_SHRINKAGE;
+              else delete c.flow.whitening;
+            })
+          }
+          data-testid="whiten-toggle"
+        />
+        <span>Whiten the features before the flow</span>
+        <small className="muted">
+          {s.flow.whitening !== undefined
+            ? 'The flow starts from a Gaussian fitted to the good images\' features and refines it (GoogLeNet\'s default; it finds more defects on textured parts). Training takes longer for wide features.'
+            : 'The paper\'s flow, on the features as they come.'}
         </small>
       </label>
       <div className="grid-fields">
