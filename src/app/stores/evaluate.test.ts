@@ -1,7 +1,6 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
-import { f1MaxThreshold } from '../../core/metrics';
+import { bestF1Threshold, evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
 import { calibrationAt, FakeEngine, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 
 const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
@@ -28,11 +27,9 @@ describe('reportOf and bestF1', () => {
     expect(r.atThreshold).toMatchObject({ tp: 2, fp: 1, tn: 2, fn: 0 });
   });
 
-  it('bestF1 is the F1-best cut over scored, finite items, or null without both classes', () => {
-    expect(bestF1(items)).toBe(f1MaxThreshold([1, 2, 4, 3, 5], [0, 0, 0, 1, 1]).threshold);
+  it("bestF1 is the core's best-F1 cut over the scored items (unscored ones left out)", () => {
+    expect(bestF1(items)).toBe(bestF1Threshold(items.slice(0, 5).map((i) => ({ score: i.score!, label: i.label, defect: i.category }))));
     expect(bestF1(items.filter((i) => i.label === 0))).toBeNull();
-    expect(bestF1([item('g', 0, 1), item('d', 1, NaN)])).toBeNull();
-    expect(bestF1([])).toBeNull();
   });
 });
 
