@@ -37,8 +37,6 @@ beforeEach(async () => {
 
 describe('versions', () => {
   beforeEach(async () => {
-    const { useEngine } = await import('./engine');
-    useEngine.setState({ presets: { default: modelRecord().settings, paper: modelRecord().settings } });
     const r = await useModels.getState().create(`Part ${Math.random()}`, 'squeezenet1_1');
     modelId = r.id;
   });
@@ -94,8 +92,6 @@ describe('versions', () => {
 
 describe('marking verdicts wrong', () => {
   beforeEach(async () => {
-    const { useEngine } = await import('./engine');
-    useEngine.setState({ presets: { default: modelRecord().settings, paper: modelRecord().settings } });
     modelId = (await useModels.getState().create(`Tiles ${Math.random()}`, 'squeezenet1_1')).id;
     await useModels.getState().saveTrained(modelId, new Uint8Array([1]).buffer, summary(calV1, 4), { change: 'first training', trainedOn: ['t1'], heldOut: ['h1'] });
     useLearn.setState({ offer: null, job: null, comparison: null });
