@@ -14,6 +14,11 @@ export interface WeightsJob {
   total: number;
 }
 
+/**
+ * What the UI knows of the page's engine instance (the worker behind `engine()`): whether it started, the
+ * TF.js backend it runs on, its presets and palette, and the backbone weights it holds. Weights are loaded
+ * through services/weightsAndModels.ts, which writes the weights fields.
+ */
 interface EngineState {
   status: 'starting' | 'ready' | 'failed';
   startError: string | null;

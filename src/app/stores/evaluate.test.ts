@@ -1,9 +1,9 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bestF1Threshold, evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
-import { calibrationAt, FakeEngine, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
+import { calibrationAt, FakeEngineClient, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -35,7 +35,7 @@ describe('reportOf and bestF1', () => {
 
 describe('evaluate store', () => {
   beforeEach(() => {
-    fake.engine = new FakeEngine();
+    fake.engine = new FakeEngineClient();
     useEvaluate.setState({ items: [], running: false, abort: null, threshold: null, metrics: null, progress: null });
   });
 

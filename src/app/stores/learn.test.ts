@@ -1,13 +1,13 @@
-// Learning from corrections, through the app's stores over a fake engine and fake-indexeddb: a part marked
+// Learning from corrections, through the app's stores over a fake engine client and fake-indexeddb: a part marked
 // good is stored and its correction recorded, recalibration applies training's rule, every training is a
 // kept version, versions are compared and rolled back, and a full disk loses nothing.
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { calibrate, conformalThreshold, verdictRecord, type Calibration } from '../../core/inspection';
 import type { ModelSummary } from '../../worker/protocol';
-import { FakeEngine, installLocalStorage, modelRecord } from '../../../test/support/appStores';
+import { FakeEngineClient, installLocalStorage, modelRecord } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -31,7 +31,7 @@ const png = (n: number) => new Blob([new Uint8Array([137, 80, n])], { type: 'ima
 let modelId = '';
 
 beforeEach(async () => {
-  fake.engine = new FakeEngine().answer('loadModel', () => summary(calV1, 1)).answer('unloadModel', () => undefined).answer('setCalibration', () => undefined);
+  fake.engine = new FakeEngineClient().answer('loadModel', () => summary(calV1, 1)).answer('unloadModel', () => undefined).answer('setCalibration', () => undefined);
   useNotices.setState({ notices: [] });
 });
 

@@ -1,9 +1,9 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../core/model/settings';
-import { FakeEngine, installLocalStorage } from '../../../test/support/appStores';
+import { FakeEngineClient, installLocalStorage } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -11,7 +11,7 @@ const { useModels } = await import('./models');
 
 describe('models store: settings follow the backbone', () => {
   beforeEach(() => {
-    fake.engine = new FakeEngine();
+    fake.engine = new FakeEngineClient();
     useModels.setState({ records: [], activeId: null, loaded: {} });
   });
 

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { BackboneId, Calibration } from '../../core';
-// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+// The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
 import { DEFAULT_SETTINGS, forBackbone } from '../../core/model/settings';
 import type { ModelSummary } from '../../worker/protocol';
 import { engine } from '../engine';

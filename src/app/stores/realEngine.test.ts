@@ -1,6 +1,6 @@
 // The stores on the REAL engine: the app's EngineClient, the worker's protocol over a MessageChannel, an
 // engine session on TF.js's WASM backend, SqueezeNet 1.1's ImageNet weights and a tiny flow trained on a
-// few MTD tiles. The other store tests use a fake engine for the stores' own rules; these hold the
+// few MTD tiles. The other store tests use a fake engine client for the stores' own rules; these hold the
 // protocol's meaning: a trained model is saved and inspects, evaluate scores what inspect scores, a model
 // exported and imported scores the same, and the engine's errors reach the user as messages.
 // The tests run in order on one engine: the later ones use the model the first one trains.
