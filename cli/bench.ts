@@ -551,7 +551,7 @@ All AUROCs are of the **final** model (no best-of-run selection).
 | per defect type | ${Object.entries(main.perDefect).map(([d, x]) => `${d} ${pct(x.auroc)}`).join(', ')} |
 | pixel AUROC | ${pixel ? `${pct(pixel.pixelAuroc)} (${pixel.images} test images spread over all types, ${formatSeconds(pixel.seconds)})` : 'n/a'} |
 | pixel AUROC by defect-map order (same images) | abs-first (default): ${pixel ? pct(pixel.pixelAuroc) : 'n/a'}; official (localization.py: blur the signed gradient, then abs): ${pixelOfficial ? pct(pixelOfficial.pixelAuroc) : 'n/a'} |
-| heatmap pixels at full colour (median per image) | ${pixel?.fullColour ? `good ${pct(pixel.fullColour.good)} %, defective ${pct(pixel.fullColour.defective)} % (the linear scale used before: good ${pct(pixel.fullColour.goodLinear)} %, defective ${pct(pixel.fullColour.defectiveLinear)} %)` : 'n/a'} |
+| heatmap pixels at full colour (median per image) | ${pixel?.fullColour ? `good ${pct(pixel.fullColour.good)} %, defective ${pct(pixel.fullColour.defective)} %` : 'n/a'} |
 | threshold | ${describeCalibration(cal)}: raw ${formatRawScore(cal.threshold)} |
 | at the model's own threshold, MTD test/good | **${pct(at.falseAlarmRate)} % false alarms** (${at.fp} of ${at.fp + at.tn}; calibrated for ${pct(cal.guarantee?.requested ?? NaN)} %) |
 | at the model's own threshold, MTD defects | **${pct(at.recall)} % recall** (${at.tp} of ${at.tp + at.fn}); ${Object.entries(main.perDefect).map(([d, x]) => `${d} ${pct(x.recall)}`).join(', ')} |

@@ -107,12 +107,8 @@ export interface PixelReport {
   images: number;
   transforms: number;
   seconds: number;
-  /**
-   * Median share of each image's pixels at full colour (position >= 0.95) on the model's heat scale, for
-   * good and defective images, and on the linear scale used before (full colour from twice the good
-   * maximum), for comparison; null without a calibration.
-   */
-  fullColour: { good: number; defective: number; goodLinear: number; defectiveLinear: number } | null;
+  /** Median share of each image's pixels at full colour (position >= 0.95) on the model's heat scale, for good and defective images; null without a calibration. */
+  fullColour: { good: number; defective: number } | null;
 }
 
 function median(xs: number[]): number {
@@ -134,16 +130,14 @@ export async function pixelMetrics(pool: EnginePool, test: LabelledImage[], tran
     const mask = truth(t) === 'mask' ? loadMask(t.maskPath!, r.width, r.height) : new Uint8Array(r.width * r.height);
     bar.update(++done);
     const share = scale ? fullColourShare(r.map, { low: scale.mapLow, high: scale.mapHigh }) : NaN;
-    let linear = 0;
-    if (scale) for (let i = 0; i < r.map.length; i++) if (r.map[i] >= 2 * scale.mapHigh) linear++;
-    return { map: r.map, mask, label: t.label, share, linear: linear / r.map.length };
+    return { map: r.map, mask, label: t.label, share };
   });
   bar.done(formatSeconds((Date.now() - t0) / 1000));
-  const of = (label: 0 | 1, k: 'share' | 'linear') => median(results.filter((r) => r.label === label).map((r) => r[k]));
+  const shareOf = (label: 0 | 1) => median(results.filter((r) => r.label === label).map((r) => r.share));
   const auroc = pixelAurocOrNull(results.map((r) => r.map), results.map((r) => r.mask));
   if (auroc === null) return null;
   return {
-    fullColour: scale ? { good: of(0, 'share'), defective: of(1, 'share'), goodLinear: of(0, 'linear'), defectiveLinear: of(1, 'linear') } : null,
+    fullColour: scale ? { good: shareOf(0), defective: shareOf(1) } : null,
     pixelAuroc: auroc,
     images: chosen.length,
     transforms,

@@ -2,14 +2,14 @@ import { EngineClient } from '../worker/client';
 
 let client: EngineClient | null = null;
 
-/** The one engine worker of the page. */
+/** The client of the page's engine instance: the one engine worker every screen uses. */
 export function engine(): EngineClient {
   client ??= new EngineClient(new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'differnet-engine' }));
   return client;
 }
 
 /**
- * A second engine for the Live screen's defect maps: a map back-propagates through the CNN and takes several
+ * A second engine instance (its own worker) for the Live screen's defect maps: a map back-propagates through the CNN and takes several
  * scores' time, which in the one engine would hold every verdict back until it finished. The caller
  * terminates it when its maps are no longer wanted.
  */

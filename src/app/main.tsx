@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { registerServiceWorker } from './lib/serviceWorker';
 import { onDatabaseNotice, requestPersistence } from './persistence/db';
-import { useEngine } from './stores/engine';
+import { startEngine } from './services/weightsAndModels';
 import { useModels } from './stores/models';
 import { useNotices } from './stores/notices';
 import './styles.css';
@@ -11,7 +11,7 @@ import './styles.css';
 // Another tab holding the database during an upgrade, or upgrading it: said in a banner.
 onDatabaseNotice((message) => useNotices.getState().push('warning', message));
 void useModels.getState().init();
-void useEngine.getState().start();
+void startEngine();
 void requestPersistence();
 
 // The service worker makes the app work offline once loaded and offers new builds; the dev server has no

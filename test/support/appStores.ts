@@ -1,5 +1,5 @@
-// Node stand-ins for what the app's stores touch in a browser: the engine worker (a fake answering
-// requests in-process), localStorage, and model records.
+// Node stand-ins for what the app's stores touch in a browser: the client of the engine worker (a fake
+// answering requests in-process), localStorage, and model records.
 import type { Calibration } from '../../src/core/inspection';
 import type { ModelRecord } from '../../src/app/persistence/models';
 import { DEFAULT_SETTINGS } from '../../src/core/model/settings';
@@ -9,7 +9,7 @@ import type { EngineEvent, RequestArgs, RequestResult, RequestType } from '../..
 type Answer<K extends RequestType> = (args: RequestArgs<K>, opts: CallOptions) => Promise<RequestResult<K>> | RequestResult<K>;
 
 /** An EngineClient look-alike: each request type answered by a function the test sets; calls recorded. */
-export class FakeEngine {
+export class FakeEngineClient {
   readonly calls: { type: RequestType; args: unknown }[] = [];
   private readonly answers = new Map<RequestType, Answer<RequestType>>();
 
@@ -21,7 +21,7 @@ export class FakeEngine {
   async call<K extends RequestType>(type: K, args: RequestArgs<K>, opts: CallOptions = {}): Promise<RequestResult<K>> {
     this.calls.push({ type, args });
     const fn = this.answers.get(type);
-    if (!fn) throw new Error(`FakeEngine: no answer for ${type}`);
+    if (!fn) throw new Error(`FakeEngineClient: no answer for ${type}`);
     return (await fn(args, opts)) as RequestResult<K>;
   }
 

@@ -1,5 +1,5 @@
 import type { BackboneId, ModelSettings } from '../../core';
-// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+// The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
 import { DEFAULT_WHITENING_SHRINKAGE, forBackbone, withRotations } from '../../core/model/settings';
 
 interface Props {

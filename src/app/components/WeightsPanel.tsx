@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { BackboneId } from '../../core';
 import { missingBackbone, OFFICIAL_WEIGHTS } from '../lib/backbones';
 import { BACKBONE_LABEL, formatBytes } from '../lib/format';
+import { cancelWeights, loadWeightsFile, loadWeightsUrl } from '../services/weightsAndModels';
 import { useEngine } from '../stores/engine';
 import { DropZone } from './DropZone';
 import { ProgressBar } from './ProgressBar';
@@ -10,7 +11,7 @@ const PHASE: Record<string, string> = { download: 'Downloading', read: 'Reading 
 
 /** Backbone weights: status, drop a PyTorch or Caffe file, or fetch one by URL. */
 export function WeightsPanel({ need }: { need?: BackboneId }) {
-  const { weights, weightsJob, weightsError, loadWeightsFile, loadWeightsUrl, cancelWeights } = useEngine();
+  const { weights, weightsJob, weightsError } = useEngine();
   // The download offers what is missing: the backbone asked for (by the new-model form) unless it is
   // loaded, else the best one not loaded. It follows the weights as they load until the user picks one.
   const [picked, setPicked] = useState<BackboneId | null>(null);

@@ -1,6 +1,6 @@
 // Which backbone a new model gets, and the one sentence that says why GoogLeNet is preferred.
 import type { BackboneId } from '../../core';
-// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+// The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
 import { BACKBONE_EVIDENCE } from '../../core/model/settings';
 
 /**

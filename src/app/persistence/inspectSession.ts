@@ -1,5 +1,13 @@
-import type { JudgedBy } from '../stores/inspect';
+import type { Calibration } from '../../core/inspection';
 import { getAll, transact } from './db';
+
+/** The model version and threshold an item was scored with: its verdict never follows a later model. */
+export interface JudgedBy {
+  modelId: string;
+  name: string;
+  version: number;
+  calibration: Calibration | null;
+}
 
 /** One row of the Inspect batch as kept in IndexedDB: what a reload needs to show it again. */
 export interface StoredInspectItem {

@@ -1,10 +1,9 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
-import { f1MaxThreshold } from '../../core/metrics';
-import { calibrationAt, FakeEngine, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
+import { bestF1Threshold, evaluationReport, recalibrate, type EvaluationReport } from '../../core/inspection';
+import { calibrationAt, FakeEngineClient, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -28,17 +27,15 @@ describe('reportOf and bestF1', () => {
     expect(r.atThreshold).toMatchObject({ tp: 2, fp: 1, tn: 2, fn: 0 });
   });
 
-  it('bestF1 is the F1-best cut over scored, finite items, or null without both classes', () => {
-    expect(bestF1(items)).toBe(f1MaxThreshold([1, 2, 4, 3, 5], [0, 0, 0, 1, 1]).threshold);
+  it("bestF1 is the core's best-F1 cut over the scored items (unscored ones left out)", () => {
+    expect(bestF1(items)).toBe(bestF1Threshold(items.slice(0, 5).map((i) => ({ score: i.score!, label: i.label, defect: i.category }))));
     expect(bestF1(items.filter((i) => i.label === 0))).toBeNull();
-    expect(bestF1([item('g', 0, 1), item('d', 1, NaN)])).toBeNull();
-    expect(bestF1([])).toBeNull();
   });
 });
 
 describe('evaluate store', () => {
   beforeEach(() => {
-    fake.engine = new FakeEngine();
+    fake.engine = new FakeEngineClient();
     useEvaluate.setState({ items: [], running: false, abort: null, threshold: null, metrics: null, progress: null });
   });
 

@@ -1,6 +1,5 @@
 import { create } from 'zustand';
-import { DEFAULT_FALSE_ALARM_RATE, describeCalibration, evaluationReport, recalibrate, type Calibration, type EvaluationReport } from '../../core/inspection';
-import { f1MaxThreshold } from '../../core/metrics';
+import { bestF1Threshold, DEFAULT_FALSE_ALARM_RATE, describeCalibration, evaluationReport, recalibrate, type Calibration, type EvaluationReport, type LabelledScore } from '../../core/inspection';
 import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
@@ -25,23 +24,25 @@ export interface EvalItem {
 }
 
 export interface EvalMetrics {
-  /** Needs the defect maps, so it comes from the engine's run; everything else is computed here. */
+  /** Needs the defect maps, so it is the worker's number; the image-level report is the core's over the worker's scores. */
   pixelAuroc: number | null;
 }
 
-/** The core's report over the scored items at `threshold`: recomputed as labels change, no engine needed. */
+function labelledScores(items: EvalItem[]): LabelledScore[] {
+  return items.filter((i) => i.score !== undefined).map((i) => ({ score: i.score!, label: i.label, defect: i.category }));
+}
+
+/**
+ * The core's report over the worker's scores at `threshold`. The worker returns scores, not a report: the
+ * labels and the threshold change here (relabelling, the slider) without another run.
+ */
 export function reportOf(items: EvalItem[], threshold: number | null): EvaluationReport {
-  return evaluationReport(
-    items.filter((i) => i.score !== undefined).map((i) => ({ score: i.score!, label: i.label, defect: i.category })),
-    threshold,
-  );
+  return evaluationReport(labelledScores(items), threshold);
 }
 
 /** The threshold with the best F1 on the scored items, or null without both classes. */
 export function bestF1(items: EvalItem[]): number | null {
-  const scored = items.filter((i) => i.score !== undefined && Number.isFinite(i.score));
-  if (!scored.some((i) => i.label === 1) || !scored.some((i) => i.label === 0)) return null;
-  return f1MaxThreshold(scored.map((i) => i.score!), scored.map((i) => i.label)).threshold;
+  return bestF1Threshold(labelledScores(items));
 }
 
 export type EvalSortKey = 'order' | 'name' | 'label' | 'score';

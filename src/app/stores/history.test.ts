@@ -4,9 +4,9 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeEngine, imageFile, installLocalStorage, modelRecord } from '../../../test/support/appStores';
+import { FakeEngineClient, imageFile, installLocalStorage, modelRecord } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine, failNext: 0, saves: 0 }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient, failNext: 0, saves: 0 }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 vi.mock('../persistence/history', async (importOriginal) => {
   const real = await importOriginal<typeof import('../persistence/history')>();
@@ -49,7 +49,7 @@ beforeEach(async () => {
 describe('history store', () => {
   it('records every Inspect verdict with the station, operator, image and model hashes', async () => {
     useHistory.getState().setIdentity('  Line 2 ', 'Ana');
-    fake.engine = new FakeEngine().answer('analyze', async (args) => ({ score: Number(/(\d+)/.exec((args.image as File).name)![1]), map: new Float32Array(4), mapWidth: 2, mapHeight: 2, width: 8, height: 8, ms: 1 }));
+    fake.engine = new FakeEngineClient().answer('analyze', async (args) => ({ score: Number(/(\d+)/.exec((args.image as File).name)![1]), map: new Float32Array(4), mapWidth: 2, mapHeight: 2, width: 8, height: 8, ms: 1 }));
     useModels.setState({ records: [record], activeId: record.id, loaded: { [record.id]: true } });
     useInspect.setState({ items: [], running: false, abort: null, selectedId: null });
     useInspect.getState().add([

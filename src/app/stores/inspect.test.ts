@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { calibrationAt, FakeEngine, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
+import { calibrationAt, FakeEngineClient, imageFile, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -16,7 +16,7 @@ function activate(r = record): void {
 }
 
 /** Scores by file name (`part-3.png` scores 3), so tests can tell rows apart. */
-function scoring(engine: FakeEngine): FakeEngine {
+function scoring(engine: FakeEngineClient): FakeEngineClient {
   return engine.answer('analyze', async (args) => {
     const name = (args.image as File).name;
     return { score: Number(/(\d+)/.exec(name)![1]), map: new Float32Array(4), mapWidth: 2, mapHeight: 2, width: 8, height: 8, ms: 1 };
@@ -28,7 +28,7 @@ async function settled(): Promise<void> {
 }
 
 beforeEach(() => {
-  fake.engine = scoring(new FakeEngine());
+  fake.engine = scoring(new FakeEngineClient());
   useInspect.setState({ items: [], running: false, abort: null, selectedId: null });
   activate();
 });

@@ -4,18 +4,10 @@ import { isCancelled } from '../../worker/client';
 import { engine } from '../engine';
 import { looksLikeImage, type PickedFile } from '../lib/files';
 import { newId } from '../lib/format';
-import { deleteInspectItems, listInspectItems, putInspectItems, type StoredInspectItem } from '../persistence/inspectSession';
+import { deleteInspectItems, listInspectItems, putInspectItems, type JudgedBy, type StoredInspectItem } from '../persistence/inspectSession';
 import { recordVerdict } from './history';
 import { useModels } from './models';
 import { reportError, useNotices } from './notices';
-
-/** The model version and threshold an item was scored with: its verdict never follows a later model. */
-export interface JudgedBy {
-  modelId: string;
-  name: string;
-  version: number;
-  calibration: Calibration | null;
-}
 
 /** A row as the screen holds it: the stored row plus its object URL, and 'running' while it is scored. */
 export interface InspectItem extends Omit<StoredInspectItem, 'status'> {

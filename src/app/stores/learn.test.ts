@@ -1,13 +1,13 @@
-// Learning from corrections, through the app's stores over a fake engine and fake-indexeddb: a part marked
+// Learning from corrections, through the app's stores over a fake engine client and fake-indexeddb: a part marked
 // good is stored and its correction recorded, recalibration applies training's rule, every training is a
 // kept version, versions are compared and rolled back, and a full disk loses nothing.
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { calibrate, conformalThreshold, verdictRecord, type Calibration } from '../../core/inspection';
 import type { ModelSummary } from '../../worker/protocol';
-import { FakeEngine, installLocalStorage, modelRecord } from '../../../test/support/appStores';
+import { FakeEngineClient, installLocalStorage, modelRecord } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -31,14 +31,12 @@ const png = (n: number) => new Blob([new Uint8Array([137, 80, n])], { type: 'ima
 let modelId = '';
 
 beforeEach(async () => {
-  fake.engine = new FakeEngine().answer('loadModel', () => summary(calV1, 1)).answer('unloadModel', () => undefined).answer('setCalibration', () => undefined);
+  fake.engine = new FakeEngineClient().answer('loadModel', () => summary(calV1, 1)).answer('unloadModel', () => undefined).answer('setCalibration', () => undefined);
   useNotices.setState({ notices: [] });
 });
 
 describe('versions', () => {
   beforeEach(async () => {
-    const { useEngine } = await import('./engine');
-    useEngine.setState({ presets: { default: modelRecord().settings, paper: modelRecord().settings } });
     const r = await useModels.getState().create(`Part ${Math.random()}`, 'squeezenet1_1');
     modelId = r.id;
   });
@@ -94,8 +92,6 @@ describe('versions', () => {
 
 describe('marking verdicts wrong', () => {
   beforeEach(async () => {
-    const { useEngine } = await import('./engine');
-    useEngine.setState({ presets: { default: modelRecord().settings, paper: modelRecord().settings } });
     modelId = (await useModels.getState().create(`Tiles ${Math.random()}`, 'squeezenet1_1')).id;
     await useModels.getState().saveTrained(modelId, new Uint8Array([1]).buffer, summary(calV1, 4), { change: 'first training', trainedOn: ['t1'], heldOut: ['h1'] });
     useLearn.setState({ offer: null, job: null, comparison: null });

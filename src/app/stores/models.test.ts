@@ -1,20 +1,18 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SETTINGS, PAPER_SETTINGS } from '../../core/model/settings';
-import { FakeEngine, installLocalStorage } from '../../../test/support/appStores';
+import { DEFAULT_SETTINGS } from '../../core/model/settings';
+import { FakeEngineClient, installLocalStorage } from '../../../test/support/appStores';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
 const { useModels } = await import('./models');
-const { useEngine } = await import('./engine');
 
 describe('models store: settings follow the backbone', () => {
   beforeEach(() => {
-    fake.engine = new FakeEngine();
+    fake.engine = new FakeEngineClient();
     useModels.setState({ records: [], activeId: null, loaded: {} });
-    useEngine.setState({ presets: { default: DEFAULT_SETTINGS, paper: PAPER_SETTINGS } });
   });
 
   it("a new GoogLeNet model trains on GoogLeNet's default features, a SqueezeNet one on the paper's three scales", async () => {

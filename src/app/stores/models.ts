@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { BackboneId, Calibration } from '../../core';
-// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
-import { forBackbone } from '../../core/model/settings';
+// The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
+import { DEFAULT_SETTINGS, forBackbone } from '../../core/model/settings';
 import type { ModelSummary } from '../../worker/protocol';
 import { engine } from '../engine';
 import { downloadBlob, safeFileName } from '../lib/download';
@@ -9,8 +9,6 @@ import { newId } from '../lib/format';
 import { nextVersion } from '../../core/inspection';
 import { forgetModel, listVersions, readVersion, saveVersion, updateVersion, type ModelVersion } from '../persistence/learning';
 import { deleteModelRecord, listModels, readModelFile, saveModelRecord, type ModelRecord } from '../persistence/models';
-import { saveWeights } from '../persistence/weights';
-import { useEngine } from './engine';
 import { reportError, useNotices } from './notices';
 
 const ACTIVE_KEY = 'differnet.activeModel';
@@ -35,9 +33,13 @@ interface ModelsState {
   /** Makes a saved version current again; later versions stay saved. */
   rollBack(id: string, version: number): Promise<void>;
   exportModel(id: string): Promise<void>;
-  importFile(file: File): Promise<void>;
-  /** Makes the flow of the DifferNet checkpoint `source` the engine just loaded (`checkpoint`) a model. */
-  importCheckpoint(checkpoint: string, source: string): Promise<void>;
+  /** Adds a model file the engine has read (an import, a checkpoint's flow) as a new model, made active; the engine holds it. */
+  addFromFile(bytes: ArrayBuffer, summary: ModelSummary, name: string, origin: string): Promise<ModelRecord>;
+  /**
+   * Adds an imported model file (services/weightsAndModels.ts reads it), unless it is a model already here:
+   * then it waits for the user to import it as a copy or not (`duplicate`).
+   */
+  offerImport(bytes: ArrayBuffer, summary: ModelSummary, name: string, fileName: string): Promise<void>;
   /** An import that matches a model already here: waits for the user to import it as a copy or cancel. */
   duplicate: { fileName: string; existing: string; finish: (asCopy: boolean) => Promise<void> } | null;
 }
@@ -108,35 +110,6 @@ export const useModels = create<ModelsState>((set, get) => {
     set((s) => ({ records: [record, ...s.records.filter((r) => r.id !== record.id)].sort(byDate) }));
   }
 
-  async function addFromFile(bytes: ArrayBuffer, summary: ModelSummary, name: string, origin: string): Promise<ModelRecord> {
-    const now = new Date().toISOString();
-    const record: ModelRecord = {
-      id: newId('model'),
-      name: uniqueName(get().records, name),
-      backbone: summary.backbone,
-      settings: summary.settings,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-      calibration: summary.calibration,
-      training: summary.training,
-      weightsHash: summary.weightsHash,
-      fileBytes: summary.fileBytes,
-      origin,
-    };
-    await saveModelRecord(record, bytes.slice(0));
-    try {
-      await saveVersion(versionOf(record, bytes.slice(0), { change: `imported from ${origin}`, trainedOn: null, heldOut: null, createdAt: now }));
-    } catch (e) {
-      reportError(e, `"${record.name}" was imported, but its first version could not be kept for roll-backs`);
-    }
-    await engine().call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
-    replace(record);
-    set((s) => ({ loaded: { ...s.loaded, [record.id]: true } }));
-    get().setActive(record.id);
-    return record;
-  }
-
   return {
     records: [],
     activeId: null,
@@ -167,15 +140,13 @@ export const useModels = create<ModelsState>((set, get) => {
     },
 
     async create(name, backbone) {
-      const presets = useEngine.getState().presets;
-      if (!presets) throw new Error('the engine is still starting');
       const now = new Date().toISOString();
       const record: ModelRecord = {
         id: newId('model'),
         name: uniqueName(get().records, name.trim() || 'Model'),
         backbone,
         // Each backbone trains on its own default features (GoogLeNet: inception_3b-4e at 224 px, one scale).
-        settings: forBackbone(structuredClone(presets.default), backbone),
+        settings: forBackbone(structuredClone(DEFAULT_SETTINGS), backbone),
         createdAt: now,
         updatedAt: now,
         version: 0,
@@ -330,51 +301,62 @@ export const useModels = create<ModelsState>((set, get) => {
       downloadBlob(new Blob([bytes], { type: 'application/zip' }), `${safeFileName(r.name)}.differnet`);
     },
 
-    async importFile(file) {
+    async addFromFile(bytes, summary, name, origin) {
+      const now = new Date().toISOString();
+      const record: ModelRecord = {
+        id: newId('model'),
+        name: uniqueName(get().records, name),
+        backbone: summary.backbone,
+        settings: summary.settings,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        calibration: summary.calibration,
+        training: summary.training,
+        weightsHash: summary.weightsHash,
+        fileBytes: summary.fileBytes,
+        origin,
+      };
+      await saveModelRecord(record, bytes.slice(0));
       try {
-        const bytes = await file.arrayBuffer();
-        const r = await engine().call('importModel', { bytes }, { transfer: [bytes] });
-        if (r.weights) {
-          const w = r.weights;
-          useEngine.setState((s) => ({ weights: { ...s.weights, [w.info.id]: w.info } }));
-          await saveWeights({ id: w.info.id, hash: w.info.hash, source: w.info.source, bytes: w.cache, savedAt: new Date().toISOString() });
-        }
-        const add = async () => {
-          const rec = await addFromFile(r.bytes, r.summary, r.name || file.name.replace(/\.differnet$/, ''), `file ${file.name}`);
-          useNotices.getState().push('info', `Imported model "${rec.name}".`);
-        };
-        const print = modelFingerprint(r.summary);
-        const same = print ? get().records.find((x) => modelFingerprint(x) === print) : undefined;
-        if (!same) return await add();
-        // The same model is already here: say so, and import a copy only if asked.
-        await new Promise<void>((resolve) => {
-          set({
-            duplicate: {
-              fileName: file.name,
-              existing: same.name,
-              finish: async (asCopy) => {
-                set({ duplicate: null });
-                try {
-                  if (asCopy) await add();
-                  else useNotices.getState().push('info', `${file.name} was not imported: it is the model "${same.name}" already here.`);
-                } catch (e) {
-                  reportError(e, `${file.name} was not imported`);
-                }
-                resolve();
-              },
-            },
-          });
-        });
+        await saveVersion(versionOf(record, bytes.slice(0), { change: `imported from ${origin}`, trainedOn: null, heldOut: null, createdAt: now }));
       } catch (e) {
-        reportError(e, `${file.name} was not imported`);
+        reportError(e, `"${record.name}" was imported, but its first version could not be kept for roll-backs`);
       }
+      await engine().call('loadModel', { modelId: record.id, bytes, calibration: record.calibration }, { transfer: [bytes] });
+      replace(record);
+      set((s) => ({ loaded: { ...s.loaded, [record.id]: true } }));
+      get().setActive(record.id);
+      return record;
     },
 
-    async importCheckpoint(checkpoint, source) {
-      const flow = await engine().call('importCheckpoint', { checkpoint });
-      const name = source.split('/').pop()!.replace(/\.pth?$/i, '');
-      const r = await addFromFile(flow.bytes, flow.summary, `DifferNet ${name}`, `checkpoint ${source}`);
-      useNotices.getState().push('info', `The checkpoint's flow was imported as model "${r.name}". Calibrate it (Teach or Evaluate) before inspecting.`);
+    async offerImport(bytes, summary, name, fileName) {
+      const add = async () => {
+        const rec = await get().addFromFile(bytes, summary, name, `file ${fileName}`);
+        useNotices.getState().push('info', `Imported model "${rec.name}".`);
+      };
+      const print = modelFingerprint(summary);
+      const same = print ? get().records.find((x) => modelFingerprint(x) === print) : undefined;
+      if (!same) return add();
+      // The same model is already here: say so, and import a copy only if asked.
+      await new Promise<void>((resolve) => {
+        set({
+          duplicate: {
+            fileName,
+            existing: same.name,
+            finish: async (asCopy) => {
+              set({ duplicate: null });
+              try {
+                if (asCopy) await add();
+                else useNotices.getState().push('info', `${fileName} was not imported: it is the model "${same.name}" already here.`);
+              } catch (e) {
+                reportError(e, `${fileName} was not imported`);
+              }
+              resolve();
+            },
+          },
+        });
+      });
     },
   };
 });

@@ -1,6 +1,6 @@
 // The stores on the REAL engine: the app's EngineClient, the worker's protocol over a MessageChannel, an
 // engine session on TF.js's WASM backend, SqueezeNet 1.1's ImageNet weights and a tiny flow trained on a
-// few MTD tiles. The other store tests use a fake engine for the stores' own rules; these hold the
+// few MTD tiles. The other store tests use a fake engine client for the stores' own rules; these hold the
 // protocol's meaning: a trained model is saved and inspects, evaluate scores what inspect scores, a model
 // exported and imported scores the same, and the engine's errors reach the user as messages.
 // The tests run in order on one engine: the later ones use the model the first one trains.
@@ -25,6 +25,8 @@ vi.mock('../lib/download', async (original) => ({
 installLocalStorage();
 
 const { useEngine } = await import('./engine');
+const { importModelFile, loadWeightsFile, startEngine } = await import('../services/weightsAndModels');
+const { listWeights } = await import('../persistence/weights');
 const { useModels } = await import('./models');
 const { useTeach } = await import('./teach');
 const { useInspect } = await import('./inspect');
@@ -60,7 +62,7 @@ beforeAll(async () => {
   real.engine = c.client;
   close = c.close;
   localStorage.setItem('differnet.backend', 'wasm');
-  await useEngine.getState().start();
+  await startEngine();
   expect(useEngine.getState()).toMatchObject({ status: 'ready', backend: { name: 'wasm' } });
 }, 60_000);
 
@@ -68,8 +70,11 @@ afterAll(() => close());
 
 describe('stores on the real engine', () => {
   it('loads weights from a file, trains a model, saves it, and inspects with verdicts on the trail', async () => {
-    const w = await useEngine.getState().loadWeightsFile(new File([new Uint8Array(readShared('weights', 'squeezenet1_1-imagenet.pth'))], 'squeezenet1_1-imagenet.pth'));
+    const w = await loadWeightsFile(new File([new Uint8Array(readShared('weights', 'squeezenet1_1-imagenet.pth'))], 'squeezenet1_1-imagenet.pth'));
     expect(w).toMatchObject({ id: 'squeezenet1_1' });
+    // In use, and kept for the next visit.
+    expect(useEngine.getState().weights.squeezenet1_1).toEqual(w);
+    expect((await listWeights()).map((k) => [k.id, k.hash, k.source])).toEqual([['squeezenet1_1', w!.hash, 'squeezenet1_1-imagenet.pth']]);
     const rec = await useModels.getState().create('Tile', 'squeezenet1_1');
     modelId = rec.id;
     await useModels.getState().update(modelId, { settings: tiny });
@@ -143,7 +148,7 @@ describe('stores on the real engine', () => {
     await useModels.getState().exportModel(modelId);
     expect(real.downloads.map((d) => d.name)).toEqual(['Tile.differnet']);
     const file = new File([real.downloads[0].blob], 'Tile.differnet');
-    const importing = useModels.getState().importFile(file);
+    const importing = importModelFile(file);
     await vi.waitFor(() => expect(useModels.getState().duplicate).toMatchObject({ fileName: 'Tile.differnet', existing: 'Tile' }));
     await useModels.getState().duplicate!.finish(true);
     await importing;
@@ -175,7 +180,7 @@ describe('stores on the real engine', () => {
   it('the engine\'s errors surface as messages and leave the models as they were', async () => {
     const before = useModels.getState().records;
     useNotices.setState({ notices: [] });
-    await useModels.getState().importFile(new File([new Uint8Array([1, 2, 3, 4])], 'junk.differnet'));
+    await importModelFile(new File([new Uint8Array([1, 2, 3, 4])], 'junk.differnet'));
     expect(noticeMessages()).toHaveLength(1);
     expect(noticeMessages()[0]).toMatch(/^junk\.differnet was not imported: not a DifferNet Inspector model file \(expected a zip with manifest\.json\)/);
     expect(useModels.getState().records).toEqual(before);

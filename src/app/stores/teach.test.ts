@@ -1,10 +1,10 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FALSE_ALARM_RATE } from '../../core/inspection';
-import { calibrationAt, FakeEngine, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
+import { calibrationAt, FakeEngineClient, installLocalStorage, modelRecord, untilAborted } from '../../../test/support/appStores';
 import type { ModelSummary } from '../../worker/protocol';
 
-const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngine }));
+const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
 vi.mock('../engine', () => ({ engine: () => fake.engine, wasmPaths: () => '' }));
 installLocalStorage();
 
@@ -29,7 +29,7 @@ describe('teach store', () => {
   const images = [1, 2].map((i) => ({ id: `img${i}`, name: `g${i}.png`, blob: new Blob([new Uint8Array([i])]), url: '', addedAt: i }));
 
   beforeEach(() => {
-    fake.engine = new FakeEngine();
+    fake.engine = new FakeEngineClient();
     useModels.setState({ records: [rec], activeId: rec.id, loaded: {} });
     useEngine.setState({ weights: { squeezenet1_1: { id: 'squeezenet1_1', hash: 'h', tensors: 1, params: 1, source: 's' } } });
     useTeach.setState({ modelId: rec.id, images, job: null, trainAbort: null });

@@ -71,6 +71,16 @@ export function evaluationReport(items: LabelledScore[], threshold: number | nul
 }
 
 /**
+ * The threshold with the best F1 over the scored items, or null unless both classes are there: without good
+ * images any cut below every defect "wins", which says nothing about false alarms.
+ */
+export function bestF1Threshold(items: LabelledScore[]): number | null {
+  const scored = items.filter((it) => Number.isFinite(it.score));
+  if (!scored.some((it) => it.label === 1) || !scored.some((it) => it.label === 0)) return null;
+  return f1MaxThreshold(scored.map((it) => it.score), scored.map((it) => it.label)).threshold;
+}
+
+/**
  * The cuts a threshold control can take over these scores: below all, between each pair of neighbouring
  * distinct scores, above all. Stepping through them (arrow keys) reaches every distinct verdict split,
  * however the scores are spread (they span twelve orders of magnitude).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../random';
 import { calibrate, CalibrationError, conformalThreshold, normaliseCalibration, recalibrate, singleImageThresholdNote, type Calibration } from './calibration';
-import { atThreshold, evaluationReport, logHistogram, nearestCut, thresholdCuts } from './evaluation';
+import { atThreshold, bestF1Threshold, evaluationReport, logHistogram, nearestCut, thresholdCuts } from './evaluation';
 import { aboveGood, fullColourShare, heatPosition, mapScaleFromGood, mapSpan, outline } from './heatScale';
 import { heldOutCount, holdoutSplit } from './holdout';
 import { DISPLAY_THRESHOLD, displayScale, displayScore, formatDisplayScore, formatRawScore, judge, verdictOf } from './verdict';
@@ -224,6 +224,16 @@ describe('evaluationReport', () => {
     expect(r.perDefect.crack).toEqual({ n: 2, auroc: 5 / 6, recall: 0.5 });
     expect(r.perDefect.hole).toEqual({ n: 1, auroc: 1, recall: 1 });
     expect(r.atThreshold).toMatchObject({ tp: 2, fp: 1, tn: 2, fn: 1, falseAlarmRate: 1 / 3, recall: 2 / 3 });
+  });
+  it('bestF1Threshold cuts where F1 is best over the finite scores, and has no cut without both classes', () => {
+    // Over the six finite scores, F1 = 2tp / (tp + fp + 3): >= 9 gives 1/2, >= 8 4/5, >= 5 2/3, >= 3 6/7 (all
+    // three defects, one false alarm), >= 2 3/4. The unscored defect counts nowhere.
+    const t = bestF1Threshold(items)!;
+    const flagged = items.filter((it) => it.score >= t);
+    expect(flagged.map((it) => it.score).sort((a, b) => a - b)).toEqual([3, 5, 8, 9]);
+    expect(bestF1Threshold(items.filter((it) => it.label === 0))).toBeNull();
+    expect(bestF1Threshold([items[0], items[6]])).toBeNull();
+    expect(bestF1Threshold([])).toBeNull();
   });
   it('atThreshold gives NaN rates for an absent class rather than a made-up number', () => {
     const a = atThreshold([1, 2], [0, 0], 1.5);

@@ -7,7 +7,7 @@ import { relaxedSimdSupported } from '../wasm/gemmKernels';
  * 114, Node 21); Node 20's V8 11.3 has the same implementation behind --experimental-wasm-relaxed-simd.
  * Node warns that flags changed after start-up may behave unpredictably; this one is safe to change late
  * because V8 reads its WebAssembly feature flags afresh at every validation and compilation, and it is set
- * before the kernels are compiled (helper threads get the compiled module). Newer engines already validate
+ * before the kernels are compiled (helper threads get the compiled module). Newer V8 versions already validate
  * relaxed SIMD and are left alone.
  */
 export function enableRelaxedSimd(): boolean {

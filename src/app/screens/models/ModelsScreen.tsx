@@ -4,6 +4,7 @@ import { WeightsPanel } from '../../components/WeightsPanel';
 import { formatRawScore, promisedRate, type Calibration } from '../../../core/inspection';
 import { BACKBONE_LABEL, formatBytes, formatDateTime } from '../../lib/format';
 import type { ModelRecord } from '../../persistence/models';
+import { importModelFile } from '../../services/weightsAndModels';
 import { useModels } from '../../stores/models';
 import { reportError } from '../../stores/notices';
 import { BackendCheck } from './BackendCheck';
@@ -107,7 +108,7 @@ function DuplicateQuestion() {
 }
 
 export function ModelsScreen() {
-  const { records, activeId, importFile } = useModels();
+  const { records, activeId } = useModels();
   return (
     <div className="screen" data-testid="models-screen">
       <h1>Models</h1>
@@ -145,7 +146,7 @@ export function ModelsScreen() {
         folders={false}
         multiple
         onFiles={async (files) => {
-          for (const f of files) await importFile(f.file);
+          for (const f of files) await importModelFile(f.file);
         }}
         testId="model-import"
       />

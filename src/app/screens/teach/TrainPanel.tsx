@@ -6,7 +6,7 @@ import { heldOutCount } from '../../../core/inspection';
 import { featureBankCost } from '../../../core/train/bankCost';
 import { tapsLabel } from '../../lib/backbones';
 import { formatBytes, formatSeconds } from '../../lib/format';
-// The settings module is free of TF.js, so the UI bundle does not load the engine for this.
+// The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
 import { BACKBONE_TAPS } from '../../../core/model/settings';
 import type { ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';

@@ -8,11 +8,11 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { serve } from '../scripts/serve';
-import { launch } from './browser';
-import { go, inspectSeconds, loadWeights, open, trainTimed, type TrainTimes } from './app';
-import { mtd, SQUEEZENET, tempDir } from './data';
-import { writeFakeCameraClip } from './fakeCamera';
+import { launch } from '../e2e/browser';
+import { go, inspectSeconds, loadWeights, open, trainTimed, type TrainTimes } from '../e2e/app';
+import { mtd, SQUEEZENET, tempDir } from '../e2e/data';
+import { writeFakeCameraClip } from '../e2e/fakeCamera';
+import { serve } from './serve';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = new Set(process.argv.slice(2));
