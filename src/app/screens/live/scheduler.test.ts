@@ -1,238 +1,221 @@
 import { describe, expect, it } from 'vitest';
-import { LiveScheduler, mapPeriod, nextJob, NOT_READY_MS, type Job, type LiveLane, type MapPolicy } from './scheduler';
+import { LiveScheduler, mapRest, NOT_READY_MS, type Clock, type Costs, type Job, type LiveLane, type MapPolicy } from './scheduler';
 
-const POLICY: MapPolicy = { verdictShare: 0.85, maxMapsPerSecond: 2 };
-
-type Event = Job | 'warm' | 'wait';
-
-interface FakeOptions {
-  /** Milliseconds each job takes; a function of the virtual time lets a test change the machine's load. */
-  cost: (job: Job, now: number) => number;
-  heatmap: boolean;
-  /** The fake clock's time at which the test stops the scheduler. */
-  until: number;
-  /** Frames arrive from this time on. */
-  readyAt?: number;
-  failMap?: (n: number) => boolean;
-  failScore?: (n: number) => boolean;
-  /** Called before each job with the scheduler, to act at a given time. */
-  before?: (s: LiveScheduler, now: number) => void;
-}
+const POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 2 };
 
 /**
- * A lane on a virtual clock: each job advances the clock by its cost, nothing waits for real time, and the
- * scheduler is stopped once the clock passes `until`.
+ * A virtual clock: sleeps resolve in time order and nothing waits for real time. `runUntil` moves time on
+ * from one timer to the next, letting the lanes react (a real macrotask) before the next.
  */
-function fake(o: FakeOptions) {
-  let now = 0;
-  const events: { event: Event; at: number }[] = [];
-  const errors: unknown[] = [];
-  const mapErrors: unknown[] = [];
-  let maps = 0;
-  let scores = 0;
-  // The lane needs the scheduler it drives (to stop it), which needs the lane.
-  const ref: { scheduler?: LiveScheduler } = {};
-  const tick = (ms: number) => {
-    now += ms;
-    if (now >= o.until) void ref.scheduler?.stop();
-  };
-  const lane: LiveLane = {
-    now: () => now,
-    sleep: async (ms) => {
-      events.push({ event: 'wait', at: now });
-      tick(ms);
-    },
-    ready: () => now >= (o.readyAt ?? 0),
-    warm: async () => {
-      events.push({ event: 'warm', at: now });
-      tick(o.cost('score', now));
+class FakeClock implements Clock {
+  t = 0;
+  private timers: { at: number; resolve: () => void }[] = [];
+  now = () => this.t;
+  sleep = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = { at: this.t + ms, resolve };
+      this.timers.push(timer);
+      signal.addEventListener('abort', () => {
+        this.timers = this.timers.filter((x) => x !== timer);
+        resolve();
+      });
+    });
+  async runUntil(end: number): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 0));
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) return;
+      this.timers.shift();
+      this.t = next.at;
+      next.resolve();
+    }
+  }
+}
+
+type Event = { lane: 'verdicts' | 'maps'; event: Job | 'warm'; at: number; end?: number };
+
+interface World {
+  clock: FakeClock;
+  events: Event[];
+  /** Whether a map is being made now, so a score's cost can depend on it. */
+  mapping: () => boolean;
+}
+
+/** A lane whose jobs take `cost` ms of virtual time; it can be told to fail its n-th job. */
+function fakeLane(w: World, name: Event['lane'], cost: (job: Job | 'warm', w: World) => number, opts: { readyAt?: number; fail?: (n: number) => boolean } = {}): LiveLane {
+  let n = 0;
+  return {
+    ready: () => w.clock.t >= (opts.readyAt ?? 0),
+    warm: async (signal) => {
+      const e: Event = { lane: name, event: 'warm', at: w.clock.t };
+      w.events.push(e);
+      await w.clock.sleep(cost('warm', w), signal);
+      e.end = w.clock.t;
     },
     run: async (job, signal) => {
-      if (ref.scheduler) o.before?.(ref.scheduler, now);
-      events.push({ event: job, at: now });
-      const n = job === 'map' ? maps++ : scores++;
-      tick(o.cost(job, now));
+      const e: Event = { lane: name, event: job, at: w.clock.t };
+      w.events.push(e);
+      const failing = opts.fail?.(n++);
+      await w.clock.sleep(cost(job, w), signal);
       if (signal.aborted) throw new Error('cancelled');
-      if (job === 'map' && o.failMap?.(n)) throw new Error('map failed');
-      if (job === 'score' && o.failScore?.(n)) throw new Error('score failed');
+      e.end = w.clock.t;
+      if (failing) throw new Error(`${job} failed`);
     },
-    onError: (e) => errors.push(e),
-    onMapError: (e) => mapErrors.push(e),
   };
-  const scheduler = new LiveScheduler(lane, { heatmap: o.heatmap, policy: POLICY });
-  ref.scheduler = scheduler;
-  return { scheduler, events, errors, mapErrors, done: scheduler.stop.bind(scheduler), jobs: () => events.filter((e) => e.event === 'map' || e.event === 'score') };
 }
 
-/** Runs until the fake clock passes `until`, and returns what the lane was asked to do. */
-async function run(o: FakeOptions) {
-  const f = fake(o);
-  // The loop ends itself when the clock passes `until`; stop() then only awaits it.
-  await new Promise<void>((resolve) => setTimeout(resolve, 0));
-  await f.done();
-  return f;
+function world(): World {
+  const w: World = {
+    clock: new FakeClock(),
+    events: [],
+    mapping: () => w.events.some((e) => e.event === 'map' && e.end === undefined && e.at <= w.clock.t),
+  };
+  return w;
 }
 
-/**
- * Verdicts per second (scores and maps alike) as a share of what scores alone would give, in the steady
- * state: whole map periods, from the second map's start to the last's.
- */
-function share(jobs: { event: Event; at: number }[], scoreMs: number): number {
-  const maps = jobs.filter((j) => j.event === 'map');
-  const from = maps[1].at;
-  const to = maps[maps.length - 1].at;
-  const verdicts = jobs.filter((j) => j.at >= from && j.at < to).length;
-  return (verdicts / (to - from)) * scoreMs;
+/** Scores cost `score` ms alone and `beside` ms while a map runs; maps `map` ms; warming a score's time. */
+const costs = (score: number, beside: number, map: number) => (job: Job | 'warm', w: World) => (job === 'map' ? map : w.mapping() ? beside : score);
+
+/** Verdicts (scores and maps, both lanes) per `scoreMs`, over [from, to): the share of scores alone. */
+function share(w: World, from: number, to: number, scoreMs: number): number {
+  const done = w.events.filter((e) => e.event !== 'warm' && e.end !== undefined && e.end >= from && e.end < to);
+  return (done.length / (to - from)) * scoreMs;
 }
 
-describe('the map period', () => {
-  it('is the shortest that keeps the verdicts at their share, and never shorter than the map or the fastest rate', () => {
-    // 1 - (250 - 100) / T = 0.85  =>  T = 1000 ms.
-    expect(mapPeriod({ scoreMs: 100, mapMs: 250 }, POLICY)).toBeCloseTo(1000, 9);
-    // A map barely dearer than a score: the rate cap decides.
-    expect(mapPeriod({ scoreMs: 100, mapMs: 120 }, POLICY)).toBe(500);
-    // A map cheaper than its own period by the formula (on a fast GPU, say): maps back to back at most.
-    expect(mapPeriod({ scoreMs: 100, mapMs: 600 }, { verdictShare: 0, maxMapsPerSecond: 10 })).toBe(600);
-    // Dearer maps are spaced further apart.
-    expect(mapPeriod({ scoreMs: 100, mapMs: 400 }, POLICY)).toBeGreaterThan(mapPeriod({ scoreMs: 100, mapMs: 250 }, POLICY));
-  });
-});
+const jobs = (w: World, job: Job) => w.events.filter((e) => e.event === job && e.end !== undefined);
 
-describe('the next job', () => {
-  const base = { heatmap: true, mapWanted: false, costs: { scoreMs: 100, mapMs: 250 }, lastMapAt: 0, now: 500 };
-  it('is a score while the heatmap is off, whatever else holds', () => {
-    expect(nextJob({ ...base, heatmap: false, mapWanted: true, lastMapAt: null }, POLICY)).toBe('score');
+describe('the map lane\'s rest', () => {
+  const c = (scoreMs: number | null, scoreBesideMapMs: number | null, mapMs: number | null): Costs => ({ scoreMs, scoreBesideMapMs, mapMs });
+  it('keeps the verdicts at their share: longer the more a map slows the scores beside it', () => {
+    // Scores at half speed beside a map: r = (500 (0.88 - 0.5) - 100) / 0.12 = 750 ms.
+    expect(mapRest(c(100, 200, 500), POLICY)).toBeCloseTo(750, 9);
+    expect(mapRest(c(100, 400, 500), POLICY)).toBeGreaterThan(mapRest(c(100, 200, 500), POLICY));
+    expect(mapRest(c(100, 200, 800), POLICY)).toBeGreaterThan(mapRest(c(100, 200, 500), POLICY));
   });
-  it('measures a score, then a map, before spacing maps by their period', () => {
-    expect(nextJob({ ...base, costs: { scoreMs: null, mapMs: null }, lastMapAt: null }, POLICY)).toBe('score');
-    expect(nextJob({ ...base, costs: { scoreMs: 100, mapMs: null }, lastMapAt: null }, POLICY)).toBe('map');
-    expect(nextJob({ ...base, now: 999 }, POLICY)).toBe('score');
-    expect(nextJob({ ...base, now: 1000 }, POLICY)).toBe('map');
+  it('is only the fastest rate\'s when maps barely slow the scores, and none before anything is measured', () => {
+    expect(mapRest(c(100, 110, 300), POLICY)).toBe(200);
+    expect(mapRest(c(100, 110, 800), POLICY)).toBe(0);
+    expect(mapRest(c(null, null, 500), POLICY)).toBe(0);
   });
-  it('is a map at once when one is wanted', () => {
-    expect(nextJob({ ...base, mapWanted: true, now: 10 }, POLICY)).toBe('map');
+  it('takes a map to stop the verdicts until a score beside one has been measured', () => {
+    expect(mapRest(c(100, null, 500), POLICY)).toBeCloseTo((500 * 0.88 - 100) / 0.12, 9);
   });
 });
 
 describe('the Live scheduler', () => {
-  const cost = (scoreMs: number, mapMs: number) => (job: Job) => (job === 'map' ? mapMs : scoreMs);
-
-  it('waits for the camera, warms up once, then only scores with the heatmap off', async () => {
-    const f = await run({ cost: cost(100, 250), heatmap: false, until: 2000, readyAt: 250 });
-    const kinds = f.events.map((e) => e.event);
-    expect(kinds.slice(0, 4)).toEqual(['wait', 'wait', 'wait', 'warm']);
-    expect(f.events[1].at - f.events[0].at).toBe(NOT_READY_MS);
-    expect(kinds.slice(4).every((k) => k === 'score')).toBe(true);
-    expect(kinds.filter((k) => k === 'warm')).toHaveLength(1);
-  });
-
-  it('makes a map a second while the verdicts keep their share, when a map costs 2.5 scores', async () => {
-    const f = await run({ cost: cost(100, 250), heatmap: true, until: 20_000 });
-    const jobs = f.jobs();
-    const maps = jobs.filter((j) => j.event === 'map');
-    expect(jobs[0].event).toBe('score');
-    expect(jobs[1].event).toBe('map');
-    const starts = maps.map((m) => m.at);
-    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
-    // Maps start on the first free moment after each period: never early, and late by less than a score.
-    expect(gaps.every((g) => g >= 1000 && g < 1100)).toBe(true);
-    expect(maps.length / 20).toBeGreaterThanOrEqual(0.95);
-    expect(share(jobs, 100)).toBeGreaterThanOrEqual(0.85);
-  });
-
-  it('spaces dearer maps further apart, so the verdicts hold their share', async () => {
-    const f = await run({ cost: cost(100, 400), heatmap: true, until: 20_000 });
-    const jobs = f.jobs();
-    const maps = jobs.filter((j) => j.event === 'map').length / 20;
-    expect(maps).toBeLessThan(0.6);
-    expect(maps).toBeGreaterThan(0.4);
-    expect(share(jobs, 100)).toBeGreaterThanOrEqual(0.85);
-  });
-
-  it('follows a change of load: maps that grow dear are spaced out within a few maps', async () => {
-    // From 10 s on, another program takes the cores: maps cost twice as much, scores as before.
-    const f = await run({ cost: (job, now) => (job === 'score' ? 100 : now < 10_000 ? 250 : 500), heatmap: true, until: 30_000 });
-    const maps = f.jobs().filter((j) => j.event === 'map');
-    const late = maps.filter((m) => m.at >= 20_000);
-    const gaps = late.slice(1).map((m, i) => m.at - late[i].at);
-    // 1 - (500 - 100) / T = 0.85  =>  T = 2667 ms, once the smoothed cost has caught up.
-    expect(gaps.every((g) => g >= 2500)).toBe(true);
-    expect(maps.filter((m) => m.at < 10_000).length).toBeGreaterThanOrEqual(9);
-  });
-
-  it('makes a wanted map next, then goes back to its period', async () => {
-    let asked = false;
-    const f = await run({
-      cost: cost(100, 250),
-      heatmap: true,
-      until: 3000,
-      before: (s, now) => {
-        if (!asked && now >= 1500) {
-          asked = true;
-          s.requestMap();
-        }
-      },
-    });
-    const jobs = f.jobs();
-    const i = jobs.findIndex((j) => j.at >= 1500);
-    // The job already chosen when the request came runs first; the one after it is the map.
-    expect(jobs[i + 1].event).toBe('map');
-  });
-
-  it('keeps scoring when a map fails, reports it once, and tries maps again when the heatmap comes back', async () => {
-    let toggled = false;
-    const f = await run({
-      cost: cost(100, 250),
-      heatmap: true,
-      until: 4000,
-      failMap: (n) => n === 0,
-      before: (s, now) => {
-        if (!toggled && now >= 2000) {
-          toggled = true;
-          s.setHeatmap(false);
-          s.setHeatmap(true);
-        }
-      },
-    });
-    expect(f.mapErrors).toHaveLength(1);
-    expect(f.errors).toHaveLength(0);
-    const maps = f.jobs().filter((j) => j.event === 'map');
-    expect(maps[0].at).toBeLessThan(2000);
-    // None between the failure and the heatmap's return.
-    expect(maps[1].at).toBeGreaterThanOrEqual(2000);
-  });
-
-  it('stops on a failed score and reports it', async () => {
-    const f = await run({ cost: cost(100, 250), heatmap: false, until: 10_000, failScore: (n) => n === 3 });
-    expect(f.errors).toHaveLength(1);
-    expect(f.jobs()).toHaveLength(4);
-  });
-
-  it('cancels the job in flight on stop, and reports nothing for it', async () => {
-    const f = fake({ cost: cost(100, 250), heatmap: true, until: 1_000_000 });
-    let signal: AbortSignal | null = null;
-    let started = 0;
-    // A lane whose job never ends by itself: stop() must end it through the signal.
-    const lane: LiveLane = {
-      now: () => 0,
-      sleep: async () => {},
-      ready: () => true,
-      warm: async () => {},
-      run: (_job, s) => {
-        started++;
-        signal = s;
-        return new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('cancelled'))));
-      },
-      onError: () => f.errors.push('reported'),
-      onMapError: () => f.mapErrors.push('reported'),
-    };
-    await f.done();
-    const s = new LiveScheduler(lane, { heatmap: true, policy: POLICY });
-    await new Promise((r) => setTimeout(r, 0));
+  it('waits for the camera, warms up once, then scores back to back while the heatmap is off', async () => {
+    const w = world();
+    const errors: unknown[] = [];
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 100, 500), { readyAt: 250 }), (e) => errors.push(e), POLICY);
+    await w.clock.runUntil(2000);
     await s.stop();
-    expect(started).toBe(1);
-    expect(signal!.aborted).toBe(true);
-    expect(f.errors).toHaveLength(0);
-    expect(f.mapErrors).toHaveLength(0);
+    expect(w.events[0]).toMatchObject({ event: 'warm', at: 300 });
+    expect(w.events.filter((e) => e.event === 'warm')).toHaveLength(1);
+    const scores = jobs(w, 'score');
+    // 300 ms waiting (three looks, NOT_READY_MS apart), 100 ms warming, then one score per 100 ms.
+    expect(NOT_READY_MS).toBe(100);
+    expect(scores.map((e) => e.at).slice(0, 3)).toEqual([400, 500, 600]);
+    expect(jobs(w, 'map')).toHaveLength(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('rests the map lane so that the verdicts, maps\' included, keep their share', async () => {
+    const w = world();
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 200, 530)), () => {}, POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 530)), () => {});
+    await w.clock.runUntil(30_000);
+    await s.stop();
+    const m = s.measured();
+    expect(m.scoreMs).toBeCloseTo(100, 6);
+    expect(m.scoreBesideMapMs).toBeCloseTo(200, 6);
+    expect(m.mapMs).toBeCloseTo(530, 6);
+    const maps = jobs(w, 'map').filter((e) => e.at >= 5000);
+    const gaps = maps.slice(1).map((e, i) => e.at - maps[i].at);
+    // A map (530 ms) and its rest, (530 (0.88 - 0.5) - 100) / 0.12 = 845 ms: 0.73 maps/s.
+    expect(gaps.every((g) => Math.abs(g - 1375) < 1e-6)).toBe(true);
+    // 0.88 by the formula; this fake charges a score's cost whole by whether a map ran when it started, so the
+    // score straddling a map's end costs more than a real one would.
+    expect(share(w, 5000, 30_000, 100)).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('makes maps back to back (up to the fastest rate) when they barely slow the verdicts', async () => {
+    const w = world();
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 110, 300)), () => {}, POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 110, 300)), () => {});
+    await w.clock.runUntil(20_000);
+    await s.stop();
+    const maps = jobs(w, 'map').filter((e) => e.at >= 5000 && e.at < 20_000);
+    expect(maps.length / 15).toBeCloseTo(2, 1);
+  });
+
+  it('cuts the rest short when a map is wanted', async () => {
+    const w = world();
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 200, 500)), () => {}, POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 500)), () => {});
+    await w.clock.runUntil(10_000);
+    const last = jobs(w, 'map').at(-1)!;
+    // In the middle of a rest (maps end at most 750 ms before the next starts).
+    expect(w.mapping()).toBe(false);
+    s.requestMap();
+    const asked = w.clock.t;
+    await w.clock.runUntil(asked + 1);
+    await s.stop();
+    const next = w.events.find((e) => e.event === 'map' && e.at > last.at)!;
+    expect(next.at).toBe(asked);
+  });
+
+  it('keeps the verdicts when a map fails, reports it, and maps again once restarted', async () => {
+    const w = world();
+    const mapErrors: unknown[] = [];
+    const errors: unknown[] = [];
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 200, 500)), (e) => errors.push(e), POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 500), { fail: (n) => n === 0 }), (e) => mapErrors.push(e));
+    await w.clock.runUntil(3000);
+    expect(mapErrors).toHaveLength(1);
+    // The failed map, and none after it.
+    expect(jobs(w, 'map')).toHaveLength(1);
+    const scoresBefore = jobs(w, 'score').length;
+    await s.stopMaps();
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 500)), (e) => mapErrors.push(e));
+    await w.clock.runUntil(6000);
+    await s.stop();
+    expect(jobs(w, 'map').length).toBeGreaterThan(1);
+    expect(jobs(w, 'score').length).toBeGreaterThan(scoresBefore + 20);
+    expect(errors).toEqual([]);
+    expect(mapErrors).toHaveLength(1);
+  });
+
+  it('stops both lanes on a failed score and reports it once', async () => {
+    const w = world();
+    const errors: unknown[] = [];
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 200, 500), { fail: (n) => n === 30 }), (e) => errors.push(e), POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 500)), () => {});
+    await w.clock.runUntil(20_000);
+    expect(errors).toHaveLength(1);
+    expect(w.events.filter((e) => e.lane === 'verdicts' && e.event === 'score')).toHaveLength(31);
+    const lastMap = w.events.filter((e) => e.event === 'map').at(-1)!;
+    const failedAt = w.events.filter((e) => e.event === 'score')[30].end ?? w.clock.t;
+    expect(lastMap.at).toBeLessThanOrEqual(failedAt);
+    await s.stop();
+  });
+
+  it('cancels the jobs in flight on stop, and reports nothing for them', async () => {
+    const w = world();
+    const errors: unknown[] = [];
+    const mapErrors: unknown[] = [];
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(100, 200, 5000)), (e) => errors.push(e), POLICY);
+    s.startMaps(fakeLane(w, 'maps', costs(100, 200, 5000)), (e) => mapErrors.push(e));
+    await w.clock.runUntil(1000);
+    expect(w.mapping()).toBe(true);
+    await s.stop();
+    const open = w.events.filter((e) => e.event !== 'warm' && e.end === undefined);
+    // One score and one map were running; neither finished, no lane took another job.
+    expect(open.map((e) => e.event).sort()).toEqual(['map', 'score']);
+    await w.clock.runUntil(100_000);
+    expect(w.events.filter((e) => e.at > 1000)).toHaveLength(0);
+    expect(errors).toEqual([]);
+    expect(mapErrors).toEqual([]);
   });
 });

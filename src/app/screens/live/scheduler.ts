@@ -1,64 +1,53 @@
 /**
  * When Live scores a frame and when it makes a defect map: plain TypeScript, no React, so the decisions can
- * be tested on a fake clock and a fake engine (scheduler.test.ts). The hook (useLiveLoop.ts) adapts it to
- * the camera, the engine worker and the stores.
+ * be tested on a fake clock and fake engines (scheduler.test.ts). The hook (useLiveLoop.ts) adapts it to
+ * the camera, the engine workers and the stores.
  *
- * One engine runs both kinds of job, one at a time, on every thread it has: a map is one forward and one
- * backward pass and yields the frame's score too (the same feature rows as `score()`), so it counts as a
- * verdict. Frames are taken when the engine is free, never queued, so the rate follows the machine.
+ * Two lanes, each on its own engine, one job in flight in each: frames are taken when a lane's engine is
+ * free, never queued, so the rates follow the machine. The verdict lane scores every frame it can. The map
+ * lane (a second engine on one thread) makes defect maps, and each map's score is a verdict too (the same
+ * feature rows as `score()`). While a map runs it takes a core from the verdict engine, so the map lane
+ * rests between maps as long as it takes to keep the verdicts at their share.
  */
 
 export type Job = 'score' | 'map';
 
-/** Wall time a job takes in the lane (frame taken, engine call, result recorded), smoothed. */
+/** Wall time a job takes in its lane (frame taken, engine call, result recorded), smoothed. */
 export interface Costs {
+  /** A score while no map runs beside it. */
   scoreMs: number | null;
+  /** A score while a map runs beside it. */
+  scoreBesideMapMs: number | null;
   mapMs: number | null;
 }
 
 export interface MapPolicy {
-  /** Verdicts per second with the heatmap on, as a share of the rate the lane scores at without it. */
+  /** Verdicts per second with the heatmap on (maps' included), as a share of the rate without maps. */
   verdictShare: number;
   /** Fresher maps than this are not worth the verdicts they cost. */
   maxMapsPerSecond: number;
 }
 
 /**
- * Chosen with `npm run bench:browser -- --live-only` (BENCHMARKS.md, Live rows): the benchmark's verdict
- * ratio is verdicts/s times the engine's score latency, and taking frames costs the lane a few percent
- * more than the engine's time, so the share here sits above the 0.8 the ratio is held to.
+ * The verdict ratio `npm run bench:browser -- --live-only` reports is verdicts/s times the engine's score
+ * latency, and taking frames costs a lane a few percent beyond the engine's time, so the share here sits
+ * above the 0.8 that ratio is held to (BENCHMARKS.md, Live rows).
  */
-export const MAP_POLICY: MapPolicy = { verdictShare: 0.85, maxMapsPerSecond: 2 };
+export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 2 };
 
 /**
- * Milliseconds from one map's start to the next's. Over a period T holding one map, the lane gives
- * 1 + (T - map) / score verdicts where it would give T / score without maps: a share of
- * 1 - (map - score) / T. The period is the shortest that keeps that share, no shorter than the map itself
- * (maps back to back) or than the policy's fastest rate.
+ * Milliseconds the map lane rests after a map. Over one map (m) and its rest (r), the verdict lane scores
+ * m / b frames beside the map (b: a score's cost beside one) and r / s in the rest (s: alone), and the map
+ * is a verdict: (1 + m / b + r / s) verdicts where scores alone give (m + r) / s. Holding that share at
+ * `verdictShare` (σ) gives r >= (m (σ - s / b) - s) / (1 - σ). Until a score beside a map has been
+ * measured, the map is taken to stop the verdicts (b infinite), the cautious end.
  */
-export function mapPeriod(costs: { scoreMs: number; mapMs: number }, policy: MapPolicy = MAP_POLICY): number {
-  const forShare = (costs.mapMs - costs.scoreMs) / (1 - policy.verdictShare);
-  return Math.max(costs.mapMs, forShare, 1000 / policy.maxMapsPerSecond);
-}
-
-export interface LaneState {
-  heatmap: boolean;
-  /** A map is wanted as soon as possible (a defect waits for its heatmap to be saved with it). */
-  mapWanted: boolean;
-  costs: Costs;
-  /** When the last map started; null before the first. */
-  lastMapAt: number | null;
-  now: number;
-}
-
-/** The job for the engine's next free moment. */
-export function nextJob(s: LaneState, policy: MapPolicy = MAP_POLICY): Job {
-  if (!s.heatmap) return 'score';
-  if (s.mapWanted) return 'map';
-  // Measure a score before the first map, so the period has both costs.
-  if (s.costs.scoreMs === null) return 'score';
-  if (s.costs.mapMs === null || s.lastMapAt === null) return 'map';
-  return s.now - s.lastMapAt >= mapPeriod({ scoreMs: s.costs.scoreMs, mapMs: s.costs.mapMs }, policy) ? 'map' : 'score';
+export function mapRest(costs: Costs, policy: MapPolicy = MAP_POLICY): number {
+  const { scoreMs: s, scoreBesideMapMs: b, mapMs: m } = costs;
+  if (s === null || m === null) return 0;
+  const kept = b === null ? 0 : Math.min(1, s / b);
+  const forShare = (m * (policy.verdictShare - kept) - s) / (1 - policy.verdictShare);
+  return Math.max(0, forShare, 1000 / policy.maxMapsPerSecond - m);
 }
 
 /** A cost follows the machine's load within a few jobs without jumping at one slow frame. */
@@ -66,21 +55,20 @@ export function smoothCost(previous: number | null, measured: number): number {
   return previous === null ? measured : 0.7 * previous + 0.3 * measured;
 }
 
-/** What the scheduler drives: the adapter owns frames, the engine and where results go. */
+/** One engine as the scheduler sees it: the adapter owns frames, the engine call and where results go. */
 export interface LiveLane {
-  now(): number;
-  /** Resolves after `ms`, or at once when the signal aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** False while no frame can be taken (the camera has not delivered one yet). */
   ready(): boolean;
-  /** Runs the engine once on a blank frame, so warm-up is not charged to the first verdict. */
+  /** Prepares the engine (model loaded, warm-up on a blank frame), so that is not charged to the first job. */
   warm(signal: AbortSignal): Promise<void>;
   /** Takes the newest frame, runs the job on it and records what it gave. */
   run(job: Job, signal: AbortSignal): Promise<void>;
-  /** A failed score stops the lane. */
-  onError(e: unknown): void;
-  /** A failed map turns maps off for this run; verdicts go on. */
-  onMapError(e: unknown): void;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or at once when the signal aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 /** How long to wait for the camera's first frame before looking again. */
@@ -88,89 +76,128 @@ export const NOT_READY_MS = 100;
 
 export class LiveScheduler {
   private readonly ac = new AbortController();
-  private heatmap: boolean;
-  private mapWanted = false;
-  private mapsFailed = false;
-  private costs: Costs = { scoreMs: null, mapMs: null };
-  private lastMapAt: number | null = null;
+  private readonly costs: Costs = { scoreMs: null, scoreBesideMapMs: null, mapMs: null };
   private readonly policy: MapPolicy;
-  private readonly done: Promise<void>;
+  private readonly verdicts: Promise<void>;
+  private maps: { ac: AbortController; done: Promise<void>; wake: AbortController | null } | null = null;
+  /** Maps finished so far, so a score can tell whether one ran beside it. */
+  private mapsDone = 0;
+  private mapRunning = false;
+  private mapWanted = false;
 
   constructor(
-    private readonly lane: LiveLane,
-    opts: { heatmap: boolean; policy?: MapPolicy },
+    private readonly clock: Clock,
+    lane: LiveLane,
+    private readonly onError: (e: unknown) => void,
+    policy: MapPolicy = MAP_POLICY,
   ) {
-    this.heatmap = opts.heatmap;
-    this.policy = opts.policy ?? MAP_POLICY;
-    this.done = this.loop();
+    this.policy = policy;
+    this.verdicts = this.verdictLoop(lane);
   }
 
-  /** Turning the heatmap on or off keeps the verdicts running; on again, maps get another chance. */
-  setHeatmap(on: boolean): void {
-    if (on && !this.heatmap) {
-      this.mapsFailed = false;
-      this.lastMapAt = null;
-    }
-    this.heatmap = on;
-    if (!on) this.mapWanted = false;
+  /**
+   * Starts the map lane on its engine (the heatmap turned on). A failure stops only this lane: `onMapError`
+   * gets it and the verdicts go on.
+   */
+  startMaps(lane: LiveLane, onMapError: (e: unknown) => void): void {
+    if (this.maps || this.ac.signal.aborted) return;
+    // Another engine, model or rotation count: its costs are measured afresh.
+    this.costs.mapMs = null;
+    this.costs.scoreBesideMapMs = null;
+    const ac = new AbortController();
+    const maps = { ac, done: Promise.resolve(), wake: null as AbortController | null };
+    this.maps = maps;
+    maps.done = this.mapLoop(lane, maps, onMapError);
   }
 
-  /** The next job is a map (when the heatmap is on and maps work). */
+  /** Stops the map lane and cancels its map in flight; resolves once it has ended. */
+  async stopMaps(): Promise<void> {
+    const maps = this.maps;
+    if (!maps) return;
+    this.maps = null;
+    this.mapWanted = false;
+    maps.ac.abort();
+    await maps.done;
+  }
+
+  /** The next map as soon as the map lane is free, its rest cut short (a defect waits for its heatmap). */
   requestMap(): void {
-    if (this.heatmap && !this.mapsFailed) this.mapWanted = true;
+    if (!this.maps) return;
+    this.mapWanted = true;
+    this.maps.wake?.abort();
   }
 
-  /** What the lane has measured, for display and tests. */
+  /** What the lanes have measured, for display and tests. */
   measured(): Readonly<Costs> {
     return { ...this.costs };
   }
 
-  /** Stops taking frames and cancels the job in flight; resolves when the loop has ended. */
-  stop(): Promise<void> {
+  /** Stops both lanes and cancels their jobs in flight; resolves when both have ended. */
+  async stop(): Promise<void> {
     this.ac.abort();
-    return this.done;
+    await this.stopMaps();
+    await this.verdicts;
   }
 
-  get signal(): AbortSignal {
-    return this.ac.signal;
+  private async waitReady(lane: LiveLane, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && !lane.ready()) await this.clock.sleep(NOT_READY_MS, signal);
   }
 
-  private async loop(): Promise<void> {
+  private async verdictLoop(lane: LiveLane): Promise<void> {
     const { signal } = this.ac;
-    const { lane } = this;
     try {
-      let warm = false;
+      await this.waitReady(lane, signal);
+      if (signal.aborted) return;
+      await lane.warm(signal);
       while (!signal.aborted) {
-        if (!lane.ready()) {
-          await lane.sleep(NOT_READY_MS, signal);
-          continue;
-        }
-        if (!warm) {
-          await lane.warm(signal);
-          warm = true;
-          continue;
-        }
-        const now = lane.now();
-        const job = nextJob({ heatmap: this.heatmap && !this.mapsFailed, mapWanted: this.mapWanted, costs: this.costs, lastMapAt: this.lastMapAt, now }, this.policy);
-        if (job === 'map') {
-          this.mapWanted = false;
-          this.lastMapAt = now;
-          try {
-            await lane.run('map', signal);
-          } catch (e) {
-            if (signal.aborted) return;
-            this.mapsFailed = true;
-            lane.onMapError(e);
-            continue;
-          }
-          this.costs.mapMs = smoothCost(this.costs.mapMs, lane.now() - now);
-        } else {
-          await lane.run('score', signal);
-          this.costs.scoreMs = smoothCost(this.costs.scoreMs, lane.now() - now);
-        }
+        await this.waitReady(lane, signal);
+        if (signal.aborted) return;
+        const t0 = this.clock.now();
+        const mapsBefore = this.mapsDone;
+        const besideMap = this.mapRunning;
+        await lane.run('score', signal);
+        const ms = this.clock.now() - t0;
+        // A score that overlapped no map at all is the baseline; one that overlapped a map throughout, the
+        // cost beside one. Scores partly beside a map are neither.
+        if (!besideMap && !this.mapRunning && this.mapsDone === mapsBefore) this.costs.scoreMs = smoothCost(this.costs.scoreMs, ms);
+        else if (besideMap && this.mapRunning && this.mapsDone === mapsBefore) this.costs.scoreBesideMapMs = smoothCost(this.costs.scoreBesideMapMs, ms);
       }
     } catch (e) {
-      if (!signal.aborted) lane.onError(e);
+      if (!signal.aborted) {
+        this.ac.abort();
+        this.onError(e);
+      }
+    }
+  }
+
+  private async mapLoop(lane: LiveLane, maps: { ac: AbortController; wake: AbortController | null }, onMapError: (e: unknown) => void): Promise<void> {
+    const signal = AbortSignal.any([this.ac.signal, maps.ac.signal]);
+    try {
+      await this.waitReady(lane, signal);
+      if (signal.aborted) return;
+      await lane.warm(signal);
+      // A baseline score first, so the first rest knows what a map costs the verdicts.
+      while (!signal.aborted && this.costs.scoreMs === null) await this.clock.sleep(NOT_READY_MS, signal);
+      while (!signal.aborted) {
+        await this.waitReady(lane, signal);
+        if (signal.aborted) return;
+        this.mapWanted = false;
+        const t0 = this.clock.now();
+        this.mapRunning = true;
+        try {
+          await lane.run('map', signal);
+        } finally {
+          this.mapRunning = false;
+          this.mapsDone++;
+        }
+        this.costs.mapMs = smoothCost(this.costs.mapMs, this.clock.now() - t0);
+        if (this.mapWanted) continue;
+        maps.wake = new AbortController();
+        await this.clock.sleep(mapRest(this.costs, this.policy), AbortSignal.any([signal, maps.wake.signal]));
+        maps.wake = null;
+      }
+    } catch (e) {
+      if (!signal.aborted) onMapError(e);
     }
   }
 }
