@@ -205,8 +205,10 @@ export function useLiveLoop(video: RefObject<HTMLVideoElement | null>, enabled: 
     });
     return () => {
       flushPending();
-      // Leaving Live, turning the heatmap off or changing model: the second engine's memory goes too.
-      void scheduler.stopMaps().then(releaseMapEngine);
+      // Leaving Live, turning the heatmap off or changing model: the second engine's memory goes too, at
+      // once (a map in flight is cancelled with its lane), so a lane started next gets a fresh engine.
+      void scheduler.stopMaps();
+      releaseMapEngine();
     };
   }, [scheduler, heatmap, modelId, transforms, video]);
 }
