@@ -69,10 +69,15 @@ interface LiveState {
   transforms: number;
   /** A region the user drew or chose; null = the model's default (the training framing). */
   roi: Roi | null;
-  /** The last verdict's score and the frame it was scored on (no map: maps come on their own lane). */
+  /** The newest frame's verdict: its score and the frame (no map: maps are drawn from `mapResult`). */
   result: LiveResult | null;
+  /** Verdicts since the run started, the map lane's included (a map's score is a verdict too). */
   frames: number;
+  /** Verdicts per second. */
   fps: number;
+  /** When the last few verdicts and maps were recorded, for their rates. */
+  frameTimes: number[];
+  mapTimes: number[];
   /** The last defect map, from the map engine; usually a few frames older than the verdict. */
   mapResult: LiveResult | null;
   maps: number;
@@ -106,6 +111,8 @@ export const useLive = create<LiveState>((set, get) => ({
   result: null,
   frames: 0,
   fps: 0,
+  frameTimes: [],
+  mapTimes: [],
   mapResult: null,
   maps: 0,
   mapsPerSecond: 0,
@@ -124,18 +131,25 @@ export const useLive = create<LiveState>((set, get) => ({
   },
   record(r, verdict) {
     const s = get();
-    if (s.result?.frame && s.result.frame !== r.frame) s.result.frame.close();
+    // A map's verdict arrives after the scores of newer frames: it votes and counts, but the screen keeps
+    // showing the newest frame.
+    const older = s.result?.takenAt !== undefined && r.takenAt !== undefined && r.takenAt < s.result.takenAt;
+    const shown = older ? s.result : r;
+    if (older) r.frame?.close();
+    else if (s.result?.frame && s.result.frame !== r.frame) s.result.frame.close();
     const before = s.debounced.stable;
     const debounced = verdict ? debounce(s.debounced, verdict, s.prefs.debounce) : s.debounced;
     const counts = verdict ? countVerdict(s.counts, debounced.stable) : s.counts;
     if (counts !== s.counts) saveCounts(counts);
-    set({ result: r, frames: s.frames + 1, fps: smoothedRate(s.fps, s.result, r), error: null, debounced, counts });
+    const frameTimes = recent(s.frameTimes, r.at);
+    set({ result: shown, frames: s.frames + 1, frameTimes, fps: rateOf(frameTimes), error: null, debounced, counts });
     return { before, after: debounced.stable };
   },
   recordMap(r) {
     const s = get();
     if (s.mapResult?.frame && s.mapResult.frame !== r.frame) s.mapResult.frame.close();
-    set({ mapResult: r, maps: s.maps + 1, mapsPerSecond: smoothedRate(s.mapsPerSecond, s.mapResult, r), mapError: null });
+    const mapTimes = recent(s.mapTimes, r.at);
+    set({ mapResult: r, maps: s.maps + 1, mapTimes, mapsPerSecond: rateOf(mapTimes), mapError: null });
   },
   setPrefs(patch) {
     const prefs = { ...get().prefs, ...patch };
@@ -154,8 +168,19 @@ export const useLive = create<LiveState>((set, get) => ({
   },
 }));
 
-/** A smoothed rate, so the number is readable while frames take varying time. */
-function smoothedRate(rate: number, last: LiveResult | null, next: LiveResult): number {
-  const dt = last ? (next.at - last.at) / 1000 : 0;
-  return dt > 0 ? (rate > 0 ? 0.7 * rate + 0.3 / dt : 1 / dt) : rate;
+/** The last few seconds' events, so a rate reads steadily while jobs take varying time. */
+const RATE_WINDOW_MS = 5000;
+
+function recent(times: number[], at: number): number[] {
+  return [...times.filter((t) => t > at - RATE_WINDOW_MS && t <= at), at];
+}
+
+/**
+ * Events per second over the window: intervals counted over their total span, not 1/interval averaged,
+ * which reads high when two lanes' results come unevenly spaced.
+ */
+export function rateOf(times: number[]): number {
+  if (times.length < 2) return 0;
+  const span = (times[times.length - 1] - times[0]) / 1000;
+  return span > 0 ? (times.length - 1) / span : 0;
 }

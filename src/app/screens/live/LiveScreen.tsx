@@ -189,8 +189,8 @@ export function LiveScreen() {
             {cam.kind !== 'on' && <div className="stage-empty">{cameraStateLabel(cam)}</div>}
           </div>
           <div className="row wrap small">
-            <span data-testid="live-fps">{scoring && live.fps > 0 ? `${live.fps.toFixed(1)} frames/s` : '— frames/s'}</span>
-            <span className="muted">{live.frames} frames scored</span>
+            <span data-testid="live-fps" title="Frames judged per second, those the heatmap lane mapped included">{scoring && live.fps > 0 ? `${live.fps.toFixed(1)} verdicts/s` : '— verdicts/s'}</span>
+            <span className="muted">{live.frames.toLocaleString()} frames scored</span>
             {/* The station's counts beside the picture too: on a phone the panel is a long scroll away. */}
             <span className="muted" data-testid="live-counts">
               {live.counts.pass.toLocaleString()} passed · {live.counts.fail.toLocaleString()} failed

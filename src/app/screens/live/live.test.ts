@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../../core/model/settings';
-import { FULL_FRAME, useLive } from '../../stores/live';
+import { FULL_FRAME, rateOf, useLive } from '../../stores/live';
 import { sameRegion, scoredRegion } from './region';
 import { wrapText } from './snapshot';
 
@@ -45,5 +45,30 @@ describe('station counts in the live store', () => {
     expect(turns.filter((t) => t.after === 'defect' && t.before !== 'defect')).toHaveLength(1);
     useLive.getState().resetCounts();
     expect(useLive.getState().counts).toEqual({ pass: 0, fail: 0 });
+  });
+});
+
+describe('verdicts from two lanes in the live store', () => {
+  it('counts a map\'s older verdict but keeps showing the newest frame', () => {
+    const live = useLive.getState();
+    live.resetCounts();
+    live.set({ debounced: { window: [], stable: null }, result: null, frames: 0, frameTimes: [] });
+    const r = { score: 1, mapWidth: 0, mapHeight: 0, roi: FULL_FRAME };
+    useLive.getState().record({ ...r, at: 1000, takenAt: 5000, score: 0.1 }, 'ok');
+    // The map lane's frame was taken before the score's frame, and its result comes after.
+    useLive.getState().record({ ...r, at: 1100, takenAt: 4200, score: 0.9 }, 'defect');
+    const s = useLive.getState();
+    expect(s.frames).toBe(2);
+    expect(s.result?.score).toBe(0.1);
+    expect(s.debounced.window).toEqual(['ok', 'defect']);
+    useLive.getState().record({ ...r, at: 1200, takenAt: 5300, score: 0.3 }, 'ok');
+    expect(useLive.getState().result?.score).toBe(0.3);
+  });
+
+  it('reads a rate over the window\'s span, not as the mean of 1 / interval', () => {
+    // Four intervals of 50 and 300 ms, alternating: 4 events in 0.7 s.
+    expect(rateOf([0, 50, 350, 400, 700])).toBeCloseTo(4 / 0.7, 9);
+    expect(rateOf([100])).toBe(0);
+    expect(rateOf([])).toBe(0);
   });
 });
