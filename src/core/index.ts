@@ -7,7 +7,7 @@ import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } f
 import type { RgbaImage } from './image';
 import type { DifferNet } from './model/differnet';
 import { trainModel, type PipelineOptions } from './train/pipeline';
-import { DEFAULT_SETTINGS, type ModelSettings } from './model/settings';
+import type { ModelSettings } from './model/settings';
 import { decodeWeightsFile, isWeightsFile } from './model/weightsFile';
 import { arraySource, type ImageSource } from './train/featureBank';
 
@@ -40,11 +40,15 @@ export function loadBackbone(bytes: Uint8Array, id?: BackboneId): Backbone {
 }
 
 export type TrainOptions = PipelineOptions;
+export { createExecutionPlan, type ExecutionPlan, type ExecutionInputs } from './execution/executionPlan';
+export type { PlanChoice, PlanInputs } from './execution/choose';
+export type { FeatureEngine } from './execution/featureEngine';
 
 /**
  * Trains a model on images of good parts and calibrates its threshold on a held-out share of them.
- * The model uses `backbone` without owning it: dispose of the model, then of the backbone.
+ * The model uses `backbone` without owning it: dispose of the model, then of the backbone. `opts.plan`
+ * (createExecutionPlan) says where it computes.
  */
-export function train(backbone: Backbone, images: RgbaImage[] | ImageSource, settings: ModelSettings = DEFAULT_SETTINGS, opts: TrainOptions = {}): Promise<DifferNet> {
+export function train(backbone: Backbone, images: RgbaImage[] | ImageSource, settings: ModelSettings, opts: TrainOptions): Promise<DifferNet> {
   return trainModel(backbone, Array.isArray(images) ? arraySource(images) : images, settings, opts);
 }
