@@ -1,6 +1,7 @@
-// The engine's public API, small on purpose (in the manner of tfjs-models' createDetector): pick a backend,
-// load a backbone, train a model or load one, score images and make defect maps with it (`model.score`,
-// `model.defectMap`), save it, dispose of it; plus the types and the TF-free inspection policy.
+// The engine's public API, small on purpose (in the manner of tfjs-models' createDetector): pick a backend
+// and the execution plan on it (createExecutionPlan, passed to `train` and `loadModel`), load a backbone,
+// train a model or load one, score images and make defect maps with it (`model.score`, `model.defectMap`),
+// save it, dispose of it; plus the types and the TF-free inspection policy.
 // The pipeline's parts (features, flow, training steps, scoring rows) are deep imports, or
 // src/core/internal.ts for the CLI and the benchmark.
 import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } from './backbones';
