@@ -255,7 +255,7 @@ export function sectionsKept(md: string): string {
  * (benchMaps.ts), into BENCHMARKS.md's map section; nothing else is trained or measured.
  */
 async function mapsOnly(data: string, images: number, out: string): Promise<void> {
-  const backend = await initNodeBackend();
+  const { backend } = await initNodeBackend();
   const rows = await mapSpeed(data, images);
   const how = `\`npm run bench -- --maps --map-images ${images}\` on ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}, TF.js backend **${backend}**, in one process on one thread (as each of the CLI's pool threads runs an image), median over ${images} MTD test images, each backbone at its default features with a random flow of the default size (8 blocks x ${DEFAULT_SETTINGS.flow.hidden}), one copy per image (the default, no rotations). The machine is shared (load average ${os.loadavg()[0].toFixed(1)} at the end): wall times move with the other users; CPU is this process's own time. The ratios are from the same run, side by side.`;
   const md = existsSync(out) ? readFileSync(out, 'utf8') : '# Benchmarks\n';
@@ -313,11 +313,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const mem = new PeakMemory();
   const started = new Date();
   const ds = readMvtecFolder(data, { requireTrain: true, requireTest: true });
-  const backend = await initNodeBackend();
+  const plan = await initNodeBackend({ flowThreads: nodeFlowThreads() });
+  const backend = plan.backend;
   const threads = intFlag(values, 'threads', defaultThreads());
   const backbone = loadBackboneFile(primary.weights, primary.id);
   const dim = featureDim(backbone, aligned.features);
-  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: primary.weights, backbone: backbone.id, features: aligned.features }, threads);
+  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: primary.weights, backbone: backbone.id, features: aligned.features }, plan, threads);
   const cache = new BenchCache(values.cache);
   const log = (s: string) => console.log(s);
   const pixelLimit = intFlag(values, 'pixel-limit', 40);
@@ -354,12 +355,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
         const r = await cache.bytes(modelCacheKey(hash, s) + (calibrate ? '-heldout' : ''), async () => {
           // Calibrated models train as `differnet train` does (held-out split, threshold from the held-out
           // images); without rotations every row they need is an image's one unrotated row, already in `bank`.
-          const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { backend, flowThreads: nodeFlowThreads() }) : await DifferNet.trainOnBank(backbone, bank, s, { backend, flowThreads: nodeFlowThreads() });
+          const m = calibrate ? await trainInspectionModel(backbone, ds.train.length, s, cachedWork(bank, s), { plan }) : await DifferNet.trainOnBank(backbone, bank, s, { plan });
           const bytes = await saveModel(m, { name: 'bench', includeBackbone: true });
           m.dispose();
           return bytes;
         });
-        return { model: loadModel(r.value, backbone).model, bytes: r.value, seconds: r.seconds, cached: r.cached };
+        return { model: loadModel(r.value, plan.features, backbone).model, bytes: r.value, seconds: r.seconds, cached: r.cached };
       },
       /**
        * Latency of inspecting one image: its copies split over the threads, as a user waiting on one part.
@@ -387,7 +388,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const bb = loadBackboneFile(arm.weights, arm.id);
     const s = arm.settings;
     const d = featureDim(bb, s.features);
-    const p = await EnginePool.create({ kind: 'backbone', weightsPath: arm.weights, backbone: bb.id, features: s.features }, threads);
+    const p = await EnginePool.create({ kind: 'backbone', weightsPath: arm.weights, backbone: bb.id, features: s.features }, plan, threads);
     try {
       const kit = kitOf(p, bb, d);
       const b = await kit.bankOf(s);
@@ -402,7 +403,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         else m.model.dispose();
         log(`${arm.label}, seed ${seed}: AUROC ${pct(r.imageAuroc)}, ${pct(r.atThreshold!.falseAlarmRate)} % false alarms, ${pct(r.atThreshold!.recall)} % recall`);
       }
-      const mapPool = await EnginePool.create({ kind: 'model', modelBytes: first!.bytes }, threads);
+      const mapPool = await EnginePool.create({ kind: 'model', modelBytes: first!.bytes }, plan, threads);
       const px = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, first!.model.calibration, 'abs-first').finally(() => mapPool.close());
       const latency = await kit.latencyOf(first!.model.flow, 1);
       first!.model.dispose();
@@ -451,7 +452,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     log(`peaks: numpy ${speed.numpy?.toFixed(0) ?? '-'} GFLOP/s, WebAssembly SIMD ${speed.wasm.toFixed(1)} GFLOP/s; ${(speed.featureFlops / 1e9).toFixed(2)} GFLOP per feature extraction`);
 
     // 4. Pixel AUROC from the default model's defect maps (gradients), which needs the model in the workers.
-    const mapPool = await EnginePool.create({ kind: 'model', modelBytes: aModel.bytes }, pool.size);
+    const mapPool = await EnginePool.create({ kind: 'model', modelBytes: aModel.bytes }, plan, pool.size);
     // Both orders of combining the copies' gradients (issue 10): the project's and localization.py's.
     const pixel = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'abs-first');
     const pixelOfficial = await pixelMetrics(mapPool, ds.test, 1, pixelLimit, false, cal, 'official').finally(() => mapPool.close());

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_SETTINGS, DifferNet, featureDim, forBackbone, type BackboneId, type ModelSettings } from '../src/core/internal';
+import { DEFAULT_SETTINGS, DifferNet, featureDim, forBackbone, TFJS_ENGINE, WasmFeatureEngine, type BackboneId, type ModelSettings } from '../src/core/internal';
 import { Flow } from '../src/core/flow/flow';
-import { useHostForward } from '../src/core/features/hostForward';
 import type { RgbaImage } from '../src/core/image';
 import { sharedPath } from '../src/core/node/shared';
 import { decodeForInspection } from './io/decode';
@@ -11,8 +10,8 @@ import { loadBackboneFile } from './weights';
 
 /*
  * Seconds per defect map against seconds per score, per backbone, in one process on this thread (the CLI's
- * pool runs one image per worker thread): the host kernels' map (the default where feature rows run on the
- * host), TF.js's map (the fallback), and the score, on the same images, each backbone at its default
+ * pool runs one image per worker thread): the WebAssembly engine's map (the plan's choice on TF.js's CPU
+ * backends), the TF.js engine's map (its choice on GPUs, and with DIFFERNET_HOST_BACKBONE=0), and the score, on the same images, each backbone at its default
  * features with a random flow of the default size (speed does not depend on the weights).
  */
 
@@ -69,20 +68,20 @@ export async function mapSpeed(dataDir: string, images = 5, transforms = [1]): P
     const backbone = loadBackboneFile(sharedPath(...arm.file), arm.id);
     const settings: ModelSettings = forBackbone(structuredClone(DEFAULT_SETTINGS), arm.id);
     const flow = Flow.random({ inputDim: featureDim(backbone, settings.features), ...settings.flow }, 1);
-    const model = new DifferNet(backbone, flow, settings);
+    // The same backbone and flow under each engine, side by side: the comparison is this benchmark's point.
+    const wasm = new WasmFeatureEngine({ helpers: 0 });
+    const model = new DifferNet(wasm, backbone, flow, settings);
+    const onTf = new DifferNet(TFJS_ENGINE, backbone, flow, settings);
     for (const t of transforms) {
       const opts = { transforms: t, rotate: t > 1 };
-      useHostForward({ helpers: 0 });
       // Warm-up: compiles the kernels and lays out the tape.
       await model.defectMap(imgs[0], opts);
       await model.score(imgs[0], opts);
       const score = await timed(imgs.length, (i) => model.score(imgs[i], opts));
       const hostMap = await timed(imgs.length, (i) => model.defectMap(imgs[i], opts));
-      const hostBytes = backbone.host?.bytes ?? NaN;
-      useHostForward(null);
-      await model.defectMap(imgs[0], opts);
-      const tfMap = await timed(imgs.length, (i) => model.defectMap(imgs[i], opts));
-      useHostForward({ helpers: 0 });
+      const hostBytes = wasm.bytesFor(backbone) || NaN;
+      await onTf.defectMap(imgs[0], opts);
+      const tfMap = await timed(imgs.length, (i) => onTf.defectMap(imgs[i], opts));
       rows.push({ label: arm.label, transforms: t, images: imgs.length, score, hostMap, tfMap, hostBytes });
       console.log(`${arm.label}, T=${t}: score ${score.wall.toFixed(3)} s (CPU ${score.cpu.toFixed(3)}), map ${hostMap.wall.toFixed(3)} s on the host (${(hostMap.wall / score.wall).toFixed(2)}x; CPU ${(hostMap.cpu / score.cpu).toFixed(2)}x), ${tfMap.wall.toFixed(3)} s on TF.js (${(tfMap.wall / score.wall).toFixed(2)}x; CPU ${(tfMap.cpu / score.cpu).toFixed(2)}x)`);
     }

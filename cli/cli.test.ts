@@ -119,8 +119,8 @@ describe('differnet CLI end to end', () => {
     expect(report.pixel.transforms).toBe(1);
     // The pixel AUROC is that of the model's defect maps against the masks: maps recomputed in this
     // process for the same 4 images, masks read here, AUROC by ranks over all pixels pooled.
-    await initNodeBackend();
-    const runner = JobRunner.create({ kind: 'model', modelBytes: new Uint8Array(readFileSync(model)) });
+    const plan = await initNodeBackend();
+    const runner = JobRunner.create({ kind: 'model', modelBytes: new Uint8Array(readFileSync(model)) }, plan.features);
     const pos: number[] = [];
     const neg: number[] = [];
     for (const [i, t] of scores.entries()) {

@@ -1,6 +1,6 @@
-import { nodeFlowThreads } from '../src/core/node/threads';
 import { readFileSync } from 'node:fs';
 import {
+  type ExecutionPlan,
   bankCopies,
   bankCopySpecs,
   concatRows,
@@ -59,12 +59,11 @@ export async function trainCalibrated(
   backbone: Backbone,
   train: string[],
   settings: ModelSettings,
-  opts: { backend: string; quiet: boolean; falseAlarmRate?: number },
+  opts: { plan: ExecutionPlan; quiet: boolean; falseAlarmRate?: number },
 ): Promise<DifferNet> {
   let bar: ProgressBar | null = null;
   const model = await trainInspectionModel(backbone, train.length, settings, poolFeatureWork(pool, train, opts.quiet), {
-    backend: opts.backend,
-    flowThreads: nodeFlowThreads(),
+    plan: opts.plan,
     falseAlarmRate: opts.falseAlarmRate,
     onProgress: (e) => {
       if (e.phase !== 'flow') return;

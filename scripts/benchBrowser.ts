@@ -51,8 +51,8 @@ async function cliLatency(modelFile: string, images: string[]): Promise<{ score:
   const { initNodeBackend } = await import('../src/core/node/backend');
   const { loadModel } = await import('../src/core/model/modelFile');
   const { readImageFile } = await import('../cli/io/decode');
-  await initNodeBackend();
-  const { model } = loadModel(new Uint8Array(readFileSync(modelFile)));
+  const plan = await initNodeBackend();
+  const { model } = loadModel(new Uint8Array(readFileSync(modelFile)), plan.features);
   const imgs = images.map((f) => readImageFile(f));
   await model.score(imgs[0]);
   await model.defectMap(imgs[0]);

@@ -14,8 +14,8 @@ if (!values.model || !values.data) throw new Error('usage: measureMapOrder.ts --
 const limit = Number(values.limit ?? 40);
 const transforms = Number(values.transforms ?? 4);
 
-await initNodeBackend();
-const { model } = loadModel(new Uint8Array(readFileSync(values.model)));
+const plan = await initNodeBackend();
+const { model } = loadModel(new Uint8Array(readFileSync(values.model)), plan.features);
 const ds = readMvtecFolder(values.data, { requireTest: true });
 // The images `differnet eval --pixel-limit N` picks: good ones and defective ones with masks, spread evenly.
 const chosen = evenlySpaced(

@@ -48,13 +48,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const modelBytes = readModelArg(values.model);
   const quiet = values.json === true && !process.stderr.isTTY;
   const ds = readMvtecFolder(values.data, { requireTrain: false, requireTest: true });
-  const backend = await initNodeBackend();
-  const { model, manifest } = loadModel(modelBytes);
+  const plan = await initNodeBackend();
+  const backend = plan.backend;
+  const { model, manifest } = loadModel(modelBytes, plan.features);
   try {
     const angles = scoringAngles(model, values);
     const pixelAngles = values['no-pixel'] ? [] : scoringAngles(model, { 'pixel-transforms': values['pixel-transforms'] ?? (model.settings.train.rotate ? '4' : undefined) }, 'pixel-transforms');
     const transforms = angles.length;
-    const pool = await EnginePool.create({ kind: 'model', modelBytes }, intFlag(values, 'threads', defaultThreads()));
+    const pool = await EnginePool.create({ kind: 'model', modelBytes }, plan, intFlag(values, 'threads', defaultThreads()));
     try {
       const t0 = Date.now();
       const rows = await testRows(pool, ds.test, angles, quiet);

@@ -36,8 +36,8 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   });
   if (!values.model || positionals.length === 0) throw new UsageError('inspect needs --model and at least one image');
   const modelBytes = readModelArg(values.model);
-  await initNodeBackend();
-  const { model, manifest } = loadModel(modelBytes);
+  const plan = await initNodeBackend();
+  const { model, manifest } = loadModel(modelBytes, plan.features);
   const calibration = model.calibration;
   let transforms: number;
   try {
@@ -48,7 +48,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   }
   const outDir = values['out-dir'];
   if (outDir) mkdirSync(outDir, { recursive: true });
-  const pool = await EnginePool.create({ kind: 'model', modelBytes }, Math.min(intFlag(values, 'threads', defaultThreads()), positionals.length));
+  const pool = await EnginePool.create({ kind: 'model', modelBytes }, plan, Math.min(intFlag(values, 'threads', defaultThreads()), positionals.length));
   const bar = new ProgressBar('inspect', positionals.length, 'img', values.json === true && !process.stderr.isTTY);
   let done = 0;
   try {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { BACKBONE_IDS, DEFAULT_FALSE_ALARM_RATE, describeCalibration, DifferNet, featureDim, flowParamCount, framingFromSizes, saveModel, type BackboneId } from '../../src/core/internal';
 import { imageSize, readImageBytes } from '../io/decode';
 import { initNodeBackend } from '../../src/core/node/backend';
+import { nodeFlowThreads } from '../../src/core/node/threads';
 import { readMvtecFolder } from '../io/mvtec';
 import { intFlag, settingsFromFlags, SETTINGS_FLAGS, UsageError } from '../options';
 import { describeDataset, trainCalibrated } from '../pipeline';
@@ -39,20 +40,21 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const log = (s: string) => !values.json && console.log(s);
   log(`data: ${describeDataset(ds)}`);
 
-  const backend = await initNodeBackend();
+  const plan = await initNodeBackend({ flowThreads: nodeFlowThreads() });
+  const backend = plan.backend;
   const backbone = loadBackboneFile(values.weights, backboneFlag);
   const settings = settingsFromFlags(values, backbone.id);
   featureDim(backbone, settings.features);
   const threads = intFlag(values, 'threads', defaultThreads());
-  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: values.weights, backbone: backbone.id, features: settings.features }, threads);
+  const pool = await EnginePool.create({ kind: 'backbone', weightsPath: values.weights, backbone: backbone.id, features: settings.features }, plan, threads);
   try {
     const dim = featureDim(backbone, settings.features);
     log(`backbone ${backbone.id} (${backbone.weightsHash}), ${dim} features, flow ${settings.flow.blocks} blocks x width ${settings.flow.hidden} (${(flowParamCount({ inputDim: dim, ...settings.flow }) / 1e6).toFixed(2)}M parameters), ${backend} x ${pool.size} threads`);
-    const trained = await trainCalibrated(pool, backbone, ds.train, settings, { backend, quiet, falseAlarmRate });
+    const trained = await trainCalibrated(pool, backbone, ds.train, settings, { plan, quiet, falseAlarmRate });
     // The app's Live screen crops camera frames to the training images' framing: record it, as the app's own training does.
     // From the files' headers: the pixels were decoded once already, in the workers.
     const framing = framingFromSizes(ds.train.map((file) => imageSize(readImageBytes(file), file)));
-    const model = new DifferNet(trained.backbone, trained.flow, { ...trained.settings, framing }, trained.calibration, trained.training);
+    const model = new DifferNet(trained.engine, trained.backbone, trained.flow, { ...trained.settings, framing }, trained.calibration, trained.training);
     const training = model.training!;
     const calibration = model.calibration!;
     const bytes = await saveModel(model, { name: values.name ?? `${backbone.id} on ${values.data}`, includeBackbone: true });

@@ -6,8 +6,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedPath } from '../../test/support/shared';
 import { encodePng } from '../io/decode';
+import { createExecutionPlan } from '../../src/core/execution/executionPlan';
 import { EnginePool } from './pool';
 import type { JobResult } from './protocol';
+
+/** With worker threads, each chooses its own plan: this process's is not used. */
+const WORKERS_CHOOSE = createExecutionPlan({ backend: 'wasm', featureThreads: { helpers: 0 } });
 
 let dir: string;
 let image: string;
@@ -31,7 +35,7 @@ function within<T>(job: Promise<T>, ms: number): Promise<T | 'still pending'> {
 
 describe('EnginePool when a worker thread dies', () => {
   it('fails the job the dead worker held, replaces the worker, and runs later jobs', async () => {
-    const pool = await EnginePool.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } }, 2);
+    const pool = await EnginePool.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } }, WORKERS_CHOOSE, 2);
     try {
       const specs = [{ angle: 0 }];
       const warm = await pool.run({ kind: 'copies', imagePath: image, specs });
@@ -70,7 +74,7 @@ describe('EnginePool when a worker thread dies', () => {
     // Replacements start from the same weights file: once it is gone, a replacement cannot start.
     const weightsPath = path.join(dir, 'soon-gone.pth');
     symlinkSync(sharedPath('weights', 'squeezenet1_1-imagenet.pth'), weightsPath);
-    const pool = await EnginePool.create({ kind: 'backbone', weightsPath, features: { size: 64, scales: 1 } }, 2);
+    const pool = await EnginePool.create({ kind: 'backbone', weightsPath, features: { size: 64, scales: 1 } }, WORKERS_CHOOSE, 2);
     try {
       unlinkSync(weightsPath);
       const jobs = Array.from({ length: 3 }, () => pool.run({ kind: 'copies', imagePath: image, specs: [{ angle: 0 }] }));

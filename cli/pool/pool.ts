@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { initNodeBackend } from '../../src/core/node/backend';
+import type { ExecutionPlan } from '../../src/core/internal';
 import type { Job, JobResult, WorkerInit, WorkerMessage } from './protocol';
 import { JobRunner } from './runner';
 
@@ -61,10 +61,10 @@ export class EnginePool {
     return Math.max(1, this.threads);
   }
 
-  static async create(init: WorkerInit, threads = defaultThreads()): Promise<EnginePool> {
+  /** `threads` worker threads (each choosing its plan as this process did), or with one, this thread on `plan`. */
+  static async create(init: WorkerInit, plan: ExecutionPlan, threads = defaultThreads()): Promise<EnginePool> {
     if (threads <= 1) {
-      const backend = await initNodeBackend();
-      return new EnginePool([], null, JobRunner.create(init), backend, 1);
+      return new EnginePool([], null, JobRunner.create(init, plan.features), plan.backend, 1);
     }
     const started = await Promise.allSettled(Array.from({ length: threads }, () => startWorker(init)));
     const failed = started.find((s) => s.status === 'rejected');

@@ -13,18 +13,20 @@ import { encodePng } from '../io/decode';
 import { bytesOf, concat, handBmp, handPng } from '../../test/support/testImages';
 import type { JobResult } from './protocol';
 import { JobRunner } from './runner';
+import type { ExecutionPlan } from '../../src/core/execution/executionPlan';
 
 const FEATURE_DIM = 512; // SqueezeNet 1.1, one scale
 
 let dir: string;
+let plan: ExecutionPlan;
 let modelBytes: Uint8Array;
 
 beforeAll(async () => {
-  await initNodeBackend();
+  plan = await initNodeBackend();
   dir = mkdtempSync(path.join(os.tmpdir(), 'runner-batch-'));
   const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
   const settings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 1 }, flow: { blocks: 2, hidden: 8, clamp: 3 } };
-  const model = new DifferNet(bb, Flow.random({ inputDim: FEATURE_DIM, ...settings.flow }, 1), settings);
+  const model = new DifferNet(plan.features, bb, Flow.random({ inputDim: FEATURE_DIM, ...settings.flow }, 1), settings);
   modelBytes = await saveModel(model, { name: 'batch', includeBackbone: true });
   model.dispose();
   bb.dispose();
@@ -154,7 +156,7 @@ describe('JobRunner on a mixed batch', () => {
     expect(refused).toBeGreaterThanOrEqual(50);
     expect(new Set(cases.filter((c) => c.refused).map((c) => path.basename(c.path).replace(/^\d+-/, ''))).size).toBe(11);
 
-    const runner = JobRunner.create({ kind: 'model', modelBytes });
+    const runner = JobRunner.create({ kind: 'model', modelBytes }, plan.features);
     const specs = [{ angle: 0 }];
     // Warm-up: the first run sets up kernels and caches that stay for the life of the engine.
     await runner.run({ id: -1, kind: 'copies', imagePath: cases.find((c) => !c.refused)!.path, specs });
@@ -201,7 +203,7 @@ describe('JobRunner on a mixed batch', () => {
     const row = Uint8Array.from({ length: 4200 }, (_, x) => (x >> 4) % 256);
     const wide = path.join(dir, 'map-wide.png');
     writeFileSync(wide, handPng({ width: 4200, height: 6, bitDepth: 8, colorType: 0, rows: Array(6).fill(row) }));
-    const runner = JobRunner.create({ kind: 'model', modelBytes });
+    const runner = JobRunner.create({ kind: 'model', modelBytes }, plan.features);
     const r = await runner.run({ id: 1, kind: 'map', imagePath: wide, transforms: 1 });
     expect(r.ok && r.kind === 'map').toBe(true);
     if (!r.ok || r.kind !== 'map') return;
@@ -216,7 +218,7 @@ describe('JobRunner on a mixed batch', () => {
   it('names the file in errors that do not come from decoding', async () => {
     const ok = path.join(dir, 'plain.png');
     writeFileSync(ok, encodePng({ width: 8, height: 8, data: new Uint8Array(256).fill(90) }));
-    const runner = JobRunner.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } });
+    const runner = JobRunner.create({ kind: 'backbone', weightsPath: sharedPath('weights', 'squeezenet1_1-imagenet.pth'), features: { size: 64, scales: 1 } }, plan.features);
     expect(await runner.run({ id: 3, kind: 'map', imagePath: ok, transforms: 1 })).toEqual({ id: 3, ok: false, error: `${ok}: defect maps need a model` });
     runner.dispose();
   });

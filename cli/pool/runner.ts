@@ -1,4 +1,4 @@
-import { copyFeatures, loadModel, type Backbone, type DifferNet, type FeatureConfig } from '../../src/core/internal';
+import { loadModel, type Backbone, type DifferNet, type FeatureConfig, type FeatureEngine } from '../../src/core/internal';
 import { resizeBilinear } from '../../src/core/resample';
 import { decodeForInspection, readImageBytes } from '../io/decode';
 import { loadBackboneFile } from '../weights';
@@ -7,15 +7,17 @@ import type { Job, JobResult, WorkerInit } from './protocol';
 /** Executes jobs on one TF.js engine; the same code runs in a worker thread or, with one worker, in-process. */
 export class JobRunner {
   private constructor(
+    private readonly engine: FeatureEngine,
     private readonly backbone: Backbone,
     private readonly features: FeatureConfig,
     private readonly model: DifferNet | null,
   ) {}
 
-  static create(init: WorkerInit): JobRunner {
-    if (init.kind === 'backbone') return new JobRunner(loadBackboneFile(init.weightsPath, init.backbone), init.features, null);
-    const { model } = loadModel(init.modelBytes);
-    return new JobRunner(model.backbone, model.features, model);
+  /** A runner computing on `engine`, its process's plan's. */
+  static create(init: WorkerInit, engine: FeatureEngine): JobRunner {
+    if (init.kind === 'backbone') return new JobRunner(engine, loadBackboneFile(init.weightsPath, init.backbone), init.features, null);
+    const { model } = loadModel(init.modelBytes, engine);
+    return new JobRunner(engine, model.backbone, model.features, model);
   }
 
   /**
@@ -29,7 +31,7 @@ export class JobRunner {
       const [width, height] = img.downscaledFrom ?? [img.width, img.height];
       const downscaled = img.downscaledFrom ? { downscaledTo: [img.width, img.height] as [number, number] } : {};
       if (job.kind === 'copies') {
-        const rows = await copyFeatures(this.backbone, this.features, img, job.specs);
+        const rows = await this.engine.copyRows(this.backbone, this.features, img, job.specs);
         return { id: job.id, ok: true, kind: 'copies', rows, width, height, ...downscaled };
       }
       if (!this.model) throw new Error('defect maps need a model');

@@ -9,12 +9,14 @@ import { createBackbone, isBackboneKey, WeightsError } from './backbones';
 import { seededRandom } from './random';
 import { readShared } from '../../test/support/shared';
 import { setupTf, tf } from '../../test/support/tf';
+import type { ExecutionPlan } from './execution/executionPlan';
 import { PthError, readPth } from './torch';
 import { f32, legacyPth, stateDictPickle, zipPth, type TensorSpec } from '../../test/support/torchBuilders';
 import { beforeAll } from 'vitest';
 import { mutate } from '../../test/support/mutate';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 /**
  * A parsed state_dict must be consistent with itself and with the file: each tensor holds exactly the
@@ -74,7 +76,7 @@ describe('fuzzing', () => {
   it('mutated model files load or give a ModelFileError, without leaking tensors', async () => {
     const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
     const settings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 1 }, flow: { blocks: 2, hidden: 8, clamp: 3 } };
-    const model = new DifferNet(bb, Flow.random({ inputDim: 512, ...settings.flow }, 1), settings);
+    const model = new DifferNet(plan.features, bb, Flow.random({ inputDim: 512, ...settings.flow }, 1), settings);
     const file = await saveModel(model, { name: 'fuzz', includeBackbone: false });
     const before = tf.memory().numTensors;
     const rand = seededRandom(99);
@@ -82,7 +84,7 @@ describe('fuzzing', () => {
     for (let i = 0; i < 1500; i++) {
       const input = mutate(file, rand);
       try {
-        const { model: m } = loadModel(input, bb);
+        const { model: m } = loadModel(input, plan.features, bb);
         m.dispose();
         loaded++;
       } catch (e) {

@@ -16,7 +16,7 @@ const settings: api.ModelSettings = {
 };
 
 describe('public engine API', () => {
-  it('is small: backend, backbone, train, load/save, errors, presets, heatmap colours and the inspection policy', async () => {
+  it('is small: backend, execution plan, backbone, train, load/save, errors, presets, heatmap colours and the inspection policy', async () => {
     const inspection = Object.keys(await import('./inspection'));
     const own = Object.keys(api).filter((k) => !inspection.includes(k)).sort();
     expect(own).toEqual(
@@ -28,6 +28,7 @@ describe('public engine API', () => {
         'ModelFileError',
         'PAPER_SETTINGS',
         'PthError',
+        'createExecutionPlan',
         'WeightsError',
         'currentBackend',
         'forBackbone',
@@ -49,7 +50,10 @@ describe('public engine API', () => {
     const leaked = await leakedTensors(async () => {
       const backbone = api.loadBackbone(pth);
       expect(backbone.id).toBe('squeezenet1_1');
-      const model = await api.train(backbone, Array.from({ length: 6 }, (_, i) => syntheticPart(64, i)), settings);
+      // Chosen once, as an app's worker would: from the backend it started, on this thread alone.
+      const plan = api.createExecutionPlan({ backend: api.currentBackend(), featureThreads: { helpers: 0 } });
+      expect(plan.features.name).toBe('wasm');
+      const model = await api.train(backbone, Array.from({ length: 6 }, (_, i) => syntheticPart(64, i)), settings, { plan });
       expect(model.calibration!.threshold).toBeGreaterThan(0);
       const part = syntheticPart(64, 40);
       const score = await model.score(part);
@@ -57,7 +61,7 @@ describe('public engine API', () => {
       expect(map.score).toBeCloseTo(score, 3);
       expect(map.map.length).toBe(map.width * map.height);
       const bytes = await api.saveModel(model, { name: 'tiny', includeBackbone: false });
-      const loaded = api.loadModel(bytes, backbone);
+      const loaded = api.loadModel(bytes, plan.features, backbone);
       expect(loaded.ownsBackbone).toBe(false);
       expect(await loaded.model.score(part)).toBeCloseTo(score, 5);
       loaded.model.dispose();

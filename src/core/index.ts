@@ -1,13 +1,14 @@
-// The engine's public API, small on purpose (in the manner of tfjs-models' createDetector): pick a backend,
-// load a backbone, train a model or load one, score images and make defect maps with it (`model.score`,
-// `model.defectMap`), save it, dispose of it; plus the types and the TF-free inspection policy.
+// The engine's public API, small on purpose (in the manner of tfjs-models' createDetector): pick a backend
+// and the execution plan on it (createExecutionPlan, passed to `train` and `loadModel`), load a backbone,
+// train a model or load one, score images and make defect maps with it (`model.score`, `model.defectMap`),
+// save it, dispose of it; plus the types and the TF-free inspection policy.
 // The pipeline's parts (features, flow, training steps, scoring rows) are deep imports, or
 // src/core/internal.ts for the CLI and the benchmark.
 import { createBackbone, readBackboneWeights, type Backbone, type BackboneId } from './backbones';
 import type { RgbaImage } from './image';
 import type { DifferNet } from './model/differnet';
 import { trainModel, type PipelineOptions } from './train/pipeline';
-import { DEFAULT_SETTINGS, type ModelSettings } from './model/settings';
+import type { ModelSettings } from './model/settings';
 import { decodeWeightsFile, isWeightsFile } from './model/weightsFile';
 import { arraySource, type ImageSource } from './train/featureBank';
 
@@ -40,11 +41,15 @@ export function loadBackbone(bytes: Uint8Array, id?: BackboneId): Backbone {
 }
 
 export type TrainOptions = PipelineOptions;
+export { createExecutionPlan, type ExecutionPlan, type ExecutionInputs } from './execution/executionPlan';
+export type { PlanChoice, PlanInputs } from './execution/choose';
+export type { FeatureEngine } from './execution/featureEngine';
 
 /**
  * Trains a model on images of good parts and calibrates its threshold on a held-out share of them.
- * The model uses `backbone` without owning it: dispose of the model, then of the backbone.
+ * The model uses `backbone` without owning it: dispose of the model, then of the backbone. `opts.plan`
+ * (createExecutionPlan) says where it computes.
  */
-export function train(backbone: Backbone, images: RgbaImage[] | ImageSource, settings: ModelSettings = DEFAULT_SETTINGS, opts: TrainOptions = {}): Promise<DifferNet> {
+export function train(backbone: Backbone, images: RgbaImage[] | ImageSource, settings: ModelSettings, opts: TrainOptions): Promise<DifferNet> {
   return trainModel(backbone, Array.isArray(images) ? arraySource(images) : images, settings, opts);
 }

@@ -9,7 +9,12 @@ export { createBackbone, detectBackbone, isBackboneKey, readBackboneWeights, Wei
 export { multiScaleFeatures, featureDim, PAPER_FEATURES, type FeatureConfig } from './features/extractor';
 export { toUnitRgb, rotate, PREPROCESS_VERSION } from './features/preprocess';
 export { resizeRgb } from './resample';
-export { copyFeatures, transformCopies, type CopySpec } from './features/copies';
+export { transformCopies, type CopySpec } from './features/copies';
+export { createExecutionPlan, type ExecutionPlan, type ExecutionInputs } from './execution/executionPlan';
+export { choosePlan, type PlanChoice, type PlanInputs } from './execution/choose';
+export { TFJS_ENGINE } from './execution/tfjsEngine';
+export { WasmFeatureEngine } from './execution/wasmEngine';
+export type { FeatureEngine, FeatureEngineName } from './execution/featureEngine';
 export { Flow, flowParamCount, type FlowConfig } from './flow';
 export { PAPER_ADAM, type AdamConfig } from './train/adam';
 export { extractFeatureBank, bankCopySpecs, arraySource, measureCopyRate, type FeatureBank, type ImageSource } from './train/featureBank';

@@ -1,6 +1,9 @@
 // The worker's backend: which one runs (chosen, or measured at start-up), the WebGPU device-loss state
 // machine, and `compute`, which queues a job on the backend and redoes it on WASM when the GPU goes away.
 import { useBackend, type BackendName, type BackendOptions } from '../core/backend';
+import { createExecutionPlan, type ExecutionPlan } from '../core/execution/executionPlan';
+import { WasmFeatureEngine } from '../core/execution/wasmEngine';
+import type { FlowThreads } from '../core/train/trainFlow';
 import { adapterLabel, forgetBackend, measure, probeWebGpu, webgpuDevice } from './backendChoice';
 import { ImageDecodeError } from './decode';
 import { JobQueue } from './jobs';
@@ -20,6 +23,11 @@ export interface BackendManagerOptions {
   emit: (e: EngineEvent) => void;
   /** Looks for a WebGPU adapter; injectable for Node, which has none (and, before Node 21, no `navigator`). */
   probeGpu?: () => Promise<GpuAdapterInfo | null>;
+  /**
+   * Helper threads for the WebAssembly kernels, the CNN's and the flow's (the engine worker: every core up
+   * to 8 where memory can be shared); absent: this thread alone.
+   */
+  threads?: FlowThreads;
 }
 
 interface GpuWatch {
@@ -45,11 +53,36 @@ export class BackendManager {
   private readonly release: () => void;
   private readonly emit: (e: EngineEvent) => void;
   private readonly probeGpu: () => Promise<GpuAdapterInfo | null>;
+  private readonly threads: FlowThreads | undefined;
+  /** One for the worker's life, so that its compiled kernels outlive a visit to another backend. */
+  private wasm: WasmFeatureEngine;
+  /** The plan of the backend TF.js runs now (during `visit`, the one visited). */
+  private active: ExecutionPlan | null = null;
 
   constructor(opts: BackendManagerOptions) {
     this.release = opts.release;
     this.emit = opts.emit;
     this.probeGpu = opts.probeGpu ?? probeWebGpu;
+    this.threads = opts.threads;
+    this.wasm = new WasmFeatureEngine(opts.threads ?? { helpers: 0 });
+  }
+
+  /**
+   * Caps the WebAssembly kernels' threads (this one and its helpers) at `threads`, before the first backend
+   * is chosen: the Live screen's map engine asks for one thread, and a helper beside it would contend with
+   * the verdict engine's threads for the same cores.
+   */
+  capThreads(threads: number): void {
+    if (this.active) throw new Error('the engine\'s threads are capped before its backend starts');
+    const t = this.threads ?? { helpers: 0 };
+    const helpers = Math.max(0, Math.min(t.helpers, threads - 1));
+    if (helpers !== t.helpers) this.wasm = new WasmFeatureEngine({ ...t, helpers });
+  }
+
+  /** The execution plan of the backend in use: what models and training run on. */
+  get plan(): ExecutionPlan {
+    if (!this.active) throw new Error('the engine has no backend yet: it is still starting');
+    return this.active;
   }
 
   /** The backend in use, or null before the first choice. */
@@ -76,12 +109,13 @@ export class BackendManager {
   /** Switches to `choice` (measuring for 'auto'); callers queue it with `run`. */
   async choose(choice: BackendChoice, why?: string): Promise<BackendInfo> {
     this.release();
+    this.active = null;
     if (!this.gpu) this.gpu = await this.probeGpu();
     const measurements: BackendMeasurement[] = [];
     let name: BackendName;
     let reason: string;
     if (choice !== 'auto') {
-      await useBackend(choice, this.options());
+      await this.switchTo(choice, this.options());
       name = choice;
       reason = why ?? 'chosen by you';
     } else if (this.gpu && !this.gpu.software && (await this.tryBackend('webgpu', measurements))) {
@@ -94,7 +128,7 @@ export class BackendManager {
       const ran = measurements.filter((m) => m.ms !== null).sort((a, b) => a.ms! - b.ms!);
       name = ran[0]?.backend ?? 'cpu';
       reason = ran.length > 0 ? `fastest in a start-up measurement (${ran.map((m) => `${m.backend} ${m.ms!.toFixed(0)} ms`).join(', ')})` : 'neither WASM nor WebGL could start';
-      await useBackend(name, this.options());
+      await this.switchTo(name, this.options());
     }
     this.current = {
       name,
@@ -118,13 +152,13 @@ export class BackendManager {
     try {
       for (const b of backends) {
         this.release();
-        await useBackend(b, this.options());
+        await this.switchTo(b, this.options());
         await each(b);
       }
     } finally {
       this.release();
       if (previous) {
-        await useBackend(previous.name, this.options());
+        await this.switchTo(previous.name, this.options());
         this.current = previous;
         this.watchDevice();
       }
@@ -148,9 +182,16 @@ export class BackendManager {
     }
   }
 
+  /** TF.js onto `name`, and the plan for it, chosen here and nowhere else in the worker. */
+  private async switchTo(name: BackendName, opts: BackendOptions): Promise<void> {
+    this.active = null;
+    await useBackend(name, opts);
+    this.active = createExecutionPlan({ backend: name, featureThreads: this.wasm.threads, flowThreads: this.threads, wasm: this.wasm });
+  }
+
   private async tryBackend(name: BackendName, measurements: BackendMeasurement[]): Promise<boolean> {
     try {
-      await useBackend(name, this.options());
+      await this.switchTo(name, this.options());
       return true;
     } catch (e) {
       measurements.push({ backend: name, ms: null, note: (e as Error).message });

@@ -1,6 +1,7 @@
 // Models the worker holds: each one's file bytes and calibration, and the model built from them on the
 // current backend (lazily; dropped when the backend or its backbone weights change).
 import type { DifferNet } from '../core/model/differnet';
+import type { ExecutionPlan } from '../core/execution/executionPlan';
 import { loadModel, readModelFile, type ModelManifest } from '../core/model/modelFile';
 import type { Calibration } from '../core/inspection';
 import type { ModelSummary } from './protocol';
@@ -29,7 +30,11 @@ export function summaryOf(manifest: ModelManifest, calibration: Calibration | nu
 export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
 
-  constructor(private readonly weights: WeightsRegistry) {
+  constructor(
+    private readonly weights: WeightsRegistry,
+    /** The execution plan of the backend in use, which every model built here runs under. */
+    private readonly plan: () => ExecutionPlan,
+  ) {
     // Models built on replaced weights must rebuild on the new ones.
     weights.onReplaced((id) => {
       for (const entry of this.models.values()) {
@@ -71,7 +76,7 @@ export class ModelRegistry {
     if (!entry.built) {
       const id = entry.manifest.backbone.id;
       const ours = this.weights.info(id)?.hash === entry.manifest.backbone.weightsHash ? this.weights.backbone(id) : undefined;
-      const { model, ownsBackbone } = loadModel(entry.bytes, ours);
+      const { model, ownsBackbone } = loadModel(entry.bytes, this.plan().features, ours);
       model.calibration = entry.calibration;
       entry.built = { model, ownsBackbone };
     }

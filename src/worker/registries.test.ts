@@ -9,10 +9,12 @@ import { decodeWeightsFile } from '../core/model/weightsFile';
 import { readPth } from '../core/torch';
 import { readShared } from '../../test/support/shared';
 import { leakedTensors, setupTf, tf } from '../../test/support/tf';
+import type { ExecutionPlan } from '../core/execution/executionPlan';
 import { ModelRegistry } from './modelRegistry';
 import { WeightsRegistry } from './weightsRegistry';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const squeezenet = () => readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey });
 const settings: ModelSettings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 2 }, flow: { blocks: 2, hidden: 32, clamp: 3 } };
@@ -22,7 +24,7 @@ const calibration = (threshold: number) => ({ threshold }) as unknown as Calibra
 async function modelBytes(weights: WeightsRegistry, name = 'm'): Promise<Uint8Array> {
   const bb = weights.backbone('squeezenet1_1');
   const flow = Flow.random({ inputDim: bb.featureWidth * 2, blocks: 2, hidden: 32, clamp: 3 }, 1);
-  const model = new DifferNet(bb, flow, settings);
+  const model = new DifferNet(plan.features, bb, flow, settings);
   const bytes = await saveModel(model, { name, includeBackbone: false });
   flow.dispose();
   return bytes;
@@ -67,7 +69,7 @@ describe('ModelRegistry', () => {
   it('holds model files, builds them lazily on the loaded backbone, and frees them', async () => {
     const weights = new WeightsRegistry();
     weights.adopt(squeezenet(), undefined, 'sq.pth');
-    const models = new ModelRegistry(weights);
+    const models = new ModelRegistry(weights, () => plan);
     const bytes = await modelBytes(weights);
     const summary = models.put('a', bytes, null);
     expect(summary).toMatchObject({ backbone: 'squeezenet1_1', weightsHash: weights.info('squeezenet1_1')!.hash, calibration: null, fileBytes: bytes.length });
@@ -100,11 +102,11 @@ describe('ModelRegistry', () => {
   it('builds a model with its own backbone when the loaded weights differ', async () => {
     const weights = new WeightsRegistry();
     weights.adopt(squeezenet(), undefined, 'sq.pth');
-    const models = new ModelRegistry(weights);
+    const models = new ModelRegistry(weights, () => plan);
     const withBackbone = await (async () => {
       const bb = weights.backbone('squeezenet1_1');
       const flow = Flow.random({ inputDim: bb.featureWidth * 2, blocks: 2, hidden: 32, clamp: 3 }, 2);
-      const bytes = await saveModel(new DifferNet(bb, flow, settings), { name: 'own', includeBackbone: true });
+      const bytes = await saveModel(new DifferNet(plan.features, bb, flow, settings), { name: 'own', includeBackbone: true });
       flow.dispose();
       return bytes;
     })();
@@ -113,7 +115,7 @@ describe('ModelRegistry', () => {
     const first = sd.get([...sd.keys()][0])!;
     first.data[0] += 1; // different weights, different hash
     other.adopt(sd, undefined, 'other.pth');
-    const models2 = new ModelRegistry(other);
+    const models2 = new ModelRegistry(other, () => plan);
     models2.put('x', withBackbone, null);
     const m = models2.model('x');
     expect(m.backbone).not.toBe(other.backbone('squeezenet1_1'));

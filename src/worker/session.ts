@@ -13,6 +13,7 @@ import { weightsHandlers } from './handlers/weights';
 import { ModelRegistry } from './modelRegistry';
 import type { EngineEvent, GpuAdapterInfo } from './protocol';
 import { WeightsRegistry } from './weightsRegistry';
+import type { FlowThreads } from '../core/train/trainFlow';
 
 export { DeviceLostError } from './backends';
 export type { Ctx, Reply, Handlers } from './handlers/types';
@@ -22,6 +23,8 @@ export interface SessionOptions {
   decoder?: Decoder;
   /** WebGPU adapter probe; Node tests pass one that finds none. */
   probeGpu?: () => Promise<GpuAdapterInfo | null>;
+  /** Helper threads for the WebAssembly kernels (BackendManagerOptions.threads). */
+  threads?: FlowThreads;
 }
 
 export class EngineSession {
@@ -30,10 +33,11 @@ export class EngineSession {
 
   constructor(emit: (e: EngineEvent) => void, opts: SessionOptions = {}) {
     const weights = new WeightsRegistry();
-    const models = new ModelRegistry(weights);
-    const backends = new BackendManager({
+    const models = new ModelRegistry(weights, () => backends.plan);
+    const backends: BackendManager = new BackendManager({
       emit,
       probeGpu: opts.probeGpu,
+      threads: opts.threads,
       // Everything living on the current backend; it rebuilds lazily from bytes on the next one.
       release: () => {
         models.release();

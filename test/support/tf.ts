@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/core/node/backend';
+import type { ExecutionPlan } from '../../src/core/execution/executionPlan';
 
 export { tf };
 
-export async function setupTf(): Promise<void> {
-  await initNodeBackend();
+/** TF.js as the CLI starts it, and the plan it chose (the WebAssembly engine for feature rows unless DIFFERNET_HOST_BACKBONE=0). */
+export function setupTf(): Promise<ExecutionPlan> {
+  return initNodeBackend();
 }
 
 /** Runs fn and reports how many tensors it left behind. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackbone, isBackboneKey, type Backbone } from '.';
-import { copyFeatures } from '../features/copies';
-import { useHostForward } from '../features/hostForward';
+import { TFJS_ENGINE } from '../execution/tfjsEngine';
+import { WasmFeatureEngine } from '../execution/wasmEngine';
 import { downsampleNearest, toUnitRgb } from '../features/preprocess';
 import { multiScaleFeatures } from '../features/extractor';
 import { nodeThreadSpawner } from '../node/threads';
@@ -14,6 +14,7 @@ import type { KernelFlavour } from '../wasm/gemmKernels';
 import { HostBackbone } from './hostBackbone';
 
 beforeAll(setupTf);
+const wasm = new WasmFeatureEngine({ helpers: 0 });
 
 const ref = readReference();
 const flavours: KernelFlavour[] = [{ fma: false }, ...(enableRelaxedSimd() ? [{ fma: true }] : [])];
@@ -81,20 +82,15 @@ for (const net of nets) {
 describe('feature rows', () => {
   let bb: Backbone;
   beforeAll(() => void (bb = nets[0].load()));
-  afterAll(() => {
-    bb.dispose();
-    useHostForward({ helpers: 0 });
-  });
+  afterAll(() => bb.dispose());
 
   it('are the same on the host kernels as on TF.js, rotated copies included, within 1e-5', async () => {
     const img = syntheticPart(300, 4);
     const specs = [{ angle: 0 }, { angle: 1.1 }, { angle: -2.5 }];
     const cfg = { size: 224, scales: 3 };
-    useHostForward(null);
-    const viaTf = await copyFeatures(bb, cfg, img, specs, 2);
+    const viaTf = await TFJS_ENGINE.copyRows(bb, cfg, img, specs, 2);
     expect(bb.host).toBeNull();
-    useHostForward({ helpers: 0 });
-    const viaHost = await copyFeatures(bb, cfg, img, specs, 2);
+    const viaHost = await wasm.copyRows(bb, cfg, img, specs, 2);
     expect(bb.host).not.toBeNull();
     expect(rel(viaHost, viaTf)).toBeLessThan(1e-5);
     // The same numbers the differentiable path computes, which defect maps use.
@@ -123,18 +119,18 @@ describe('feature rows', () => {
 
   it('share one compiled forward pass between backbones with the same weights, until the last is disposed', async () => {
     const create = vi.spyOn(HostBackbone, 'create');
-    // AlexNet: no other backbone of this file holds a share of its weights yet.
+    // AlexNet: no other backbone of this file holds a share of its weights in `wasm` yet.
     const [a, b] = [nets[1].load(), nets[1].load()];
     const img = syntheticPart(96, 2);
     const cfg = { size: 96, scales: 1 };
-    const rowA = await copyFeatures(a, cfg, img, [{ angle: 0 }]);
-    const rowB = await copyFeatures(b, cfg, img, [{ angle: 0 }]);
+    const rowA = await wasm.copyRows(a, cfg, img, [{ angle: 0 }]);
+    const rowB = await wasm.copyRows(b, cfg, img, [{ angle: 0 }]);
     expect(create).toHaveBeenCalledTimes(1);
     expect(Array.from(rowB)).toEqual(Array.from(rowA));
     const hostB = b.host!;
     a.dispose();
     expect(hostB.released).toBe(false);
-    expect(Array.from(await copyFeatures(b, cfg, img, [{ angle: 0 }]))).toEqual(Array.from(rowA));
+    expect(Array.from(await wasm.copyRows(b, cfg, img, [{ angle: 0 }]))).toEqual(Array.from(rowA));
     b.dispose();
     expect(hostB.released).toBe(true);
     create.mockRestore();
@@ -142,7 +138,7 @@ describe('feature rows', () => {
 
   it('are released with their backbone', async () => {
     const other = nets[0].load();
-    await copyFeatures(other, { size: 64, scales: 1 }, syntheticPart(64, 1), [{ angle: 0 }]);
+    await wasm.copyRows(other, { size: 64, scales: 1 }, syntheticPart(64, 1), [{ angle: 0 }]);
     const host = other.host!;
     expect(host.released).toBe(false);
     other.dispose();

@@ -265,7 +265,7 @@ export class HostBackbone implements HostForward {
     try {
       return this.forward(run, rgb, side, taps, this.pingPong());
     } catch (e) {
-      // A helper that failed leaves the runner unusable: released, so that hostForward makes a new one.
+      // A helper that failed leaves the runner unusable: released, so that the WebAssembly feature engine (execution/wasmEngine.ts) makes a new one.
       this.dispose();
       throw e;
     }

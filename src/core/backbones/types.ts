@@ -31,8 +31,8 @@ export interface Backbone {
   /** The layers and weights as data, which both executors run. */
   readonly plan: BackbonePlan;
   /**
-   * The forward pass on the engine's own kernels once features/hostForward.ts has compiled it; feature rows
-   * then use it. One set after dispose() is released at once.
+   * The forward pass on the WebAssembly kernels, set by the WebAssembly feature engine (execution/wasmEngine.ts)
+   * once it compiled one; that engine's rows and gradients then use it. One set after dispose() is released at once.
    */
   host: HostForward | null;
   /** The tensors holding the weights, in torchvision's names and layout, for saving into a model file. */

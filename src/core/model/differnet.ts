@@ -1,4 +1,6 @@
 import type { Backbone } from '../backbones/types';
+import type { ExecutionPlan } from '../execution/executionPlan';
+import type { FeatureEngine } from '../execution/featureEngine';
 import { featureDim } from '../features/extractor';
 import { Flow } from '../flow/flow';
 import { fitWhitening } from '../flow/whitening';
@@ -7,7 +9,7 @@ import type { Progress } from '../progress';
 import { defectMap, type DefectMap } from '../score/defectMap';
 import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
 import type { FeatureBank } from '../train/featureBank';
-import { trainFlow, type FlowThreads, type FlowTrainProgress } from '../train/trainFlow';
+import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
 import type { Calibration } from '../inspection/calibration';
 import type { ModelSettings } from './settings';
 
@@ -35,15 +37,17 @@ export type TrainEvent =
 export interface TrainCallbacks {
   signal?: AbortSignal;
   onProgress?: (e: TrainEvent) => void;
-  /** Name of the TF.js backend, recorded in the model. */
-  backend?: string;
-  /** Helper threads for the flow's training products (none: the calling thread does them all). */
-  flowThreads?: FlowThreads;
+  /** The worker's or process's plan: the engine of the feature rows, the flow's runner and threads, and the backend recorded in the model. */
+  plan: ExecutionPlan;
 }
 
-/** A trained inspection model: frozen backbone + flow + calibration. Does not own the backbone. */
+/**
+ * A trained inspection model: frozen backbone + flow + calibration, and the feature engine of the plan it
+ * runs under (execution/executionPlan.ts). Does not own the backbone.
+ */
 export class DifferNet {
   constructor(
+    readonly engine: FeatureEngine,
     readonly backbone: Backbone,
     readonly flow: Flow,
     readonly settings: ModelSettings,
@@ -61,7 +65,7 @@ export class DifferNet {
   }
 
   /** The flow half of training, for callers that computed the feature bank themselves (e.g. in parallel). */
-  static async trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, cb: TrainCallbacks = {}, featureSeconds = 0): Promise<DifferNet> {
+  static async trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, cb: TrainCallbacks, featureSeconds = 0): Promise<DifferNet> {
     const t = settings.train;
     const { whitening: shrinkage, ...arch } = settings.flow;
     const fitStart = Date.now();
@@ -77,16 +81,17 @@ export class DifferNet {
         adam: t.adam,
         seed: t.seed,
         signal: cb.signal,
-        threads: cb.flowThreads,
+        engine: cb.plan.flow.runner,
+        threads: cb.plan.flow.threads,
         onProgress: (progress) => cb.onProgress?.({ phase: 'flow', progress }),
       });
-      return new DifferNet(backbone, flow, settings, null, {
+      return new DifferNet(cb.plan.features, backbone, flow, settings, null, {
         images: bank.count,
         featureSeconds,
         flowSeconds: whiteningSeconds + report.seconds,
         losses: report.losses,
         finishedAt: new Date().toISOString(),
-        backend: cb.backend ?? 'unknown',
+        backend: cb.plan.backend,
       });
     } catch (e) {
       flow.dispose();

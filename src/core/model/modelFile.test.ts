@@ -6,20 +6,22 @@ import { fitWhitening } from '../flow/whitening';
 import { readShared } from '../../../test/support/shared';
 import { syntheticPart } from '../../../test/support/images';
 import { setupTf } from '../../../test/support/tf';
+import type { ExecutionPlan } from '../execution/executionPlan';
 import { readPth } from '../torch';
 import { calibrate } from '../inspection/calibration';
 import { DifferNet } from './differnet';
 import { loadModel, ModelFileError, readModelFile, saveModel, withoutBackbone } from './modelFile';
 import { DEFAULT_SETTINGS, type ModelSettings } from './settings';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const settings: ModelSettings = { ...DEFAULT_SETTINGS, features: { size: 64, scales: 2 }, flow: { blocks: 2, hidden: 16, clamp: 3 } };
 
 function model() {
   const bb = createBackbone(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'), { include: isBackboneKey }));
   const flow = Flow.random({ inputDim: 1024, ...settings.flow }, 4);
-  const m = new DifferNet(bb, flow, settings, calibrate({ goodScores: [0.9, 1, 1.1], source: 'held-out', mapScale: { mapLow: 0.01, mapHigh: 0.2 } }, { kind: 'false-alarm-rate', rate: 0.3 }));
+  const m = new DifferNet(plan.features, bb, flow, settings, calibrate({ goodScores: [0.9, 1, 1.1], source: 'held-out', mapScale: { mapLow: 0.01, mapHigh: 0.2 } }, { kind: 'false-alarm-rate', rate: 0.3 }));
   return { bb, m };
 }
 
@@ -39,8 +41,8 @@ describe('model file', () => {
     expect(manifest.backbone.included).toBe(false);
     expect([...tensors.keys()].some((k) => k.startsWith('backbone.'))).toBe(false);
     expect(manifest.calibration).toEqual(m.calibration);
-    expect(() => loadModel(flowOnly)).toThrow(/load those weights first/);
-    const { model: back } = loadModel(flowOnly, bb);
+    expect(() => loadModel(flowOnly, plan.features)).toThrow(/load those weights first/);
+    const { model: back } = loadModel(flowOnly, plan.features, bb);
     const img = syntheticPart(64, 2);
     expect(await back.score(img, { transforms: 2 })).toBe(await m.score(img, { transforms: 2 }));
     expect(withoutBackbone(flowOnly)).toBe(flowOnly);
@@ -53,7 +55,7 @@ describe('model file', () => {
     const { bb, m } = model();
     for (const includeBackbone of [true, false]) {
       const bytes = await saveModel(m, { name: 'tiles', includeBackbone });
-      const { model: back, manifest, ownsBackbone } = loadModel(bytes, includeBackbone ? undefined : bb);
+      const { model: back, manifest, ownsBackbone } = loadModel(bytes, plan.features, includeBackbone ? undefined : bb);
       expect(manifest.name).toBe('tiles');
       expect(ownsBackbone).toBe(includeBackbone);
       expect(back.calibration).toEqual(m.calibration);
@@ -75,10 +77,10 @@ describe('model file', () => {
   it('keeps the framing of the training images; a file without one (older) loads and scores as before', async () => {
     const { bb, m } = model();
     const framing = { aspect: 4 / 3, aspectRange: [1.2, 1.5] as [number, number], region: { x: 0.125, y: 0, width: 0.75, height: 1 }, frame: { width: 640, height: 480 } };
-    const framed = new DifferNet(bb, m.flow, { ...settings, framing }, m.calibration);
-    const { model: back, manifest } = loadModel(await saveModel(framed, { name: 'cam', includeBackbone: false }), bb);
+    const framed = new DifferNet(plan.features, bb, m.flow, { ...settings, framing }, m.calibration);
+    const { model: back, manifest } = loadModel(await saveModel(framed, { name: 'cam', includeBackbone: false }), plan.features, bb);
     expect(manifest.settings.framing).toEqual(framing);
-    const old = loadModel(await saveModel(m, { name: 'old', includeBackbone: false }), bb);
+    const old = loadModel(await saveModel(m, { name: 'old', includeBackbone: false }), plan.features, bb);
     expect(old.manifest.settings.framing).toBeUndefined();
     const img = syntheticPart(64, 3);
     // Scoring never reads the framing: the frame is cropped before the engine sees it.
@@ -101,10 +103,10 @@ describe('model file', () => {
     const rows = Float32Array.from({ length: 20 * 1024 }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 1024) / 100) + Math.cos(i * 0.011));
     const whitening = await fitWhitening(rows, 20, 1024, { shrinkage: 0.05 });
     const ws: ModelSettings = { ...settings, flow: { ...settings.flow, whitening: 0.05 } };
-    const wm = new DifferNet(bb, Flow.random({ inputDim: 1024, ...settings.flow }, 4, { whitening }), ws, m.calibration);
+    const wm = new DifferNet(plan.features, bb, Flow.random({ inputDim: 1024, ...settings.flow }, 4, { whitening }), ws, m.calibration);
     const bytes = await saveModel(wm, { name: 'whitened', includeBackbone: false });
     expect(readModelFile(bytes).manifest.version).toBe(2);
-    const { model: back } = loadModel(bytes, bb);
+    const { model: back } = loadModel(bytes, plan.features, bb);
     expect(back.flow.whitening?.matrix).toEqual(whitening.matrix);
     const img = syntheticPart(64, 2);
     expect(await back.score(img, { transforms: 1 })).toBe(await wm.score(img, { transforms: 1 }));
@@ -114,9 +116,9 @@ describe('model file', () => {
         edit(man);
         f['manifest.json'] = strToU8(JSON.stringify(man));
       });
-    expect(() => loadModel(editManifest((man) => void delete man.settings.flow.whitening), bb)).toThrow(/flow has a whitening its settings do not name/);
-    expect(() => loadModel(editManifest((man) => (man.version = 1)), bb)).toThrow(/whitened flow in a version 1 file/);
-    expect(() => loadModel(editManifest((man) => (man.settings.flow.whitening = 7)), bb)).toThrow(/invalid flow whitening/);
+    expect(() => loadModel(editManifest((man) => void delete man.settings.flow.whitening), plan.features, bb)).toThrow(/flow has a whitening its settings do not name/);
+    expect(() => loadModel(editManifest((man) => (man.version = 1)), plan.features, bb)).toThrow(/whitened flow in a version 1 file/);
+    expect(() => loadModel(editManifest((man) => (man.settings.flow.whitening = 7)), plan.features, bb)).toThrow(/invalid flow whitening/);
     back.dispose();
     wm.dispose();
     m.dispose();
@@ -138,7 +140,7 @@ describe('model file', () => {
     expect(() => readModelFile(flipped)).toThrow(/checksum/);
     expect(() => readModelFile(new Uint8Array([1, 2, 3]))).toThrow(ModelFileError);
     expect(() => readModelFile(bytes.subarray(0, bytes.length >> 1))).toThrow(ModelFileError);
-    expect(() => loadModel(bytes)).toThrow(/needs the squeezenet1_1 backbone/);
+    expect(() => loadModel(bytes, plan.features)).toThrow(/needs the squeezenet1_1 backbone/);
     m.dispose();
     bb.dispose();
   });

@@ -1,4 +1,5 @@
 import { createBackbone } from '../backbones';
+import type { FeatureEngine } from '../execution/featureEngine';
 import { BACKBONE_IDS, type Backbone, type BackboneId } from '../backbones/types';
 import { Flow } from '../flow/flow';
 import type { FlowConfig } from '../flow/config';
@@ -121,9 +122,9 @@ function validateManifest(m: ModelManifest): void {
 
 /**
  * Builds a model from a file. The backbone comes from the file when bundled, else `backbone` must be
- * given and carry the same weights hash.
+ * given and carry the same weights hash. The model runs on `engine`, its worker's or process's plan's.
  */
-export function loadModel(bytes: Uint8Array, backbone?: Backbone): { model: DifferNet; manifest: ModelManifest; ownsBackbone: boolean } {
+export function loadModel(bytes: Uint8Array, engine: FeatureEngine, backbone?: Backbone): { model: DifferNet; manifest: ModelManifest; ownsBackbone: boolean } {
   const { manifest, tensors } = readModelFile(bytes);
   let bb = backbone;
   let ownsBackbone = false;
@@ -147,7 +148,7 @@ export function loadModel(bytes: Uint8Array, backbone?: Backbone): { model: Diff
     if ((manifest.settings.flow.whitening !== undefined) !== (flow.whitening !== null)) {
       throw new Error(manifest.settings.flow.whitening !== undefined ? 'its settings whiten the features but the flow has no whitening' : 'its flow has a whitening its settings do not name');
     }
-    const model = new DifferNet(bb, flow, manifest.settings, manifest.calibration, manifest.training);
+    const model = new DifferNet(engine, bb, flow, manifest.settings, manifest.calibration, manifest.training);
     return { model, manifest, ownsBackbone };
   } catch (e) {
     flow?.dispose();

@@ -5,11 +5,13 @@ import { fidelityFixtures, type FidelityManifest } from '../../../test/support/f
 import { referenceImage, syntheticPart } from '../../../test/support/images';
 import { readShared } from '../../../test/support/shared';
 import { leakedTensors, setupTf } from '../../../test/support/tf';
+import type { ExecutionPlan } from '../execution/executionPlan';
 import { readPth } from '../torch';
 import { defectMap } from './defectMap';
 import type { Scorer } from './score';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const fx = fidelityFixtures();
 
@@ -33,7 +35,7 @@ describe.skipIf(!fx)('defect map parity with localization.py', () => {
   let model: Scorer;
   beforeAll(() => {
     const sd = readPth(readShared('reference', 'differnet-reference-small.pth'));
-    model = { backbone: createBackbone(sd), flow: Flow.fromStateDict(sd, 3), features: { size: 448, scales: 3 } };
+    model = { engine: plan.features, backbone: createBackbone(sd), flow: Flow.fromStateDict(sd, 3), features: { size: 448, scales: 3 } };
   });
   afterAll(() => {
     model.flow.dispose();

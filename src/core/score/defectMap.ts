@@ -1,8 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { multiScaleFeatures } from '../features/extractor';
-import { transformCopies } from '../features/copies';
-import { hostForward } from '../features/hostForward';
-import { hostCopyGradients } from './hostMap';
 import { rotate, toUnitRgb } from '../features/preprocess';
 import type { RgbaImage } from '../image';
 import { scoreAngles, type MapOrder, type ScoreOptions, type Scorer } from './score';
@@ -34,8 +30,8 @@ export type DefectMapOptions = ScoreOptions;
  * combined over channels and copies in `opts.mapOrder` (see MapOrder), Gaussian blur sigma 3 at 448,
  * squared; then resized to the input resolution. Each copy's gradient is that of its own loss (the sum of
  * the per-copy losses is differentiated), so a map is T^2 times one from the official code, whose loss is
- * the mean over the T copies. The gradients come from the host kernels where feature rows do
- * (features/hostForward.ts; score/hostMap.ts), else from TF.js's autodiff.
+ * the mean over the T copies. The gradients come from the model's feature engine (execution/): the
+ * WebAssembly kernels' backward pass (score/hostMap.ts), or TF.js's autodiff.
  */
 export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOptions): Promise<DefectMap> {
   const angles = scoreAngles(opts);
@@ -46,21 +42,11 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOption
   const base = tf.tidy(() => toUnitRgb(img, size).expandDims(0) as tf.Tensor4D);
   let acc: tf.Tensor2D = tf.zeros([size, size]);
   let zsq = 0;
-  const host = await hostForward(m.backbone, size);
   try {
     for (let i = 0; i < angles.length; i += chunk) {
       const part = angles.slice(i, i + chunk);
-      let g: tf.Tensor4D;
-      if (host) {
-        const h = await hostCopyGradients(host, m, base, part);
-        g = h.grad;
-        zsq += h.zsq;
-      } else {
-        const t = tfCopyGradients(m, base, part);
-        g = t.grad;
-        zsq += (await t.zsq.data())[0];
-        t.zsq.dispose();
-      }
+      const { grad: g, zsq: partZsq } = await m.engine.copyGradients(m, base, part);
+      zsq += partZsq;
       let nextAcc: tf.Tensor2D;
       try {
         nextAcc = tf.tidy(() => {
@@ -90,23 +76,6 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOption
     acc.dispose();
     base.dispose();
   }
-}
-
-/** The copies' gradients by TF.js's autodiff through the backbone and the flow, and their summed mean z^2. */
-function tfCopyGradients(m: Scorer, base: tf.Tensor4D, part: number[]): { grad: tf.Tensor4D; zsq: tf.Scalar } {
-  let zsq: tf.Scalar | undefined;
-  const grad = tf.tidy(() => {
-    const x = transformCopies(base, part.map((angle) => ({ angle })));
-    // Per-copy loss summed, so each copy's gradient is its own loss's; d/d(normalised) = d/d(rgb) * std.
-    const lossOf = (input: tf.Tensor) => {
-      const { z, logDet } = m.flow.forward(multiScaleFeatures(m.backbone, input as tf.Tensor4D, m.features));
-      // Kept past the gradient's own tidy so the score comes from the same forward pass.
-      zsq = tf.keep(tf.sum(tf.mean(tf.square(z), 1)));
-      return tf.sum(tf.div(tf.sub(tf.mul(0.5, tf.sum(tf.square(z), 1)), logDet), m.flow.config.inputDim)) as tf.Scalar;
-    };
-    return tf.grad(lossOf)(x).mul(tf.tensor1d(m.backbone.input.std)) as tf.Tensor4D;
-  });
-  return { grad, zsq: zsq! };
 }
 
 /** gaussianBlur of every channel of every image: [N, H, W, C] -> [N, H, W, C]. */

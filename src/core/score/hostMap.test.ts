@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey, readBackboneWeights, type Backbone } from '../backbones';
 import { featureDim, type FeatureConfig } from '../features/extractor';
-import { useHostForward } from '../features/hostForward';
 import { downsampleNearestRgb } from '../resample';
 import { Flow } from '../flow/flow';
 import { seededRandom } from '../random';
@@ -12,11 +11,12 @@ import { leakedTensors, setupTf } from '../../../test/support/tf';
 import { defectMap, type MapOrder } from './defectMap';
 import { downsampleNearestRgbAdjointAdd, flowGradient } from './hostMap';
 import { HostFlow } from '../flow/hostFlow';
-import type { Scorer } from './score';
+import type { ScoredModel } from '../execution/featureEngine';
+import { TFJS_ENGINE } from '../execution/tfjsEngine';
+import { WasmFeatureEngine } from '../execution/wasmEngine';
 
 beforeAll(setupTf);
-// Back to the engine's default (node/backend.ts) whatever a test switched.
-afterAll(() => useHostForward({ helpers: 0 }));
+const wasm = new WasmFeatureEngine({ helpers: 0 });
 
 /** Differences over the reference's largest value: the largest, the mean, and the share of pixels beyond 1e-4. */
 function spread(got: ArrayLike<number>, want: ArrayLike<number>): { max: number; mean: number; beyond: number } {
@@ -62,7 +62,7 @@ const cases: { name: string; load: () => Backbone; features: FeatureConfig; hidd
 
 for (const c of cases) {
   describe(`defect maps on the host kernels: ${c.name}`, () => {
-    let m: Scorer;
+    let m: ScoredModel;
     beforeAll(() => {
       const backbone = c.load();
       const flow = c.fromReference
@@ -79,10 +79,8 @@ for (const c of cases) {
       it(`mapOrder '${order}': TF.js's map to float32 chaos (largest difference under 3e-3 of its largest value, mean under 2e-5, 95% of pixels within 1e-4), the score within 1e-5 relative`, async () => {
         const img = c.fromReference ? referenceImage() : syntheticPart(160, 5);
         const opts = { transforms: 3, randomSeed: 11, mapOrder: order, chunk: 2 };
-        useHostForward(null);
-        const tfMap = await defectMap(m, img, opts);
-        useHostForward({ helpers: 0 });
-        const hostMap = await defectMap(m, img, opts);
+        const tfMap = await defectMap({ ...m, engine: TFJS_ENGINE }, img, opts);
+        const hostMap = await defectMap({ ...m, engine: wasm }, img, opts);
         expect(m.backbone.host, 'the host path ran').not.toBeNull();
         expect(hostMap.max).toBeGreaterThan(0);
         const d = spread(hostMap.map, tfMap.map);
@@ -124,7 +122,7 @@ describe('defect maps on the host kernels', () => {
   it('leak no tensors', async () => {
     const backbone = createBackbone(readPth(readShared('reference', 'differnet-reference-small.pth')));
     const features = { size: 140, scales: 2 };
-    const m: Scorer = { backbone, flow: Flow.random({ inputDim: featureDim(backbone, features), blocks: 2, hidden: 16, clamp: 3 }, 1), features };
+    const m = { engine: wasm, backbone, flow: Flow.random({ inputDim: featureDim(backbone, features), blocks: 2, hidden: 16, clamp: 3 }, 1), features };
     await defectMap(m, syntheticPart(100, 3), { transforms: 2, mapOrder: 'official' });
     expect(await leakedTensors(() => defectMap(m, syntheticPart(100, 3), { transforms: 2, mapOrder: 'official' }))).toBe(0);
     expect(backbone.host).not.toBeNull();

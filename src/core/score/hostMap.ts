@@ -6,25 +6,19 @@ import { downsampleNearestRgb, nearestIndices } from '../resample';
 import type { Flow } from '../flow/flow';
 import { HostFlow, hostFlowSupported } from '../flow/hostFlow';
 import { whitenGradientJs, whitenRowsJs } from '../flow/whitening';
-import { scoreFeatureRows, type Scorer } from './score';
+import type { CopyGradients, ScoredModel } from '../execution/featureEngine';
+import { scoreFeatureRows } from './score';
 
 /*
  * The input gradients of defect maps on the host kernels (backbones/hostBackbone.ts inputGradient): per copy,
  * the scales' features and their backward through the CNN there, the flow's gradient for the one feature row
  * in between (flow/hostFlow.ts's kernels, or TF.js for a flow they cannot run: about 40 small ops per block
  * each way, which cost a quarter of a map on TF.js), and the adjoint of the nearest-neighbour downsampling
- * that made the smaller scales. Gives what defectMap.ts's TF.js path differentiates, to float32 rounding.
+ * that made the smaller scales. Gives what the TF.js engine (execution/tfjsEngine.ts) differentiates, to float32 rounding.
  */
 
-export interface CopyGradients {
-  /** [copies, size, size, 3]: each copy's loss differentiated with respect to its normalised input. */
-  grad: tf.Tensor4D;
-  /** Sum over the copies of mean z^2. */
-  zsq: number;
-}
-
 /** The gradients of the copies of `base` ([1, size, size, 3] in [0, 1]) turned by `angles`. */
-export async function hostCopyGradients(host: HostForward, m: Scorer, base: tf.Tensor4D, angles: readonly number[]): Promise<CopyGradients> {
+export async function hostCopyGradients(host: HostForward, m: ScoredModel, base: tf.Tensor4D, angles: readonly number[]): Promise<CopyGradients> {
   const size = m.features.size;
   const sides = Array.from({ length: m.features.scales }, (_, s) => Math.floor(size / 2 ** s));
   const width = scaleWidth(m.backbone, m.features);

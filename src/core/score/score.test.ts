@@ -5,18 +5,19 @@ import { DifferNet } from '../model/differnet';
 import { DEFAULT_SETTINGS, withRotations } from '../model/settings';
 import { readReference, readShared } from '../../../test/support/shared';
 import { referenceImage, syntheticPart } from '../../../test/support/images';
-import { copyFeatures } from '../features/copies';
 import { leakedTensors, maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
+import type { ExecutionPlan } from '../execution/executionPlan';
 import { readPth } from '../torch';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const ref = readReference().flow;
 
 function referenceModel(rotate = true): DifferNet {
   const sd = readPth(readShared('reference', 'differnet-reference-small.pth'));
   const settings = { ...withRotations(DEFAULT_SETTINGS, rotate), features: { size: 448, scales: 3 }, flow: { blocks: 8, hidden: 64, clamp: 3 } };
-  return new DifferNet(createBackbone(sd), Flow.fromStateDict(sd, 3), settings);
+  return new DifferNet(plan.features, createBackbone(sd), Flow.fromStateDict(sd, 3), settings);
 }
 
 describe('scoring', () => {
@@ -29,7 +30,7 @@ describe('scoring', () => {
 
   it('the whole z of the reference image matches the official code within 1e-5 absolute, the log-det within 1e-5 relative (measured 3e-7, 8e-7)', async () => {
     const m = referenceModel();
-    const rows = await copyFeatures(m.backbone, m.features, referenceImage(), [{ angle: 0 }]);
+    const rows = await plan.features.copyRows(m.backbone, m.features, referenceImage(), [{ angle: 0 }]);
     const { z, logDet } = m.flow.forward(tf.tensor2d(rows, [1, rows.length]));
     const zs = await z.data();
     expect(zs.length).toBe(ref.alexnet_image_z[0].length);

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Backbone } from '../backbones/types';
-import { copyFeatures } from '../features/copies';
-import { featureDim, type FeatureConfig } from '../features/extractor';
+import type { FeatureEngine, ScoredModel } from '../execution/featureEngine';
+import { featureDim } from '../features/extractor';
 import type { Flow } from '../flow/flow';
 import type { RgbaImage } from '../image';
 import { evenAngles, randomAngles } from '../transforms';
@@ -32,10 +31,9 @@ export interface ScoreOptions {
   mapOrder?: MapOrder;
 }
 
-export interface Scorer {
-  backbone: Backbone;
-  flow: Flow;
-  features: FeatureConfig;
+/** A model and the engine its plan runs it on. */
+export interface Scorer extends ScoredModel {
+  engine: FeatureEngine;
 }
 
 /** The rotations an image is scored under; their count is the T the score averages over. */
@@ -47,7 +45,7 @@ export function scoreAngles(opts: Pick<ScoreOptions, 'transforms' | 'randomSeed'
 /** Anomaly score: mean of z^2 over all dimensions and the T transformed copies. */
 export async function anomalyScore(m: Scorer, img: RgbaImage, opts: ScoreOptions): Promise<number> {
   const specs = scoreAngles(opts).map((angle) => ({ angle }));
-  const rows = await copyFeatures(m.backbone, m.features, img, specs, opts.chunk);
+  const rows = await m.engine.copyRows(m.backbone, m.features, img, specs, opts.chunk);
   return (await scoreFeatureRows(m.flow, rows, featureDim(m.backbone, m.features), specs.length))[0];
 }
 

@@ -1,5 +1,6 @@
 import type { Backbone } from '../backbones/types';
-import { copyFeatures, type CopySpec } from '../features/copies';
+import type { FeatureEngine } from '../execution/featureEngine';
+import type { CopySpec } from '../features/copies';
 import { featureDim, type FeatureConfig } from '../features/extractor';
 import type { RgbaImage } from '../image';
 import { ProgressClock, throwIfAborted, type Progress } from '../progress';
@@ -52,14 +53,14 @@ export interface BankOptions extends AugmentOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export async function extractFeatureBank(backbone: Backbone, cfg: FeatureConfig, source: ImageSource, opts: BankOptions): Promise<FeatureBank> {
+export async function extractFeatureBank(engine: FeatureEngine, backbone: Backbone, cfg: FeatureConfig, source: ImageSource, opts: BankOptions): Promise<FeatureBank> {
   const dim = featureDim(backbone, cfg);
   const data = new Float32Array(source.count * opts.copies * dim);
   const specs = bankCopySpecs(source.count, opts.copies, opts.seed, opts);
   const clock = new ProgressClock(source.count);
   for (let i = 0; i < source.count; i++) {
     throwIfAborted(opts.signal, 'feature extraction');
-    const rows = await copyFeatures(backbone, cfg, await source.load(i), specs[i]);
+    const rows = await engine.copyRows(backbone, cfg, await source.load(i), specs[i]);
     data.set(rows, i * opts.copies * dim);
     opts.onProgress?.(clock.at(i + 1));
   }
@@ -70,11 +71,11 @@ export async function extractFeatureBank(backbone: Backbone, cfg: FeatureConfig,
  * Transformed copies per second through the backbone on this engine, from `copies` random rotations of
  * `img` after one untimed warm-up copy: the rate featureBankCost turns into an extraction time.
  */
-export async function measureCopyRate(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, copies = 4): Promise<number> {
+export async function measureCopyRate(engine: FeatureEngine, backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, copies = 4): Promise<number> {
   const specs = bankCopySpecs(1, copies + 1, 1, { rotate: true, jitter: 0 })[0];
-  await copyFeatures(backbone, cfg, img, specs.slice(0, 1));
+  await engine.copyRows(backbone, cfg, img, specs.slice(0, 1));
   const start = globalThis.performance?.now() ?? Date.now();
-  await copyFeatures(backbone, cfg, img, specs.slice(1));
+  await engine.copyRows(backbone, cfg, img, specs.slice(1));
   const seconds = ((globalThis.performance?.now() ?? Date.now()) - start) / 1000;
   return copies / Math.max(seconds, 1e-9);
 }

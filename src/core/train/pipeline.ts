@@ -1,7 +1,8 @@
 // Training as the app and the CLI both run it: hold out good images, train the flow on the rest, and set
 // the threshold from the held-out ones, scored exactly as inspection scores an image.
 import type { Backbone } from '../backbones/types';
-import { copyFeatures, type CopySpec } from '../features/copies';
+import type { FeatureEngine } from '../execution/featureEngine';
+import type { CopySpec } from '../features/copies';
 import { calibrate, DEFAULT_FALSE_ALARM_RATE, type Calibration } from '../inspection/calibration';
 import { CALIBRATION_MAPS, mapScaleFromGood } from '../inspection/heatScale';
 import { holdoutSplit } from '../inspection/holdout';
@@ -27,8 +28,8 @@ export interface FeatureWork {
   rowsOffThread?: boolean;
 }
 
-/** The in-process FeatureWork: one image at a time on the current backend (the app's worker). */
-export function localFeatureWork(backbone: Backbone, settings: ModelSettings, source: ImageSource): FeatureWork {
+/** The in-process FeatureWork: one image at a time on `engine` (the app's worker). */
+export function localFeatureWork(engine: FeatureEngine, backbone: Backbone, settings: ModelSettings, source: ImageSource): FeatureWork {
   return {
     async rows(indices, specsFor, onImage, signal) {
       const parts: Float32Array[] = [];
@@ -43,7 +44,7 @@ export function localFeatureWork(backbone: Backbone, settings: ModelSettings, so
         throwIfAborted(signal, 'training');
         const img = await next!;
         next = j + 1 < indices.length ? load(j + 1) : null;
-        parts.push(await copyFeatures(backbone, settings.features, img, specsFor(j)));
+        parts.push(await engine.copyRows(backbone, settings.features, img, specsFor(j)));
         onImage();
       }
       return concatRows(parts);
@@ -65,7 +66,7 @@ export interface PipelineOptions extends TrainCallbacks {
 }
 
 /** Trains in this thread on images loaded from `source` (the app's worker, tests). */
-export async function trainModel(backbone: Backbone, source: ImageSource, settings: ModelSettings, opts: PipelineOptions = {}): Promise<DifferNet> {
+export async function trainModel(backbone: Backbone, source: ImageSource, settings: ModelSettings, opts: PipelineOptions): Promise<DifferNet> {
   // The framing is what the images were, as decoded: every image passes through load, training and held out alike.
   const sizes = new Map<number, { width: number; height: number }>();
   const seen: ImageSource = {
@@ -76,14 +77,14 @@ export async function trainModel(backbone: Backbone, source: ImageSource, settin
       return img;
     },
   };
-  const model = await trainInspectionModel(backbone, source.count, settings, localFeatureWork(backbone, settings, seen), opts);
+  const model = await trainInspectionModel(backbone, source.count, settings, localFeatureWork(opts.plan.features, backbone, settings, seen), opts);
   const { aspect: _a, aspectRange: _r, ...given } = settings.framing ?? {};
   // The same flow under settings that now say how its images were framed (the old wrapper is dropped, not disposed).
-  return new DifferNet(model.backbone, model.flow, { ...model.settings, framing: framingFromSizes([...sizes.values()], given) }, model.calibration, model.training);
+  return new DifferNet(model.engine, model.backbone, model.flow, { ...model.settings, framing: framingFromSizes([...sizes.values()], given) }, model.calibration, model.training);
 }
 
 /** Held-out split, feature bank, flow, held-out calibration: a calibrated model, or an error and nothing. */
-export async function trainInspectionModel(backbone: Backbone, count: number, settings: ModelSettings, work: FeatureWork, opts: PipelineOptions = {}): Promise<DifferNet> {
+export async function trainInspectionModel(backbone: Backbone, count: number, settings: ModelSettings, work: FeatureWork, opts: PipelineOptions): Promise<DifferNet> {
   if (count === 0) throw new Error('no good images to train on');
   const started = now();
   const t = settings.train;

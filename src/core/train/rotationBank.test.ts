@@ -8,13 +8,15 @@ import { seededRandom } from '../random';
 import { syntheticPart } from '../../../test/support/images';
 import { readShared } from '../../../test/support/shared';
 import { leakedTensors, setupTf } from '../../../test/support/tf';
+import type { ExecutionPlan } from '../execution/executionPlan';
 import { readPth } from '../torch';
 import { PAPER_ADAM } from './adam';
 import { featureBankCost } from './bankCost';
 import { arraySource, extractFeatureBank, measureCopyRate, type FeatureBank } from './featureBank';
 import { rowSchedule, trainFlow } from './trainFlow';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const sched = { epochs: 3, subEpochs: 4, batchSize: 4, transforms: 4, seed: 3 };
 
@@ -93,13 +95,13 @@ describe('rotation bank: fresh angles each step', () => {
       train: { ...DEFAULT_SETTINGS.train, rotate: true, copies: 4, transforms: 4, epochs: 1, subEpochs: 2, batchSize: 2 },
       testTransforms: 4,
     };
-    const bank: FeatureBank = await extractFeatureBank(bb, old.features, arraySource([0, 1, 2].map((i) => syntheticPart(64, i))), { copies: bankCopies(old), rotate: true, jitter: 0, seed: 0 });
+    const bank: FeatureBank = await extractFeatureBank(plan.features, bb, old.features, arraySource([0, 1, 2].map((i) => syntheticPart(64, i))), { copies: bankCopies(old), rotate: true, jitter: 0, seed: 0 });
     expect(bank.copies).toBe(4);
-    const m1 = await DifferNet.trainOnBank(bb, bank, old);
-    const { model: m2 } = loadModel(await saveModel(m1, { name: 'old', includeBackbone: false }), bb);
+    const m1 = await DifferNet.trainOnBank(bb, bank, old, { plan });
+    const { model: m2 } = loadModel(await saveModel(m1, { name: 'old', includeBackbone: false }), plan.features, bb);
     expect(m2.settings).toEqual(old);
     expect(bankCopies(m2.settings)).toBe(4);
-    const m3 = await DifferNet.trainOnBank(bb, bank, m2.settings);
+    const m3 = await DifferNet.trainOnBank(bb, bank, m2.settings, { plan });
     expect(m3.training!.losses).toEqual(m1.training!.losses);
     const [w1, w3] = [await m1.flow.toStateDict(), await m3.flow.toStateDict()];
     for (const [k, v] of w1) expect(Array.from(w3.get(k)!.data), k).toEqual(Array.from(v.data));
@@ -126,7 +128,7 @@ describe('feature bank cost', () => {
     // A clock that advances 0.25 s per reading: the two readings around the timed copies are 0.25 s apart.
     let t = 0;
     const now = vi.spyOn(performance, 'now').mockImplementation(() => (t += 250));
-    expect(await leakedTensors(async () => (rate = await measureCopyRate(bb, cfg, img, 2)))).toBe(0);
+    expect(await leakedTensors(async () => (rate = await measureCopyRate(plan.features, bb, cfg, img, 2)))).toBe(0);
     now.mockRestore();
     expect(rate).toBe(2 / 0.25);
     bb.dispose();

@@ -7,11 +7,13 @@ import { CancelledError } from '../progress';
 import { readShared } from '../../../test/support/shared';
 import { syntheticPart } from '../../../test/support/images';
 import { leakedTensors, setupTf, tf } from '../../../test/support/tf';
+import type { ExecutionPlan } from '../execution/executionPlan';
 import { readPth } from '../torch';
 import { Adam, PAPER_ADAM } from './adam';
 import { arraySource } from './featureBank';
 
-beforeAll(setupTf);
+let plan: ExecutionPlan;
+beforeAll(async () => void (plan = await setupTf()));
 
 const settings: ModelSettings = {
   ...DEFAULT_SETTINGS,
@@ -30,7 +32,7 @@ describe('training', () => {
     const bb = backbone();
     const good = Array.from({ length: 12 }, (_, i) => syntheticPart(64, i));
     const events: string[] = [];
-    const m = await trainModel(bb, arraySource(good), settings, { onProgress: (e) => events.push(e.phase) });
+    const m = await trainModel(bb, arraySource(good), settings, { plan, onProgress: (e) => events.push(e.phase) });
     const losses = m.training!.losses;
     expect(losses.length).toBe(12);
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
@@ -55,6 +57,7 @@ describe('training', () => {
     const ctl = new AbortController();
     const good = Array.from({ length: 4 }, (_, i) => syntheticPart(64, i));
     const run = trainModel(bb, arraySource(good), settings, {
+      plan,
       signal: ctl.signal,
       onProgress: (e) => e.phase === 'flow' && ctl.abort(),
     });
@@ -66,7 +69,7 @@ describe('training', () => {
     const bb = backbone();
     const good = Array.from({ length: 10 }, (_, i) => syntheticPart(64, i));
     const small = { ...settings, train: { ...settings.train, epochs: 1, subEpochs: 1 } };
-    const local = localFeatureWork(bb, small, arraySource(good));
+    const local = localFeatureWork(plan.features, bb, small, arraySource(good));
     let pass = 0;
     let rowsSawAbort = false;
     let rowsRunning = false;
@@ -87,7 +90,7 @@ describe('training', () => {
       },
     };
     const before = tf.memory().numTensors;
-    await expect(trainInspectionModel(bb, good.length, small, work)).rejects.toThrow('map failed');
+    await expect(trainInspectionModel(bb, good.length, small, work, { plan })).rejects.toThrow('map failed');
     expect(rowsSawAbort).toBe(true);
     expect(rowsRunning).toBe(false);
     expect(tf.memory().numTensors).toBe(before);
@@ -99,7 +102,7 @@ describe('training', () => {
     const good = Array.from({ length: 3 }, (_, i) => syntheticPart(64, i));
     const small = { ...settings, train: { ...settings.train, epochs: 1, subEpochs: 1 } };
     const before = tf.memory().numTensors;
-    const m = await trainModel(bb, arraySource(good), small);
+    const m = await trainModel(bb, arraySource(good), small, { plan });
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);
     bb.dispose();

@@ -1,5 +1,3 @@
-import { useHostForward } from '../../core/features/hostForward';
-import { browserFlowThreads } from '../flowThreads';
 import { DEFAULT_SETTINGS, PAPER_SETTINGS } from '../../core/model/settings';
 import { heatPalette } from '../../core/heatmap';
 import type { Engine, Handlers } from './types';
@@ -9,12 +7,7 @@ export function backendHandlers({ backends }: Engine): Pick<Handlers, 'init' | '
     init: async ({ wasmPaths, choice, wasmThreads }) => {
       backends.wasmPaths = wasmPaths;
       backends.wasmThreads = wasmThreads ?? null;
-      if (wasmThreads) {
-        // The cap holds for the engine's own kernels too: the Live screen's map engine asks for one thread,
-        // and a helper beside it would contend with the verdict engine's threads for the same cores.
-        const t = browserFlowThreads();
-        useHostForward(t ? { ...t, helpers: Math.min(t.helpers, wasmThreads - 1) } : { helpers: 0 });
-      }
+      if (wasmThreads) backends.capThreads(wasmThreads);
       const backend = await backends.run('start-up', undefined, () => backends.choose(choice));
       const palette = heatPalette();
       return { result: { backend, palette, presets: { default: DEFAULT_SETTINGS, paper: PAPER_SETTINGS } } };

@@ -30,7 +30,7 @@ export function compareBackendsHandler({ backends, weights, models }: Engine): H
           f.dispose();
           const score = (await scoreFeatureRows(flow, Float32Array.from(features), features.length, 1))[0];
           const ms = performance.now() - t0;
-          maps.push((await defectMap({ backbone, flow, features: cfg }, rgba, { transforms: 1, rotate: false })).map);
+          maps.push((await defectMap({ engine: backends.plan.features, backbone, flow, features: cfg }, rgba, { transforms: 1, rotate: false })).map);
           rows.push({ backend: b, adapter: backends.adapter(b), features, score, ms, mapMs: performance.now() - t0 - ms });
         } finally {
           if (!entry) flow.dispose();

@@ -31,6 +31,8 @@ describe('engine request handlers (Node, WASM)', () => {
     expect(r.result.backend).toMatchObject({ name: 'wasm', choice: 'wasm', reason: 'chosen by you', webgpu: null });
     expect(r.result.palette.length).toBe(256 * 3);
     expect(r.result.presets.default).toEqual(DEFAULT_SETTINGS);
+    // The session's plan, chosen with the backend: the CNN on the WebAssembly kernels on WASM.
+    expect(session.engine.backends.plan.choice).toMatchObject({ backend: 'wasm', features: 'wasm' });
   });
 
   it('loadWeights adopts torchvision weights and returns a cache file, with no checkpoint', async () => {
@@ -57,6 +59,8 @@ describe('engine request handlers (Node, WASM)', () => {
     const c = ctx();
     const r = await h.train({ modelId: 'm', backbone: 'squeezenet1_1', settings, images, names: images.map((_, i) => `g${i}.png`), falseAlarmRate: 0.05 }, c);
     summary = r.result.summary;
+    // The trained model runs under the session's plan, as does the one the registry builds.
+    expect(session.engine.models.model('m').engine).toBe(session.engine.backends.plan.features);
     expect(summary).toMatchObject({ backbone: 'squeezenet1_1', settings, fileBytes: r.result.bytes.byteLength });
     expect(summary.training).toMatchObject({ images: 6, heldOut: 2, backend: 'wasm' });
     expect(summary.calibration!.threshold).toBeGreaterThan(0);
@@ -153,6 +157,7 @@ describe('engine request handlers (Node, WASM)', () => {
     expect(r.result.rows.map((row) => row.backend)).toEqual(['wasm', 'cpu']);
     expect(r.result.featureRelDiff).toBeLessThan(1e-3);
     expect(session.engine.backends.info!.name).toBe('wasm');
+    expect(session.engine.backends.plan.backend, 'the plan is back with the backend').toBe('wasm');
     // Models rebuild on the backend they are back on.
     expect(Number.isFinite((await h.analyze({ modelId: 'm', image: pngBlob(syntheticPart(SIZE, 3)), map: false }, ctx())).result.score)).toBe(true);
   });

@@ -1,9 +1,7 @@
-import { currentBackend } from '../../core/backend';
 import type { TrainEvent } from '../../core/model/differnet';
 import { saveModel } from '../../core/model/modelFile';
 import { trainModel } from '../../core/train/pipeline';
 import type { ImageSource } from '../../core/train/featureBank';
-import { browserFlowThreads } from '../flowThreads';
 import type { Engine, Handlers } from './types';
 
 export function trainHandler({ backends, weights, models, decoder }: Engine): Handlers['train'] {
@@ -18,8 +16,7 @@ export function trainHandler({ backends, weights, models, decoder }: Engine): Ha
       const source: ImageSource = { count: args.images.length, load: (i) => decoder.image(args.images[i], args.names[i]) };
       const model = await trainModel(backbone, source, args.settings, {
         signal,
-        backend: currentBackend(),
-        flowThreads: browserFlowThreads(),
+        plan: backends.plan,
         falseAlarmRate: args.falseAlarmRate,
         onProgress: (e: TrainEvent) => {
           if (e.phase === 'flow') {

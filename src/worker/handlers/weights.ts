@@ -1,5 +1,6 @@
 // Backbone weights in: a torchvision .pth, an official DifferNet checkpoint (backbone and flow), BVLC
 // GoogLeNet's .caffemodel, or the app's own cached weights file. A checkpoint's flow is held until `importCheckpoint` makes it a model.
+import type { FeatureEngine } from '../../core/execution/featureEngine';
 import { isBackboneKey, readBackboneWeights, type BackboneId } from '../../core/backbones';
 import { Flow } from '../../core/flow';
 import { DifferNet } from '../../core/model/differnet';
@@ -86,7 +87,7 @@ export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, '
       backends.compute('checkpoint import', ctx.signal, true, async () => {
         const h = held;
         if (!h || h.id !== checkpoint) throw new Error('the checkpoint is no longer held by the engine: add its file again');
-        const flow = await importFlow(weights, h);
+        const flow = await importFlow(weights, backends.plan.features, h);
         held = null;
         return { result: flow, transfer: [flow.bytes] };
       }),
@@ -94,7 +95,7 @@ export function weightsHandlers({ backends, weights }: Engine): Pick<Handlers, '
 }
 
 /** The checkpoint's flow on its backbone, with the paper's settings, as a model file without a calibration. */
-async function importFlow(weights: WeightsRegistry, { sd, backbone: id, name }: HeldFlow): Promise<ImportedFlow> {
+async function importFlow(weights: WeightsRegistry, engine: FeatureEngine, { sd, backbone: id, name }: HeldFlow): Promise<ImportedFlow> {
   const backbone = weights.backbone(id);
   const flow = Flow.fromStateDict(sd, PAPER_SETTINGS.flow.clamp);
   try {
@@ -109,7 +110,7 @@ async function importFlow(weights: WeightsRegistry, { sd, backbone: id, name }: 
       features: { ...PAPER_SETTINGS.features, scales },
       flow: { blocks: flow.config.blocks, hidden: flow.config.hidden, clamp: flow.config.clamp },
     };
-    const model = new DifferNet(backbone, flow, settings);
+    const model = new DifferNet(engine, backbone, flow, settings);
     const bytes = await saveModel(model, { name, includeBackbone: false });
     const { manifest } = readModelFile(bytes);
     return { bytes: ownBuffer(bytes), summary: summaryOf(manifest, null, bytes.length) };
