@@ -1,9 +1,11 @@
 import { I32, type ValType } from './emit';
 import { KERNELS, KERNEL_NAMES, bestFlavour, gemmModule, instantiateGemm, type GemmExports, type KernelFlavour, type KernelName } from './gemmKernels';
+import { helperPool, type HelperPool, type ThreadSpawner } from './helperPool';
 import type { ArgsOf, Kernel, Split } from './kernelSpec';
 import type { AdamStep } from '../train/adamConfig';
 
 export type { AdamStep };
+export { HELPER_SOURCE, stopHelperPools, type HelperInit, type HelperThread, type ThreadSpawner } from './helperPool';
 
 /*
  * The engine's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
@@ -13,81 +15,7 @@ export type { AdamStep };
  * between jobs (a training step hands out about 250, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
  */
 
-/** A started helper thread; the adapters (Node worker_threads, browser Workers) make them. */
-export interface HelperThread {
-  terminate(): void;
-}
-
-/**
- * Starts a thread running `source`, a function expression `(init, post) => void`, with `init` posted to it.
- * Resolves once the thread posts 'ready'.
- */
-export type ThreadSpawner = (source: string, init: HelperInit) => Promise<HelperThread>;
-
-export interface HelperInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  control: SharedArrayBuffer;
-}
-
-const SEQ = 0;
-const DONE = 1;
-const OP = 2;
-/** Set by a helper whose job threw; the caller then fails instead of waiting for it. */
-const ERR = 3;
-const ARGS = 4;
-
 const isInt = (t: ValType) => t === I32;
-const count = (k: Kernel, int: boolean) => k.types.filter((t) => isInt(t) === int).length;
-const KERNEL_LIST = KERNEL_NAMES.map((name) => [name, KERNELS[name] as Kernel] as const);
-/** The control block holds the arguments of the kernel with the most (ints, then floats as float64). */
-const INT_ARGS = Math.max(...KERNEL_LIST.map(([, k]) => count(k, true)));
-const FLOAT_ARGS = Math.max(...KERNEL_LIST.map(([, k]) => count(k, false)));
-const CONTROL_INTS = ARGS + INT_ARGS + ((ARGS + INT_ARGS) % 2);
-const FLOATS_AT = 4 * CONTROL_INTS;
-const CONTROL_BYTES = FLOATS_AT + 8 * FLOAT_ARGS;
-
-const OP_STOP = 0;
-/** A kernel's opcode: its place in the table, after OP_STOP. */
-const OPCODE = new Map<KernelName, number>(KERNEL_NAMES.map((name, i) => [name, i + 1]));
-
-/** The helper's call of one kernel: ints from the control block's ints, floats from its floats, in parameter order. */
-function dispatchLine([name, k]: readonly [KernelName, Kernel]): string {
-  let ints = 0;
-  let floats = 0;
-  const args = k.types.map((t) => (isInt(t) ? `ctl[a + ${ints++}]` : `fl[${floats++}]`));
-  return `if (op === ${OPCODE.get(name)}) k.${name}(${args.join(', ')});`;
-}
-
-/**
- * The helper's program, written out from the kernel table. It is a string, not a function of this module,
- * so that no bundler or loader can rewrite it into something that needs this module's scope.
- */
-export const HELPER_SOURCE = `(init, post) => {
-  const ctl = new Int32Array(init.control, 0, ${CONTROL_INTS});
-  const fl = new Float64Array(init.control, ${FLOATS_AT}, ${FLOAT_ARGS});
-  const k = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-  let seen = 0;
-  post('ready');
-  for (;;) {
-    let spins = 0;
-    while (Atomics.load(ctl, ${SEQ}) === seen) {
-      if (++spins > 20000) Atomics.wait(ctl, ${SEQ}, seen);
-    }
-    seen = Atomics.load(ctl, ${SEQ});
-    const op = ctl[${OP}];
-    const a = ${ARGS};
-    if (op === ${OP_STOP}) return;
-    try {
-      ${KERNEL_LIST.filter(([, k]) => k.split).map(dispatchLine).join('\n      else ')}
-      else throw new Error('unknown opcode ' + op);
-    } catch (e) {
-      Atomics.store(ctl, ${ERR}, 1);
-    }
-    Atomics.store(ctl, ${DONE}, seen);
-    Atomics.notify(ctl, ${DONE});
-  }
-}`;
 
 /** A kernel's arguments by parameter name. */
 export type KernelArgs<N extends KernelName> = ArgsOf<(typeof KERNELS)[N]['params']>;
@@ -109,11 +37,13 @@ export function checkKernelArgs(name: KernelName, args: Record<string, number>):
   if (broken.length) throw new Error(`kernel ${name}: ${broken.join('; ')}`);
 }
 
-interface Helper {
-  thread: HelperThread;
-  ctl: Int32Array;
-  floats: Float64Array;
-  seq: number;
+const KERNEL_LIST = KERNEL_NAMES.map((name) => [name, KERNELS[name] as Kernel] as const);
+
+/** The helpers a runner uses: the first `count` of its pool, running its instance `slot`. */
+interface Share {
+  pool: HelperPool;
+  slot: number;
+  count: number;
 }
 
 /** The WebAssembly kernels (gemmKernels.ts's table) on one memory, on this thread and any helpers. */
@@ -127,7 +57,7 @@ export class GemmRunner {
   private constructor(
     readonly memory: WebAssembly.Memory,
     module: WebAssembly.Module,
-    private readonly helpers: Helper[],
+    private readonly share: Share | null,
   ) {
     this.k = instantiateGemm(module, memory);
     this.f32 = new Float32Array(memory.buffer);
@@ -138,30 +68,20 @@ export class GemmRunner {
 
   /** Threads working on each product, this one included. */
   get threads(): number {
-    return this.helpers.length + 1;
+    return (this.share?.count ?? 0) + 1;
   }
 
   /**
    * A runner over `bytes` bytes of fresh memory with `helpers` helper threads (none without a spawner or
-   * without SharedArrayBuffer, e.g. a page that is not cross-origin isolated).
+   * without SharedArrayBuffer, e.g. a page that is not cross-origin isolated). The helpers are the
+   * spawner's pool (helperPool.ts), shared with every other runner of this worker or process.
    */
   static async create(bytes: number, helpers = 0, spawn?: ThreadSpawner, flavour: KernelFlavour = bestFlavour()): Promise<GemmRunner> {
     const threaded = helpers > 0 && !!spawn && typeof SharedArrayBuffer !== 'undefined';
     const { module, memory } = gemmModule(bytes, threaded, flavour);
-    const started: Helper[] = [];
-    if (threaded) {
-      try {
-        for (let h = 0; h < helpers; h++) {
-          const control = new SharedArrayBuffer(CONTROL_BYTES);
-          const thread = await spawn(HELPER_SOURCE, { module, memory, control });
-          started.push({ thread, ctl: new Int32Array(control, 0, CONTROL_INTS), floats: new Float64Array(control, FLOATS_AT, FLOAT_ARGS), seq: 0 });
-        }
-      } catch (e) {
-        for (const s of started) s.thread.terminate();
-        throw e;
-      }
-    }
-    return new GemmRunner(memory, module, started);
+    if (!threaded) return new GemmRunner(memory, module, null);
+    const pool = await helperPool(spawn, helpers);
+    return new GemmRunner(memory, module, { pool, slot: pool.attach(module, memory), count: helpers });
   }
 
   /**
@@ -176,15 +96,22 @@ export class GemmRunner {
     const local = this.k[name] as (...a: number[]) => void;
     const n = split && !split.whole?.(args) ? split.extent(args) : 0;
     const parts = split ? Math.min(this.threads, Math.floor(n / split.unit)) : 1;
-    if (!split || parts <= 1) {
+    if (!split || parts <= 1 || !this.share) {
       local(...positional(args));
       return;
     }
+    const { pool, slot } = this.share;
+    if (pool.broken) throw new Error(`kernel ${name}: a helper thread failed earlier; these kernels need a new runner`);
     const units = n / split.unit;
     const bound = (p: number) => (p === parts ? n : Math.round((units * p) / parts) * split.unit);
-    for (let h = 1; h < parts; h++) this.post(this.helpers[h - 1], name, k, positional(split.part(args, bound(h), bound(h + 1))));
-    local(...positional(split.part(args, 0, bound(1))));
-    for (let h = 1; h < parts; h++) this.wait(this.helpers[h - 1], name);
+    const out = pool.helpers.slice(0, parts - 1);
+    out.forEach((h, i) => h.post(slot, name, positional(split.part(args, bound(i + 1), bound(i + 2)))));
+    try {
+      local(...positional(split.part(args, 0, bound(1))));
+    } finally {
+      // Also when this thread's part threw: the helpers' parts must end before another job is posted.
+      for (const h of out) pool.settle(h, () => undefined, name);
+    }
   }
 
   /** C = A B over all columns; see productKernels.ts for the arguments. */
@@ -276,47 +203,10 @@ export class GemmRunner {
     return this.kernels;
   }
 
-  private post(h: Helper, name: KernelName, k: Kernel, args: number[]): void {
-    const ints: number[] = [];
-    const floats: number[] = [];
-    args.forEach((x, i) => (isInt(k.types[i]) ? ints : floats).push(x));
-    // Sized from the table, so this means a kernel was added without the block growing with it.
-    if (ints.length > INT_ARGS || floats.length > FLOAT_ARGS) {
-      throw new Error(`kernel ${name}: ${ints.length} int and ${floats.length} float arguments do not fit the helpers' control block (${INT_ARGS} and ${FLOAT_ARGS})`);
-    }
-    h.ctl[OP] = OPCODE.get(name)!;
-    ints.forEach((x, i) => (h.ctl[ARGS + i] = x));
-    floats.forEach((x, i) => (h.floats[i] = x));
-    h.seq = (h.seq + 1) | 0;
-    Atomics.store(h.ctl, SEQ, h.seq);
-    Atomics.notify(h.ctl, SEQ);
-  }
-
-  private wait(h: Helper, name: KernelName): void {
-    let spins = 0;
-    let waited = 0;
-    while (Atomics.load(h.ctl, DONE) !== h.seq) {
-      if (++spins > 20000) {
-        // Waits on the value that means "still working" (DONE lags SEQ by one while a job is out): a value
-        // read afresh here could already be the finished one, and the wait would sleep through its notify.
-        // Timed, so that a helper that died (its thread gone, nothing to notify us) is noticed.
-        if (Atomics.wait(h.ctl, DONE, (h.seq - 1) | 0, 1000) === 'timed-out' && ++waited >= 30) {
-          throw new Error(`a kernel helper thread stopped answering (30 s without finishing its share of ${name})`);
-        }
-      }
-    }
-    if (Atomics.load(h.ctl, ERR)) throw new Error(`a kernel helper thread failed while computing its share of ${name}`);
-  }
-
+  /** Releases the memory; the pool's helpers stay for the worker's other runners. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const h of this.helpers) {
-      h.ctl[OP] = OP_STOP;
-      h.seq = (h.seq + 1) | 0;
-      Atomics.store(h.ctl, SEQ, h.seq);
-      Atomics.notify(h.ctl, SEQ);
-      h.thread.terminate();
-    }
+    if (this.share) this.share.pool.detach(this.share.slot);
   }
 }
