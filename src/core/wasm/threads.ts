@@ -20,21 +20,30 @@ const isInt = (t: ValType) => t === I32;
 /** A kernel's arguments by parameter name. */
 export type KernelArgs<N extends KernelName> = ArgsOf<(typeof KERNELS)[N]['params']>;
 
-/** Throws, naming the kernel, where `args` break its parameters' types or its shape rules. */
-export function checkKernelArgs(name: KernelName, args: Record<string, number>): void {
+/**
+ * `args` in parameter order; throws, naming the kernel, where they break the parameters' types or the
+ * kernel's shape rules. Runs on every call, so it allocates only the result.
+ */
+export function checkedArgs(name: KernelName, args: Record<string, number>): number[] {
   const k = KERNELS[name] as Kernel;
-  const broken: string[] = [];
-  k.names.forEach((n, i) => {
+  const values = new Array<number>(k.names.length);
+  let broken: string[] | null = null;
+  for (let i = 0; i < values.length; i++) {
+    const n = k.names[i];
     const v = args[n];
-    if (typeof v !== 'number') broken.push(`${n} is missing`);
+    values[i] = v;
     // Pointers, sizes and flags: a fraction or a negative number would be wrapped into another address.
-    else if (isInt(k.types[i]) && !(Number.isInteger(v) && v >= 0 && v < 2 ** 32)) broken.push(`${n} must be a non-negative 32-bit integer, not ${v}`);
-  });
-  if (broken.length === 0) for (const rule of k.rules ?? []) {
-    const why = rule(args as never);
-    if (why) broken.push(why);
+    if (typeof v !== 'number') (broken ??= []).push(`${n} is missing`);
+    else if (isInt(k.types[i]) && !(v >= 0 && v < 4294967296 && Math.floor(v) === v)) (broken ??= []).push(`${n} must be a non-negative 32-bit integer, not ${v}`);
   }
-  if (broken.length) throw new Error(`kernel ${name}: ${broken.join('; ')}`);
+  if (!broken && k.rules) {
+    for (const rule of k.rules) {
+      const why = rule(args as never);
+      if (why) (broken ??= []).push(why);
+    }
+  }
+  if (broken) throw new Error(`kernel ${name}: ${broken.join('; ')}`);
+  return values;
 }
 
 const KERNEL_LIST = KERNEL_NAMES.map((name) => [name, KERNELS[name] as Kernel] as const);
@@ -90,14 +99,14 @@ export class GemmRunner {
    */
   run<N extends KernelName>(name: N, args: KernelArgs<N>, split: Split<KernelArgs<N>> | undefined = KERNELS[name].split as Split<KernelArgs<N>> | undefined): void {
     if (this.disposed) throw new Error(`the WebAssembly kernels were released (kernel ${name})`);
-    checkKernelArgs(name, args);
+    const values = checkedArgs(name, args);
     const k = KERNELS[name] as Kernel;
     const positional = (a: KernelArgs<N>) => k.names.map((n) => (a as Record<string, number>)[n]);
     const local = this.k[name] as (...a: number[]) => void;
-    const n = split && !split.whole?.(args) ? split.extent(args) : 0;
+    const n = split && this.share && !split.whole?.(args) ? split.extent(args) : 0;
     const parts = split ? Math.min(this.threads, Math.floor(n / split.unit)) : 1;
     if (!split || parts <= 1 || !this.share) {
-      local(...positional(args));
+      local(...values);
       return;
     }
     const { pool, slot } = this.share;
