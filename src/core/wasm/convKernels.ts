@@ -3,7 +3,7 @@ import { channelGroups, kernel, ordered, positive, rangeSplit, type ParamsOf } f
 
 /*
  * The two non-product steps of a frozen CNN's forward pass, so that the backbone can run on the products of
- * gemmKernels.ts (backbones/hostBackbone.ts): the patch matrix of a convolution (im2col) and the 3x3 / stride 2 max
+ * productKernels.ts (backbones/hostBackbone.ts): the patch matrix of a convolution (im2col) and the 3x3 / stride 2 max
  * pool. Both work on NHWC images of float32, rows r0 <= r < r1 of the output, so threads can split them.
  *
  *   im2col(x, h, w, c, k, s, pad, ow, out, r0, r1):

@@ -10,9 +10,10 @@ export { HELPER_SOURCE, stopHelperPools, type HelperInit, type HelperThread, typ
 /*
  * The engine's kernels on several threads sharing one WebAssembly memory. The calling thread splits each
  * job (the flow's products by output columns, a convolution's by rows of pixels, couplings, patches and
- * pools by rows, Adam by parameters), hands the other parts to helper
- * threads through a shared control block, computes its own part and waits for theirs. Helpers spin briefly
- * between jobs (a training step hands out about 250, 0.1 to 1 ms apart) and sleep in Atomics.wait otherwise.
+ * pools by rows, Adam by parameters, as each kernel's table entry says), hands the other parts to the
+ * worker's helper threads (helperPool.ts) through their shared control blocks, computes its own part and
+ * waits for theirs. Helpers spin briefly between jobs (a training step hands out about 250, 0.1 to 1 ms
+ * apart) and sleep in Atomics.wait otherwise.
  */
 
 const isInt = (t: ValType) => t === I32;
