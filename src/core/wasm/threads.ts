@@ -78,7 +78,8 @@ export class GemmRunner {
 
   /** Threads working on each product, this one included. */
   get threads(): number {
-    return (this.share?.count ?? 0) + 1;
+    // A retired pool (one of its helpers failed, maybe on another runner's job) leaves this thread alone.
+    return this.share && !this.share.pool.broken ? this.share.count + 1 : 1;
   }
 
   /**
@@ -104,14 +105,13 @@ export class GemmRunner {
     const k = KERNELS[name] as Kernel;
     const positional = (a: KernelArgs<N>) => k.names.map((n) => (a as Record<string, number>)[n]);
     const local = this.k[name] as (...a: number[]) => void;
-    const n = split && this.share && !split.whole?.(args) ? split.extent(args) : 0;
+    const n = split && !split.whole?.(args) ? split.extent(args) : 0;
     const parts = split ? Math.min(this.threads, Math.floor(n / split.unit)) : 1;
     if (!split || parts <= 1 || !this.share) {
       local(...values);
       return;
     }
     const { pool, slot } = this.share;
-    if (pool.broken) throw new Error(`kernel ${name}: a helper thread failed earlier; these kernels need a new runner`);
     const units = n / split.unit;
     const bound = (p: number) => (p === parts ? n : Math.round((units * p) / parts) * split.unit);
     const out = pool.helpers.slice(0, parts - 1);
