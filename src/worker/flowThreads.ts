@@ -5,7 +5,7 @@ import type { HelperThread, ThreadSpawner } from '../core/wasm/threads';
 
 const spawnBrowserThread: ThreadSpawner = (source, init) =>
   new Promise<HelperThread>((resolve, reject) => {
-    const url = URL.createObjectURL(new Blob([`self.onmessage = (e) => { self.onmessage = null; (${source})(e.data, (m) => self.postMessage(m)); };`], { type: 'text/javascript' }));
+    const url = URL.createObjectURL(new Blob([`const next = (cb) => { self.onmessage = (e) => { self.onmessage = null; cb(e.data); }; };\nnext((init) => (${source})(init, (m) => self.postMessage(m), next));`], { type: 'text/javascript' }));
     const worker = new Worker(url);
     const done = () => {
       clearTimeout(timer);
@@ -24,7 +24,7 @@ const spawnBrowserThread: ThreadSpawner = (source, init) =>
     worker.onmessageerror = () => fail('it could not read its start-up message');
     worker.onmessage = () => {
       done();
-      resolve({ terminate: () => worker.terminate() });
+      resolve({ post: (m) => worker.postMessage(m), terminate: () => worker.terminate() });
     };
     try {
       worker.postMessage(init);

@@ -6,7 +6,10 @@ import type { HelperThread, ThreadSpawner } from '../wasm/threads';
 
 export const nodeThreadSpawner: ThreadSpawner = (source, init) =>
   new Promise<HelperThread>((resolve, reject) => {
-    const worker = new Worker(`const { parentPort } = require('node:worker_threads');\nparentPort.once('message', (init) => (${source})(init, (m) => parentPort.postMessage(m)));`, { eval: true });
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');\nparentPort.once('message', (init) => (${source})(init, (m) => parentPort.postMessage(m), (cb) => parentPort.once('message', cb)));`,
+      { eval: true },
+    );
     let started = false;
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -23,7 +26,7 @@ export const nodeThreadSpawner: ThreadSpawner = (source, init) =>
       clearTimeout(timer);
       // A helper never keeps the process alive on its own.
       worker.unref();
-      resolve({ terminate: () => void worker.terminate() });
+      resolve({ post: (m) => worker.postMessage(m), terminate: () => void worker.terminate() });
     });
     worker.postMessage(init);
   });

@@ -1,8 +1,9 @@
-import { FuncBuilder, I32, V128 } from './emit';
+import { FuncBuilder, I32, V128, type Local } from './emit';
+import { channelGroups, kernel, ordered, positive, rangeSplit, type ParamsOf } from './kernelSpec';
 
 /*
  * The two non-product steps of a frozen CNN's forward pass, so that the backbone can run on the products of
- * gemmKernels.ts (backbones/hostBackbone.ts): the patch matrix of a convolution (im2col) and the 3x3 / stride 2 max
+ * productKernels.ts (backbones/hostBackbone.ts): the patch matrix of a convolution (im2col) and the 3x3 / stride 2 max
  * pool. Both work on NHWC images of float32, rows r0 <= r < r1 of the output, so threads can split them.
  *
  *   im2col(x, h, w, c, k, s, pad, ow, out, r0, r1):
@@ -32,16 +33,20 @@ import { FuncBuilder, I32, V128 } from './emit';
 /** Bytes that im2col may write past its output's end, and read past its input's. */
 export const IM2COL_SLACK = 16;
 
-const SUB = 0x6b;
-const LT_S = 0x48;
-const GT_S = 0x4a;
-const SELECT = 0x1b;
+const IM2COL = ['x', 'h', 'w', 'c', 'k', 's', 'pad', 'ow', 'out', 'r0', 'r1'] as const;
 
-export function emitIm2col(): FuncBuilder {
-  const f = new FuncBuilder(new Array(11).fill(I32));
-  const [x, h, w, c, k, s, pad, ow, out, r0, r1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [oy, ox, ky, iy, ix0, lz, rz, mid, dst, src, q, n, cb, runB] = Array.from({ length: 14 }, () => f.local(I32));
-  const zero = f.local(V128);
+export const im2col = kernel({
+  params: IM2COL,
+  // With c not a multiple of 4 a run's last copy spills into the next output row's bytes, which another
+  // thread may already have written.
+  split: { ...rangeSplit('r0', 'r1'), whole: (a) => a.c % 4 !== 0 },
+  rules: [positive('k'), positive('s'), ordered('r0', 'r1')],
+  emit: emitIm2col,
+});
+
+function emitIm2col(f: FuncBuilder, { x, h, w, c, k, s, pad, ow, out, r0, r1 }: ParamsOf<typeof IM2COL>): void {
+  const [oy, ox, ky, iy, ix0, lz, rz, mid, dst, src, q, n, cb, runB] = f.localsOf(I32, 'oy', 'ox', 'ky', 'iy', 'ix0', 'lz', 'rz', 'mid', 'dst', 'src', 'q', 'n', 'cb', 'runB');
+  const zero = f.local(V128, 'zero');
   f.v128Zero().set(zero);
   f.get(c).i32(2).shl().set(cb);
   f.get(k).get(cb).mul().set(runB);
@@ -55,20 +60,20 @@ export function emitIm2col(): FuncBuilder {
   f.while(() => f.get(oy).get(r1).ltU(), () => {
     f.i32(0).set(ox);
     f.while(() => f.get(ox).get(ow).ltU(), () => {
-      f.get(ox).get(s).mul().get(pad).op(SUB).set(ix0);
+      f.get(ox).get(s).mul().get(pad).sub().set(ix0);
       // Taps clipped on the left (lz) and right (rz), and the run between them.
-      f.i32(0).get(ix0).op(SUB).i32(0).i32(0).get(ix0).op(SUB).i32(0).op(GT_S).op(SELECT).set(lz);
-      f.get(ix0).get(k).add().get(w).op(SUB).set(rz);
-      f.get(rz).i32(0).get(rz).i32(0).op(GT_S).op(SELECT).set(rz);
-      f.get(k).get(lz).op(SUB).get(rz).op(SUB).set(mid);
+      f.i32(0).get(ix0).sub().i32(0).i32(0).get(ix0).sub().i32(0).gtS().select().set(lz);
+      f.get(ix0).get(k).add().get(w).sub().set(rz);
+      f.get(rz).i32(0).get(rz).i32(0).gtS().select().set(rz);
+      f.get(k).get(lz).sub().get(rz).sub().set(mid);
       // Only a padding as wide as the kernel could clip more taps than there are.
-      f.get(mid).i32(0).op(LT_S).ifElse(() => {
+      f.get(mid).i32(0).ltS().ifElse(() => {
         f.i32(0).set(mid);
-        f.get(k).get(lz).op(SUB).set(rz);
+        f.get(k).get(lz).sub().set(rz);
       });
       f.i32(0).set(ky);
       f.while(() => f.get(ky).get(k).ltU(), () => {
-        f.get(oy).get(s).mul().get(pad).op(SUB).get(ky).add().set(iy);
+        f.get(oy).get(s).mul().get(pad).sub().get(ky).add().set(iy);
         f.get(iy).get(h).ltU().ifElse(
           () => {
             f.get(lz).get(cb).mul().set(n);
@@ -91,19 +96,25 @@ export function emitIm2col(): FuncBuilder {
     });
     f.get(oy).i32(1).add().set(oy);
   });
-  return f;
 }
 
-export function emitMaxPool(): FuncBuilder {
-  const f = new FuncBuilder(new Array(8).fill(I32));
-  const [x, h, w, c, ow, out, r0, r1] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [oy, ox, y, y1, xx, x1, q, cb, dst, src] = Array.from({ length: 10 }, () => f.local(I32));
-  const m = f.local(V128);
-  const min = (a: () => void, b: number) => {
+const MAX_POOL = ['x', 'h', 'w', 'c', 'ow', 'out', 'r0', 'r1'] as const;
+
+export const maxPool = kernel({
+  params: MAX_POOL,
+  split: rangeSplit('r0', 'r1'),
+  rules: [channelGroups('c'), ordered('r0', 'r1')],
+  emit: emitMaxPool,
+});
+
+function emitMaxPool(f: FuncBuilder, { x, h, w, c, ow, out, r0, r1 }: ParamsOf<typeof MAX_POOL>): void {
+  const [oy, ox, y, y1, xx, x1, q, cb, dst, src] = f.localsOf(I32, 'oy', 'ox', 'y', 'y1', 'xx', 'x1', 'q', 'cb', 'dst', 'src');
+  const m = f.local(V128, 'm');
+  const min = (a: () => void, b: Local<I32>) => {
     a();
     f.get(b);
     a();
-    f.get(b).ltU().op(SELECT);
+    f.get(b).ltU().select();
   };
   f.get(c).i32(2).shl().set(cb);
   f.get(out).get(r0).get(ow).mul().get(cb).mul().add().set(dst);
@@ -135,20 +146,29 @@ export function emitMaxPool(): FuncBuilder {
     });
     f.get(oy).i32(1).add().set(oy);
   });
-  return f;
 }
 
-export function emitMaxPoolBack(): FuncBuilder {
-  const f = new FuncBuilder(new Array(8).fill(I32));
-  const [x, h, c, s, off, o, g, dx] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [oy, ox, y, y0, y1, xx, x0, x1, q, cb, tap, go, addr] = Array.from({ length: 13 }, () => f.local(I32));
-  const [m, v, gt, idx, gv] = Array.from({ length: 5 }, () => f.local(V128));
+const MAX_POOL_BACK = ['x', 'h', 'c', 's', 'off', 'o', 'g', 'dx'] as const;
+
+export const maxPoolBack = kernel({
+  params: MAX_POOL_BACK,
+  // Overlapping windows would have threads add into the same pixels.
+  rules: [
+    channelGroups('c'),
+    (a) => ((a.s === 2 && a.off === 0) || (a.s === 1 && a.off === 1) ? undefined : `stride and offset must be 2 and 0, or 1 and 1, not ${a.s} and ${a.off}`),
+  ],
+  emit: emitMaxPoolBack,
+});
+
+function emitMaxPoolBack(f: FuncBuilder, { x, h, c, s, off, o, g, dx }: ParamsOf<typeof MAX_POOL_BACK>): void {
+  const [oy, ox, y, y0, y1, xx, x0, x1, q, cb, tap, go, addr] = f.localsOf(I32, 'oy', 'ox', 'y', 'y0', 'y1', 'xx', 'x0', 'x1', 'q', 'cb', 'tap', 'go', 'addr');
+  const [m, v, gt, idx, gv] = f.localsOf(V128, 'm', 'v', 'gt', 'idx', 'gv');
   /** lo = max(0, i s - off), hi = min(h, i s - off + 3) for the local i. */
-  const window = (i: number, lo: number, hi: number) => {
-    f.get(i).get(s).mul().get(off).op(SUB).set(lo);
-    f.i32(0).get(lo).get(lo).i32(0).op(LT_S).op(SELECT).set(lo);
-    f.get(i).get(s).mul().get(off).op(SUB).i32(3).add().set(hi);
-    f.get(hi).get(h).get(hi).get(h).op(LT_S).op(SELECT).set(hi);
+  const window = (i: Local<I32>, lo: Local<I32>, hi: Local<I32>) => {
+    f.get(i).get(s).mul().get(off).sub().set(lo);
+    f.i32(0).get(lo).get(lo).i32(0).ltS().select().set(lo);
+    f.get(i).get(s).mul().get(off).sub().i32(3).add().set(hi);
+    f.get(hi).get(h).get(hi).get(h).ltS().select().set(hi);
   };
   f.get(c).i32(2).shl().set(cb);
   f.get(g).set(go);
@@ -187,13 +207,19 @@ export function emitMaxPoolBack(): FuncBuilder {
     });
     f.get(oy).i32(1).add().set(oy);
   });
-  return f;
 }
 
-export function emitCol2imAdd(): FuncBuilder {
-  const f = new FuncBuilder(new Array(9).fill(I32));
-  const [dcol, ld, dx, h, c, k, s, pad, o] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [oy, ox, ky, iy, ix0, lz, rz, mid, row, src, dst, q, n, cb, ldB] = Array.from({ length: 15 }, () => f.local(I32));
+const COL2IM_ADD = ['dcol', 'ld', 'dx', 'h', 'c', 'k', 's', 'pad', 'o'] as const;
+
+export const col2imAdd = kernel({
+  params: COL2IM_ADD,
+  // Patches overlap: one thread.
+  rules: [channelGroups('c'), positive('k'), positive('s')],
+  emit: emitCol2imAdd,
+});
+
+function emitCol2imAdd(f: FuncBuilder, { dcol, ld, dx, h, c, k, s, pad, o }: ParamsOf<typeof COL2IM_ADD>): void {
+  const [oy, ox, ky, iy, ix0, lz, rz, mid, row, src, dst, q, n, cb, ldB] = f.localsOf(I32, 'oy', 'ox', 'ky', 'iy', 'ix0', 'lz', 'rz', 'mid', 'row', 'src', 'dst', 'q', 'n', 'cb', 'ldB');
   f.get(c).i32(2).shl().set(cb);
   f.get(ld).i32(2).shl().set(ldB);
   f.get(dcol).set(row);
@@ -201,17 +227,17 @@ export function emitCol2imAdd(): FuncBuilder {
   f.while(() => f.get(oy).get(o).ltU(), () => {
     f.i32(0).set(ox);
     f.while(() => f.get(ox).get(o).ltU(), () => {
-      f.get(ox).get(s).mul().get(pad).op(SUB).set(ix0);
+      f.get(ox).get(s).mul().get(pad).sub().set(ix0);
       // Taps clipped on the left (lz) and right (rz): the run between them is contiguous in both.
-      f.i32(0).get(ix0).op(SUB).i32(0).i32(0).get(ix0).op(SUB).i32(0).op(GT_S).op(SELECT).set(lz);
-      f.get(ix0).get(k).add().get(h).op(SUB).set(rz);
-      f.get(rz).i32(0).get(rz).i32(0).op(GT_S).op(SELECT).set(rz);
-      f.get(k).get(lz).op(SUB).get(rz).op(SUB).set(mid);
-      f.get(mid).i32(0).op(GT_S).ifElse(() => {
+      f.i32(0).get(ix0).sub().i32(0).i32(0).get(ix0).sub().i32(0).gtS().select().set(lz);
+      f.get(ix0).get(k).add().get(h).sub().set(rz);
+      f.get(rz).i32(0).get(rz).i32(0).gtS().select().set(rz);
+      f.get(k).get(lz).sub().get(rz).sub().set(mid);
+      f.get(mid).i32(0).gtS().ifElse(() => {
         f.get(mid).get(cb).mul().set(n);
         f.i32(0).set(ky);
         f.while(() => f.get(ky).get(k).ltU(), () => {
-          f.get(oy).get(s).mul().get(pad).op(SUB).get(ky).add().set(iy);
+          f.get(oy).get(s).mul().get(pad).sub().get(ky).add().set(iy);
           f.get(iy).get(h).ltU().ifElse(() => {
             f.get(row).get(ky).get(k).mul().get(lz).add().get(cb).mul().add().set(src);
             f.get(dx).get(iy).get(h).mul().get(ix0).add().get(lz).add().get(cb).mul().add().set(dst);
@@ -229,5 +255,4 @@ export function emitCol2imAdd(): FuncBuilder {
     });
     f.get(oy).i32(1).add().set(oy);
   });
-  return f;
 }

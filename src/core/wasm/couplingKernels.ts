@@ -1,4 +1,5 @@
-import { F32, FuncBuilder, I32, V128 } from './emit';
+import { FuncBuilder, I32, V128, type Local } from './emit';
+import { kernel, multipleOf, ordered, rangeSplit, type ParamsOf } from './kernelSpec';
 import { SOFT_CLAMP_FACTOR } from '../flow/config';
 
 /*
@@ -24,7 +25,7 @@ import { SOFT_CLAMP_FACTOR } from '../flow/config';
 export const AFFINE_MAX_CLAMP = 87;
 
 /** Pushes atan(x) of the v128 in local `x`; `t` are 6 v128 scratch locals. */
-function atan(f: FuncBuilder, x: number, t: number[]): void {
+function atan(f: FuncBuilder, x: Local<V128>, t: Local<V128>[]): void {
   const [ax, sign, big, mid, xr, z] = t;
   f.get(x).f32x4Abs().set(ax);
   f.get(x).i32x4Const(-0x80000000).v128And().set(sign);
@@ -46,7 +47,7 @@ function atan(f: FuncBuilder, x: number, t: number[]): void {
 }
 
 /** Pushes exp(x) of the v128 in local `x`; `t` are 2 v128 scratch locals. */
-function exp(f: FuncBuilder, x: number, t: number[]): void {
+function exp(f: FuncBuilder, x: Local<V128>, t: Local<V128>[]): void {
   const [n, r] = t;
   f.get(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().set(n);
   // r = x - n ln 2, with ln 2 split in two (C1 + C2) so that n C1 is exact.
@@ -60,17 +61,17 @@ function exp(f: FuncBuilder, x: number, t: number[]): void {
 }
 
 /** Pushes the address of the current chunk in an array of rows: base + row offset + q. */
-type ChunkAt = (base: number, wide?: boolean) => FuncBuilder;
+type ChunkAt = (base: Local<I32>, wide?: boolean) => FuncBuilder;
 
 /**
  * for (r = r0; r < r1; r++) for (q = 0; q < lb; q += 16) body(at): a loop over rows and 16-byte chunks, lb
  * (a local) the bytes of a row of l floats; `at` addresses rows of l floats, or of 2l when `wide`.
  */
-function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, body: (at: ChunkAt) => void): void {
-  const r = f.local(I32);
-  const q = f.local(I32);
-  const rb = f.local(I32);
-  const rb2 = f.local(I32);
+function rowLoop(f: FuncBuilder, lb: Local<I32>, r0: Local<I32>, r1: Local<I32>, body: (at: ChunkAt) => void): void {
+  const r = f.local(I32, 'r');
+  const q = f.local(I32, 'q');
+  const rb = f.local(I32, 'rb');
+  const rb2 = f.local(I32, 'rb2');
   const at: ChunkAt = (base, wide = false) => f.get(base).get(wide ? rb2 : rb).add().get(q).add();
   f.get(r0).set(r);
   f.while(
@@ -84,16 +85,23 @@ function rowLoop(f: FuncBuilder, lb: number, r0: number, r1: number, body: (at: 
   );
 }
 
-export function emitAffine(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32]);
-  const [o, x, ls, e, y, l, r0, r1, c, k] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const cv = f.local(V128);
-  const kv = f.local(V128);
-  const sv = f.local(V128);
-  const lsv = f.local(V128);
-  const ev = f.local(V128);
+const AFFINE = ['o', 'x', 'ls', 'e', 'y', 'l', 'r0', 'r1', 'c:f32', 'k:f32'] as const;
+
+export const affine = kernel({
+  params: AFFINE,
+  split: rangeSplit('r0', 'r1'),
+  rules: [multipleOf('l', 4, 'rows are read 4 floats at a time'), ordered('r0', 'r1')],
+  emit: emitAffine,
+});
+
+function emitAffine(f: FuncBuilder, { o, x, ls, e, y, l, r0, r1, c, k }: ParamsOf<typeof AFFINE>): void {
+  const cv = f.local(V128, 'cv');
+  const kv = f.local(V128, 'kv');
+  const sv = f.local(V128, 'sv');
+  const lsv = f.local(V128, 'lsv');
+  const ev = f.local(V128, 'ev');
   const tmp = Array.from({ length: 6 }, () => f.local(V128));
-  const lb = f.local(I32);
+  const lb = f.local(I32, 'lb');
   f.get(c).f32x4Splat().set(cv);
   f.get(k).f32x4Splat().set(kv);
   f.get(l).i32(2).shl().set(lb);
@@ -110,18 +118,24 @@ export function emitAffine(): FuncBuilder {
     at(o, true).get(lb).add().v128Load().f32x4Add();
     f.v128Store();
   });
-  return f;
 }
 
-export function emitAffineBack(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32]);
-  const [dy, e, x, o, dO, dx, l, r0, r1, c, g] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const cv = f.local(V128);
-  const gv = f.local(V128);
-  const dyv = f.local(V128);
-  const ev = f.local(V128);
-  const sv = f.local(V128);
-  const lb = f.local(I32);
+const AFFINE_BACK = ['dy', 'e', 'x', 'o', 'dO', 'dx', 'l', 'r0', 'r1', 'c:f32', 'g:f32'] as const;
+
+export const affineBack = kernel({
+  params: AFFINE_BACK,
+  split: rangeSplit('r0', 'r1'),
+  rules: [multipleOf('l', 4, 'rows are read 4 floats at a time'), ordered('r0', 'r1')],
+  emit: emitAffineBack,
+});
+
+function emitAffineBack(f: FuncBuilder, { dy, e, x, o, dO, dx, l, r0, r1, c, g }: ParamsOf<typeof AFFINE_BACK>): void {
+  const cv = f.local(V128, 'cv');
+  const gv = f.local(V128, 'gv');
+  const dyv = f.local(V128, 'dyv');
+  const ev = f.local(V128, 'ev');
+  const sv = f.local(V128, 'sv');
+  const lb = f.local(I32, 'lb');
   f.get(c).f32x4Splat().set(cv);
   f.get(g).f32x4Splat().set(gv);
   f.get(l).i32(2).shl().set(lb);
@@ -136,14 +150,20 @@ export function emitAffineBack(): FuncBuilder {
     at(dO, true).get(lb).add().get(dyv).v128Store();
     at(dx).get(dyv).get(ev).f32x4Mul().v128Store();
   });
-  return f;
 }
 
-export function emitReluMask(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32]);
-  const [h, d, n] = [0, 1, 2];
-  const q = f.local(I32);
-  const end = f.local(I32);
+const RELU_MASK = ['h', 'd', 'n'] as const;
+
+export const reluMask = kernel({
+  params: RELU_MASK,
+  // A few microseconds, less than a hand-off: one thread.
+  rules: [multipleOf('n', 4, 'whole groups of 4 floats')],
+  emit: emitReluMask,
+});
+
+function emitReluMask(f: FuncBuilder, { h, d, n }: ParamsOf<typeof RELU_MASK>): void {
+  const q = f.local(I32, 'q');
+  const end = f.local(I32, 'end');
   f.get(n).i32(2).shl().set(end);
   f.chunks(q, end, () => {
     f.get(d).get(q).add();
@@ -151,5 +171,4 @@ export function emitReluMask(): FuncBuilder {
     f.get(h).get(q).add().v128Load().v128Zero().f32x4Gt().v128And();
     f.v128Store();
   });
-  return f;
 }

@@ -1,4 +1,5 @@
-import { F32, F64, FuncBuilder, I32 } from './emit';
+import { F32, F64, FuncBuilder, I32, type Local } from './emit';
+import { kernel, type ParamsOf } from './kernelSpec';
 
 /*
  * The flow step's glue between its products and couplings: the permutations into and out of each block,
@@ -18,9 +19,9 @@ import { F32, F64, FuncBuilder, I32 } from './emit';
  */
 
 /** for (r = 0; r < rows; r++) for (i = 0; i < n; i++) body(r, i) with locals r and i. */
-function rowsByN(f: FuncBuilder, rows: number, n: number, body: (r: number, i: number) => void): void {
-  const r = f.local(I32);
-  const i = f.local(I32);
+function rowsByN(f: FuncBuilder, rows: Local<I32>, n: Local<I32>, body: (r: Local<I32>, i: Local<I32>) => void): void {
+  const r = f.local(I32, 'r');
+  const i = f.local(I32, 'i');
   f.i32(0).set(r);
   f.while(() => f.get(r).get(rows).ltU(), () => {
     f.i32(0).set(i);
@@ -33,49 +34,66 @@ function rowsByN(f: FuncBuilder, rows: number, n: number, body: (r: number, i: n
 }
 
 /** Pushes the byte address base + 4 (r stride + i). */
-function at(f: FuncBuilder, base: number, r: number, stride: number, i: () => void): FuncBuilder {
+function at(f: FuncBuilder, base: Local<I32>, r: Local<I32>, stride: Local<I32>, i: () => void): FuncBuilder {
   f.get(base).get(r).get(stride).mul();
   i();
   return f.add().i32(2).shl().add();
 }
 
-export function emitGather(): FuncBuilder {
-  const f = new FuncBuilder(new Array(7).fill(I32));
-  const [src, ss, idx, n, dst, ds, rows] = [0, 1, 2, 3, 4, 5, 6];
+const GATHER = ['src', 'ss', 'idx', 'n', 'dst', 'ds', 'rows'] as const;
+
+export const gather = kernel({
+  params: GATHER,
+  emit: emitGather,
+});
+
+function emitGather(f: FuncBuilder, { src, ss, idx, n, dst, ds, rows }: ParamsOf<typeof GATHER>): void {
   rowsByN(f, rows, n, (r, i) => {
     at(f, dst, r, ds, () => f.get(i));
     at(f, src, r, ss, () => f.get(idx).get(i).i32(2).shl().add().i32Load());
     f.f32Load().f32Store();
   });
-  return f;
 }
 
-export function emitScatter(): FuncBuilder {
-  const f = new FuncBuilder(new Array(7).fill(I32));
-  const [src, ss, idx, n, dst, ds, rows] = [0, 1, 2, 3, 4, 5, 6];
+const SCATTER = ['src', 'ss', 'idx', 'n', 'dst', 'ds', 'rows'] as const;
+
+export const scatter = kernel({
+  params: SCATTER,
+  emit: emitScatter,
+});
+
+function emitScatter(f: FuncBuilder, { src, ss, idx, n, dst, ds, rows }: ParamsOf<typeof SCATTER>): void {
   rowsByN(f, rows, n, (r, i) => {
     at(f, dst, r, ds, () => f.get(idx).get(i).i32(2).shl().add().i32Load());
     at(f, src, r, ss, () => f.get(i)).f32Load();
     f.f32Store();
   });
-  return f;
 }
 
-export function emitClipCopy(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, F32]);
-  const [src, ss, dst, ds, n, rows, c] = [0, 1, 2, 3, 4, 5, 6];
+const CLIP_COPY = ['src', 'ss', 'dst', 'ds', 'n', 'rows', 'c:f32'] as const;
+
+export const clipCopy = kernel({
+  params: CLIP_COPY,
+  emit: emitClipCopy,
+});
+
+function emitClipCopy(f: FuncBuilder, { src, ss, dst, ds, n, rows, c }: ParamsOf<typeof CLIP_COPY>): void {
   rowsByN(f, rows, n, (r, i) => {
     at(f, dst, r, ds, () => f.get(i));
     at(f, src, r, ss, () => f.get(i)).f32Load();
     f.get(c).f32Neg().f32Max().get(c).f32Min().f32Store();
   });
-  return f;
 }
 
-export function emitMaskCopy(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32]);
-  const [y, ys, g, gs, dst, ds, n, rows, c] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const v = f.local(F32);
+const MASK_COPY = ['y', 'ys', 'g', 'gs', 'dst', 'ds', 'n', 'rows', 'c:f32'] as const;
+
+export const maskCopy = kernel({
+  params: MASK_COPY,
+  emit: emitMaskCopy,
+});
+
+function emitMaskCopy(f: FuncBuilder, { y, ys, g, gs, dst, ds, n, rows, c }: ParamsOf<typeof MASK_COPY>): void {
+  const v = f.local(F32, 'v');
   rowsByN(f, rows, n, (r, i) => {
     at(f, dst, r, ds, () => f.get(i));
     at(f, g, r, gs, () => f.get(i)).f32Load();
@@ -84,29 +102,37 @@ export function emitMaskCopy(): FuncBuilder {
     f.get(v).get(c).f32Neg().f32Ge().get(v).get(c).f32Le().and();
     f.select().f32Store();
   });
-  return f;
 }
 
-export function emitAddTo(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32]);
-  const [dst, src, n] = [0, 1, 2];
-  const q = f.local(I32);
-  const end = f.local(I32);
+const ADD_TO = ['dst', 'src', 'n'] as const;
+
+export const addTo = kernel({
+  params: ADD_TO,
+  emit: emitAddTo,
+});
+
+function emitAddTo(f: FuncBuilder, { dst, src, n }: ParamsOf<typeof ADD_TO>): void {
+  const q = f.local(I32, 'q');
+  const end = f.local(I32, 'end');
   f.get(n).i32(2).shl().set(end);
   f.chunks(q, end, () => {
     f.get(dst).get(q).add();
     f.get(dst).get(q).add().f32Load().get(src).get(q).add().f32Load().f32Add();
     f.f32Store();
   }, 4);
-  return f;
 }
 
-export function emitRowSums(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32]);
-  const [x, l, rows, out] = [0, 1, 2, 3];
-  const r = f.local(I32);
-  const i = f.local(I32);
-  const s = f.local(F64);
+const ROW_SUMS = ['x', 'l', 'rows', 'out'] as const;
+
+export const rowSums = kernel({
+  params: ROW_SUMS,
+  emit: emitRowSums,
+});
+
+function emitRowSums(f: FuncBuilder, { x, l, rows, out }: ParamsOf<typeof ROW_SUMS>): void {
+  const r = f.local(I32, 'r');
+  const i = f.local(I32, 'i');
+  const s = f.local(F64, 's');
   f.i32(0).set(r);
   f.while(() => f.get(r).get(rows).ltU(), () => {
     f.f64Const(0).set(s);
@@ -120,18 +146,21 @@ export function emitRowSums(): FuncBuilder {
     f.get(out).get(r).i32(3).shl().add().f64Load().get(s).f64Add().f64Store();
     f.get(r).i32(1).add().set(r);
   });
-  return f;
 }
 
-export function emitScaleCopy(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, F64]);
-  const [src, dst, n, scale] = [0, 1, 2, 3];
-  const q = f.local(I32);
-  const end = f.local(I32);
+const SCALE_COPY = ['src', 'dst', 'n', 'scale:f64'] as const;
+
+export const scaleCopy = kernel({
+  params: SCALE_COPY,
+  emit: emitScaleCopy,
+});
+
+function emitScaleCopy(f: FuncBuilder, { src, dst, n, scale }: ParamsOf<typeof SCALE_COPY>): void {
+  const q = f.local(I32, 'q');
+  const end = f.local(I32, 'end');
   f.get(n).i32(2).shl().set(end);
   f.chunks(q, end, () => {
     f.get(dst).get(q).add();
     f.get(src).get(q).add().f32Load().f64PromoteF32().get(scale).f64Mul().f32DemoteF64().f32Store();
   }, 4);
-  return f;
 }

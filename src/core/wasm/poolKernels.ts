@@ -1,4 +1,5 @@
-import { F32, FuncBuilder, I32, V128 } from './emit';
+import { FuncBuilder, I32, V128 } from './emit';
+import { channelGroups, kernel, ordered, rangeSplit, type ParamsOf } from './kernelSpec';
 
 /*
  * GoogLeNet's two ops besides its products and stride-2 pools (backbones/hostBackbone.ts): the LRN across
@@ -19,29 +20,40 @@ import { F32, FuncBuilder, I32, V128 } from './emit';
  *     of channels, the column maxima slide along the row, so each output costs three loads, not nine.
  */
 
-export function emitLrn(): FuncBuilder {
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, F32, F32]);
-  const [x, out, ch, p0, p1, kParam, scaleParam] = [0, 1, 2, 3, 4, 5, 6];
-  const [p, cb, row, orow, q, last, base] = Array.from({ length: 7 }, () => f.local(I32));
-  const [k, scale, sum, v, s, r, chs] = Array.from({ length: 7 }, () => f.local(V128));
+const LRN = ['x', 'out', 'ch', 'p0', 'p1', 'k:f32', 'scale:f32'] as const;
+
+export const lrn = kernel({
+  params: LRN,
+  split: rangeSplit('p0', 'p1'),
+  rules: [
+    channelGroups('ch'),
+    (a) => (a.x >= 8 ? undefined : `the LRN reads 8 bytes before its input, which must start at byte 8 or later, not ${a.x}`),
+    ordered('p0', 'p1'),
+  ],
+  emit: emitLrn,
+});
+
+function emitLrn(f: FuncBuilder, { x, out, ch, p0, p1, k: kParam, scale: scaleParam }: ParamsOf<typeof LRN>): void {
+  const [p, cb, row, orow, q, last, base] = f.localsOf(I32, 'p', 'cb', 'row', 'orow', 'q', 'last', 'base');
+  const [k, scale, sum, v, s, r, chs] = f.localsOf(V128, 'k', 'scale', 'sum', 'v', 's', 'r', 'chs');
   f.get(kParam).f32x4Splat().set(k);
   f.get(scaleParam).f32x4Splat().set(scale);
   f.get(ch).i32x4Splat().set(chs);
   f.get(ch).i32(2).shl().set(cb);
-  f.get(cb).i32(16).op(0x6b).set(last); // i32.sub: the last group's byte offset
+  f.get(cb).i32(16).sub().set(last); // the last group's byte offset
 
   /**
    * Channels q / 4 .. q / 4 + 3 of the pixel at `row`. `masked`: the group at an end, whose window reaches
    * past channel 0 or ch - 1; those lanes count zero.
    */
   const group = (masked: boolean) => {
-    f.get(row).get(q).add().i32(8).op(0x6b).set(base);
+    f.get(row).get(q).add().i32(8).sub().set(base);
     f.v128Zero().set(sum);
     for (let j = 0; j < 5; j++) {
       f.get(base).v128Load(4 * j).set(v);
       if (masked) {
         // Channel of each lane: q / 4 - 2 + j + lane; in range when below ch as an unsigned number.
-        f.get(v).get(q).i32(2).op(0x76).i32(j - 2).add().i32x4Splat().i32x4Lanes([0, 1, 2, 3]).i32x4Add().get(chs).i32x4LtU().v128And().set(v);
+        f.get(v).get(q).i32(2).shrU().i32(j - 2).add().i32x4Splat().i32x4Lanes([0, 1, 2, 3]).i32x4Add().get(chs).i32x4LtU().v128And().set(v);
       }
       f.get(v).get(v).f32x4Mul().get(sum).f32x4Add().set(sum);
     }
@@ -70,28 +82,34 @@ export function emitLrn(): FuncBuilder {
     });
     f.get(p).i32(1).add().set(p);
   });
-  return f;
 }
 
-export function emitMaxPoolSame(): FuncBuilder {
-  const f = new FuncBuilder(new Array(7).fill(I32));
-  const [x, h, w, c, out, r0, r1] = [0, 1, 2, 3, 4, 5, 6];
-  const [oy, ox, q, cb, rowB, up, down, at, dst, wLast] = Array.from({ length: 10 }, () => f.local(I32));
+const MAX_POOL_SAME = ['x', 'h', 'w', 'c', 'out', 'r0', 'r1'] as const;
+
+export const maxPoolSame = kernel({
+  params: MAX_POOL_SAME,
+  split: rangeSplit('r0', 'r1'),
+  rules: [channelGroups('c'), ordered('r0', 'r1')],
+  emit: emitMaxPoolSame,
+});
+
+function emitMaxPoolSame(f: FuncBuilder, { x, h, w, c, out, r0, r1 }: ParamsOf<typeof MAX_POOL_SAME>): void {
+  const [oy, ox, q, cb, rowB, up, down, at, dst, wLast] = f.localsOf(I32, 'oy', 'ox', 'q', 'cb', 'rowB', 'up', 'down', 'at', 'dst', 'wLast');
   const [prev, cur, next] = [f.local(V128), f.local(V128), f.local(V128)];
   /** The maximum over the column at byte address `at` and the rows above and below it (those inside). */
   const column = (offset: number) => {
-    f.get(at).get(up).op(0x6b).v128Load(offset);
+    f.get(at).get(up).sub().v128Load(offset);
     f.get(at).v128Load(offset).f32x4Pmax();
     f.get(at).get(down).add().v128Load(offset).f32x4Pmax();
   };
   f.get(c).i32(2).shl().set(cb);
   f.get(w).get(cb).mul().set(rowB);
-  f.get(w).i32(1).op(0x6b).set(wLast);
+  f.get(w).i32(1).sub().set(wLast);
   f.get(r0).set(oy);
   f.while(() => f.get(oy).get(r1).ltU(), () => {
     // Row offsets to the rows above and below; 0 at the image's edges, where the window is clipped.
-    f.get(rowB).i32(0).get(oy).op(0x1b).set(up); // select: oy > 0 ? rowB : 0
-    f.get(rowB).i32(0).get(oy).i32(1).add().get(h).ltU().op(0x1b).set(down);
+    f.get(rowB).i32(0).get(oy).select().set(up); // select: oy > 0 ? rowB : 0
+    f.get(rowB).i32(0).get(oy).i32(1).add().get(h).ltU().select().set(down);
     f.i32(0).set(q);
     f.while(() => f.get(q).get(cb).ltU(), () => {
       f.get(x).get(oy).get(rowB).mul().add().get(q).add().set(at);
@@ -119,5 +137,4 @@ export function emitMaxPoolSame(): FuncBuilder {
     });
     f.get(oy).i32(1).add().set(oy);
   });
-  return f;
 }
