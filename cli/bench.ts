@@ -102,7 +102,7 @@ export function benchArms(weights: string | undefined, ids: BackboneId[]): Bench
   const paperFlow = (a: BenchArm): BenchArm => {
     const { whitening: _w, ...flow } = a.settings.flow;
     const train = { ...a.settings.train, epochs: DEFAULT_SETTINGS.train.epochs, subEpochs: DEFAULT_SETTINGS.train.subEpochs };
-    return { ...a, settings: { ...a.settings, flow, train }, label: `${a.label}, paper's flow` };
+    return { ...a, settings: { ...a.settings, flow, train }, label: `${a.label.replace(/, whitened flow \(\d+ passes\)$/, '')}, the paper's flow (${train.epochs * train.subEpochs} passes)` };
   };
   const arm = (id: BackboneId, file: string, scales?: number): BenchArm => {
     const settings = forBackbone(structuredClone(DEFAULT_SETTINGS), id);

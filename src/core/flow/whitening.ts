@@ -71,6 +71,7 @@ export async function fitWhitening(rows: Float32Array, count: number, dim: numbe
   if (!(a > 0 && a <= 1)) throw new Error(`whitening shrinkage must be in (0, 1], got ${a}`);
   if (count < 2) throw new Error('whitening needs at least 2 training feature rows');
   if (rows.length !== count * dim) throw new Error(`whitening got ${rows.length} values for ${count} rows of ${dim}`);
+  throwIfAborted(opts.signal, 'training');
   const mean64 = new Float64Array(dim);
   for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) mean64[d] += rows[r * dim + d];
   for (let d = 0; d < dim; d++) mean64[d] /= count;
