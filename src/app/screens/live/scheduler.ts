@@ -33,7 +33,12 @@ export interface MapPolicy {
  * latency, and taking frames costs a lane a few percent beyond the engine's time, so the share here sits
  * above the 0.8 that ratio is held to (BENCHMARKS.md, Live rows).
  */
-export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 2 };
+// At most 1.1 maps/s: on a quiet 2-core machine a map took 0.39 s, the rest above came out near zero and
+// the cap of 2 maps/s was reached with verdicts at 0.60 of the heatmap-off rate (`npm run bench:browser --
+// --live-only`, 2026-12-02 07:23 UTC, load 1.0). What the rest formula misses there is the page drawing each
+// map and the map engine's thread taking a core from the verdict engine's two in the rest as well; a map
+// costs about half its duration in verdicts, so about 1 map/s is what keeps the 0.8.
+export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 1.1 };
 
 /**
  * Milliseconds the map lane rests after a map. Over one map (m) and its rest (r), the verdict lane scores
