@@ -59,8 +59,10 @@ describe.sequential('GoogLeNet in the app (BVLC caffemodel, MTD)', () => {
     await page.setInputFiles('[data-testid="teach-drop-files"]', goodTrainImages(30));
     await expect.poll(() => text(page, '[data-testid="teach-count"]'), { timeout: 60_000 }).toMatch(/^30 good images/);
     // The model's settings are GoogLeNet's own, and the form shows them.
-    expect(await text(page, '[data-testid="settings-details"] summary')).toMatch(/^Settings: 224 px, 1 scale, inception_3b \+ 4a \+ 4c \+ 4e, 4×8 passes, /);
+    // GoogLeNet's flow is whitened and trains for 2 passes (core/model/settings.ts, WHITENED_PASSES).
+    expect(await text(page, '[data-testid="settings-details"] summary')).toMatch(/^Settings: 224 px, 1 scale, inception_3b \+ 4a \+ 4c \+ 4e, 1×2 passes, flow 8×192 on whitened features, /);
     await page.click('[data-testid="settings-details"] summary');
+    expect(await page.isChecked('[data-testid="whiten-toggle"]')).toBe(true);
     expect(await page.inputValue('select[aria-label="Working size"]')).toBe('224');
     const field = (label: string) => page.locator(`label.field:has(> span:text-is("${label}"))`).locator('input');
     expect(await field('Scales').inputValue()).toBe('1');
