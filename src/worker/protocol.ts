@@ -177,7 +177,8 @@ export interface EngineApi {
     { bytes: ArrayBuffer; summary: ModelSummary },
   ];
   setCalibration: [{ modelId: string; calibration: Calibration }, void];
-  analyze: [{ modelId: string; image: ImageInput; map: boolean; transforms?: number; roi?: Roi }, AnalyzeResult];
+  /** `name`: the file's, for the error an undecodable image gets ("image" without one). */
+  analyze: [{ modelId: string; image: ImageInput; name?: string; map: boolean; transforms?: number; roi?: Roi }, AnalyzeResult];
   /** With `calibrate`, the good items also set a calibration (for models that have none yet). */
   evaluate: [{ modelId: string; items: EvaluateItem[]; maps: boolean; calibrate?: ThresholdMethod }, EvaluateSummary];
   exportModel: [{ modelId: string; name: string; includeBackbone: boolean }, ArrayBuffer];

@@ -221,7 +221,7 @@ export const useEvaluate = create<EvaluateState>((set, get) => {
       let entry: EvalMap;
       try {
         if (!(await useModels.getState().ensureLoaded(record.id))) throw new Error(`"${record.name}" has not been trained yet`);
-        const r = await engine().call('analyze', { modelId: record.id, image: item.blob, map: true });
+        const r = await engine().call('analyze', { modelId: record.id, image: item.blob, name: item.name, map: true });
         entry = r.map ? { map: r.map, width: r.mapWidth, height: r.mapHeight } : { error: 'the engine returned no defect map' };
       } catch (e) {
         entry = { error: (e as Error).message };

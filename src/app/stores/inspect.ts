@@ -141,7 +141,7 @@ export const useInspect = create<InspectState>((set, get) => ({
         };
         patch({ status: 'running' });
         try {
-          const r = await engine().call('analyze', { modelId: record.id, image: next.blob, map: true }, { signal });
+          const r = await engine().call('analyze', { modelId: record.id, image: next.blob, name: next.name, map: true }, { signal });
           const judgedBy: JudgedBy = { modelId: record.id, name: record.name, version: record.version, calibration: record.calibration };
           const scoredAt = Date.now();
           patch({ status: 'done', score: r.score, map: r.map, mapWidth: r.mapWidth, mapHeight: r.mapHeight, ms: r.ms, scoredAt, judgedBy });

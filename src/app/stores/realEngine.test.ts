@@ -96,8 +96,8 @@ describe('stores on the real engine', () => {
     await inspected();
     const items = useInspect.getState().items;
     expect(items.map((i) => i.status)).toEqual(['done', 'done', 'done', 'done', 'error']);
-    // The engine's decode error reaches the row (analyze is given no file name, so the engine says "image").
-    expect(items[4].error).toMatch(/not a readable image \(image\/png, 3 bytes\)/);
+    // The engine's decode error reaches the row, naming the dropped file.
+    expect(items[4].error).toMatch(/^broken\.png: not a readable image \(image\/png, 3 bytes\)/);
     for (const it of items.slice(0, 4)) {
       expect(it.score).toBeGreaterThan(0);
       expect(it.map!.length).toBe(it.mapWidth! * it.mapHeight!);

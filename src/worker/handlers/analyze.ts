@@ -2,11 +2,11 @@ import { downsampleMap } from '../decode';
 import type { Engine, Handlers } from './types';
 
 export function analyzeHandler({ backends, models, decoder }: Engine): Handlers['analyze'] {
-  return async ({ modelId, image, map, transforms, roi }, ctx) =>
+  return async ({ modelId, image, name, map, transforms, roi }, ctx) =>
     backends.compute('inspection', ctx.signal, true, async () => {
       const t0 = performance.now();
       const model = models.model(modelId);
-      const img = await decoder.image(image, 'image', { roi });
+      const img = await decoder.image(image, name ?? 'image', { roi });
       const opts = transforms ? { transforms } : undefined;
       if (!map) {
         const score = await model.score(img, opts);
@@ -20,3 +20,4 @@ export function analyzeHandler({ backends, models, decoder }: Engine): Handlers[
       };
     });
 }
+

@@ -81,6 +81,9 @@ describe('engine request handlers (Node, WASM)', () => {
     expect(withMap.result.map!.length).toBe(withMap.result.mapWidth * withMap.result.mapHeight);
     expect(withMap.transfer).toEqual([withMap.result.map!.buffer]);
     await expect(h.analyze({ modelId: 'nope', image: pngBlob(syntheticPart(SIZE, 1)), map: false }, ctx())).rejects.toThrow(/not loaded in the engine/);
+    // An image that does not decode is named in the error; without a name it is "image".
+    await expect(h.analyze({ modelId: 'm', image: new Blob([new Uint8Array([1, 2, 3])]), name: 'crack-17.jpg', map: false }, ctx())).rejects.toThrow(/^crack-17\.jpg: not a readable image/);
+    await expect(h.analyze({ modelId: 'm', image: new Blob([new Uint8Array([1, 2, 3])]), map: false }, ctx())).rejects.toThrow(/^image: not a readable image/);
   });
 
   it('evaluate scores a labelled set, reports undecodable items per item, and calibrates when asked', async () => {
