@@ -99,17 +99,15 @@ const ARM_WEIGHTS: Partial<Record<BackboneId, string[]>> = {
  * backbone alone.
  */
 export function benchArms(weights: string | undefined, ids: BackboneId[]): BenchArm[] {
-  const paperFlow = (a: BenchArm): BenchArm => {
-    const { whitening: _w, ...flow } = a.settings.flow;
-    const train = { ...a.settings.train, epochs: DEFAULT_SETTINGS.train.epochs, subEpochs: DEFAULT_SETTINGS.train.subEpochs };
-    return { ...a, settings: { ...a.settings, flow, train }, label: `${a.label.replace(/, whitened flow \(\d+ passes\)$/, '')}, the paper's flow (${train.epochs * train.subEpochs} passes)` };
-  };
-  const arm = (id: BackboneId, file: string, scales?: number): BenchArm => {
+  /** `paperFlow`: without the whitening (and its passes) that forBackbone gives GoogLeNet, as the other backbones train. */
+  const arm = (id: BackboneId, file: string, scales?: number, paperFlow = false): BenchArm => {
     const settings = forBackbone(structuredClone(DEFAULT_SETTINGS), id);
+    if (paperFlow) ({ flow: settings.flow, train: settings.train } = forBackbone(settings, 'squeezenet1_1'));
     if (scales) settings.features.scales = scales;
     const f = settings.features;
     const px = Array.from({ length: f.scales }, (_, k) => Math.floor(f.size / 2 ** k)).join(' + ');
-    const flow = settings.flow.whitening === undefined ? '' : `, whitened flow (${settings.train.epochs * settings.train.subEpochs} passes)`;
+    const passes = settings.train.epochs * settings.train.subEpochs;
+    const flow = settings.flow.whitening !== undefined ? `, whitened flow (${passes} passes)` : paperFlow ? `, the paper's flow (${passes} passes)` : '';
     return { id, weights: file, settings, label: `${BACKBONE_NAME[id]}, ${f.taps?.join(' + ') ?? (id === 'googlenet' ? 'inception_3b + 4a + 4c + 4e' : 'last layer')}, ${px} px${flow}` };
   };
   if (weights) return [arm(detectBackbone(readBackboneWeights(readFileSync(weights))), weights)];
@@ -120,7 +118,7 @@ export function benchArms(weights: string | undefined, ids: BackboneId[]): Bench
     arms.push(arm(id, file));
     // 224 + 112 px doubles the flow's input: one seed, to see whether it is worth choosing over 224 alone. With
     // the paper's flow: whitening 4672 features would take minutes of the training (a D^3 factorisation).
-    if (id === 'googlenet') arms.push({ ...paperFlow(arm(id, file, 2)), seeds: 1 });
+    if (id === 'googlenet') arms.push({ ...arm(id, file, 2, true), seeds: 1 });
   }
   if (!arms.length) throw new UsageError(`no weights for ${ids.join(', ')} under ../shared/weights: give --weights FILE`);
   return arms;
