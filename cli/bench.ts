@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bankCopies, DEFAULT_SETTINGS, detectBackbone, forBackbone, readBackboneWeights, type Backbone, type BackboneId, type FeatureConfig, type Flow, describeCalibration, DifferNet, formatRawScore, PREPROCESS_VERSION, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core/internal';
+import { bankCopies, DEFAULT_SETTINGS, FEATURE_POWER_OFFSET, detectBackbone, forBackbone, readBackboneWeights, type Backbone, type BackboneId, type FeatureConfig, type Flow, describeCalibration, DifferNet, formatRawScore, PREPROCESS_VERSION, trainInspectionModel, withRotations, featureDim, flowParamCount, loadModel, saveModel, scoreAngles, scoreFeatureRows, scoreStats, type FeatureBank, type FeatureWork, type ModelSettings, type ScoreStats } from '../src/core/internal';
 import { initNodeBackend } from '../src/core/node/backend';
 import { sharedPath } from '../src/core/node/shared';
 import { concatRows } from '../src/core/internal';
@@ -107,7 +107,7 @@ export function benchArms(weights: string | undefined, ids: BackboneId[]): Bench
     const f = settings.features;
     const px = Array.from({ length: f.scales }, (_, k) => Math.floor(f.size / 2 ** k)).join(' + ');
     const passes = settings.train.epochs * settings.train.subEpochs;
-    const flow = settings.flow.whitening !== undefined ? `, whitened flow (${passes} passes)` : paperFlow ? `, the paper's flow (${passes} passes)` : '';
+    const flow = settings.flow.whitening !== undefined ? `, ${settings.flow.power === undefined ? '' : `features^${settings.flow.power}, `}whitened flow (${passes} passes)` : paperFlow ? `, the paper's flow (${passes} passes)` : '';
     return { id, weights: file, settings, label: `${BACKBONE_NAME[id]}, ${f.taps?.join(' + ') ?? (id === 'googlenet' ? 'inception_3b + 4a + 4c + 4e' : 'last layer')}, ${px} px${flow}` };
   };
   if (weights) return [arm(detectBackbone(readBackboneWeights(readFileSync(weights))), weights)];
@@ -529,7 +529,7 @@ Made by \`npm run bench\` (\`tsx cli/main.ts bench${argv.length ? ' ' + shownArg
 ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, TF.js backend **${backend}** x ${pool.size} worker threads.${cachedNote}
 Data: Magnetic Tile Defects (\`../shared/datasets/mtd\`, the paper's split: ${ds.train.length} train, ${ds.test.filter((t) => t.label === 0).length} good + ${ds.test.filter((t) => t.label === 1).length} defective test).
 Backbone: ${primary.label} (\`${path.relative(process.cwd(), primary.weights)}\`), ${dim} features.
-Flow: ${aligned.flow.blocks} blocks x width ${aligned.flow.hidden}, clamp ${aligned.flow.clamp}${aligned.flow.whitening === undefined ? '' : `, on features whitened with covariance shrinkage ${aligned.flow.whitening} and blocks starting at the identity (src/core/flow/whitening.ts)`}; ${aligned.train.epochs * aligned.train.subEpochs} passes over the training images, batch ${aligned.train.batchSize}, Adam lr ${aligned.train.adam.lr} (the paper's betas, eps and weight decay).
+Flow: ${aligned.flow.blocks} blocks x width ${aligned.flow.hidden}, clamp ${aligned.flow.clamp}${aligned.flow.whitening === undefined ? '' : `, on features${aligned.flow.power === undefined ? '' : ` to the power ${aligned.flow.power} (offset ${FEATURE_POWER_OFFSET})`} whitened with covariance shrinkage ${aligned.flow.whitening} and blocks starting at the identity (src/core/flow/whitening.ts)`}; ${aligned.train.epochs * aligned.train.subEpochs} passes over the training images, batch ${aligned.train.batchSize}, Adam lr ${aligned.train.adam.lr} (the paper's betas, eps and weight decay).
 All AUROCs are of the **final** model (no best-of-run selection).
 
 ## Against the targets of issue 3

@@ -60,7 +60,7 @@ describe.sequential('GoogLeNet in the app (BVLC caffemodel, MTD)', () => {
     await expect.poll(() => text(page, '[data-testid="teach-count"]'), { timeout: 60_000 }).toMatch(/^30 good images/);
     // The model's settings are GoogLeNet's own, and the form shows them.
     // GoogLeNet's flow is whitened and trains for 2 passes (core/model/settings.ts, WHITENED_PASSES).
-    expect(await text(page, '[data-testid="settings-details"] summary')).toMatch(/^Settings: 224 px, 1 scale, inception_3b \+ 4a \+ 4c \+ 4e, 1×2 passes, flow 8×192 on whitened features, /);
+    expect(await text(page, '[data-testid="settings-details"] summary')).toMatch(/^Settings: 224 px, 1 scale, inception_3b \+ 4a \+ 4c \+ 4e, 1×2 passes, flow 8×192 on whitened features to the power 0.5, /);
     await page.click('[data-testid="settings-details"] summary');
     expect(await page.isChecked('[data-testid="whiten-toggle"]')).toBe(true);
     expect(await page.inputValue('select[aria-label="Working size"]')).toBe('224');

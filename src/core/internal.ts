@@ -24,7 +24,7 @@ export { anomalyScore, scoreFeatureRows, scoreAngles, type ScoreOptions } from '
 export { defectMap, gaussianBlur, DEFAULT_MAP_ORDER, type DefectMap, type MapOrder } from './score/defectMap';
 export { evenAngles, randomAngles } from './transforms';
 export { DifferNet, type TrainEvent, type TrainCallbacks, type TrainingRecord } from './model/differnet';
-export { PAPER_SETTINGS, DEFAULT_SETTINGS, BACKBONE_FEATURES, forBackbone, bankCopies, withRotations, ROTATION_BANK_COPIES, type ModelSettings, type TrainSettings } from './model/settings';
+export { PAPER_SETTINGS, DEFAULT_SETTINGS, BACKBONE_FEATURES, forBackbone, bankCopies, withRotations, ROTATION_BANK_COPIES, FEATURE_POWER_OFFSET, type ModelSettings, type TrainSettings } from './model/settings';
 export * from './inspection';
 export { trainModel, trainInspectionModel, localFeatureWork, concatRows, CALIBRATION_MAPS, type FeatureWork, type PipelineOptions } from './train/pipeline';
 export { saveModel, loadModel, readModelFile, ModelFileError, MODEL_VERSION, type ModelManifest } from './model/modelFile';

@@ -1,6 +1,6 @@
 import type { BackboneId, ModelSettings } from '../../core';
 // The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
-import { DEFAULT_WHITENING_SHRINKAGE, forBackbone, withRotations } from '../../core/model/settings';
+import { DEFAULT_FEATURE_POWER, DEFAULT_WHITENING_SHRINKAGE, forBackbone, withRotations } from '../../core/model/settings';
 
 interface Props {
   settings: ModelSettings;
@@ -104,7 +104,11 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
           onChange={(e) =>
             set((c) => {
               if (e.target.checked) c.flow.whitening = DEFAULT_WHITENING_SHRINKAGE;
-              else delete c.flow.whitening;
+              else {
+                // The power is part of the whitening layer: it goes with it.
+                delete c.flow.whitening;
+                delete c.flow.power;
+              }
             })
           }
           data-testid="whiten-toggle"
@@ -116,6 +120,27 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
             : 'The paper\'s flow, on the features as they come.'}
         </small>
       </label>
+      {s.flow.whitening !== undefined && (
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={s.flow.power !== undefined}
+            onChange={(e) =>
+              set((c) => {
+                if (e.target.checked) c.flow.power = DEFAULT_FEATURE_POWER;
+                else delete c.flow.power;
+              })
+            }
+            data-testid="power-toggle"
+          />
+          <span>Take each feature's square root first</span>
+          <small className="muted">
+            {s.flow.power !== undefined
+              ? `Features to the power ${s.flow.power}. Pooled features are skewed, and their roots fit the Gaussian far better (GoogLeNet's default: it finds more defects on textured parts).`
+              : 'The whitening takes the features as they come.'}
+          </small>
+        </label>
+      )}
       <div className="grid-fields">
         <label className="field">
           <span>Working size</span>

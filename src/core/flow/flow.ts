@@ -5,18 +5,21 @@ import { blockKey, couplingSplit, SOFT_CLAMP_FACTOR, SUBNET_LAYERS, type FlowCon
 import { linear } from './linear';
 import { gatherDistinct } from '../gatherGrad';
 import { ownedVariable } from '../variables';
-import { checkWhitening, whiteningLogDet, type Whitening } from './whitening';
+import { checkWhitening, powerTensor, whiteningLogDet, type FeaturePower, type Whitening } from './whitening';
 
 /** State-dict keys of the whitening layer (absent in flows without one, as in every official checkpoint). */
 export const WHITEN_MEAN_KEY = 'whiten.mean';
 export const WHITEN_MATRIX_KEY = 'whiten.matrix';
+/** [exponent, offset] of the power taken before the whitening; absent in flows without one. */
+export const WHITEN_POWER_KEY = 'whiten.power';
 
 /** A whitening layer's tensors on the TF.js backend. */
 interface WhiteningTensors {
   mean: tf.Tensor1D;
-  /** W transposed, so that rows are whitened by matMul(x - mean, W^T). */
+  /** W transposed, so that rows are whitened by matMul(p(x) - mean, W^T). */
   matrixT: tf.Tensor2D;
   logDet: number;
+  power: FeaturePower | null;
 }
 
 export interface FlowInit {
@@ -61,9 +64,17 @@ function readWhitening(sd: StateDict, dim: number): Whitening | null {
   if (mean.shape.join('x') !== `${dim}` || matrix.shape.join('x') !== `${dim}x${dim}`) {
     throw new Error(`the flow's whitening has shapes [${mean.shape}] / [${matrix.shape}], expected [${dim}] / [${dim}, ${dim}]`);
   }
-  const w = { mean: Float32Array.from(mean.data), matrix: Float32Array.from(matrix.data) };
+  const power = sd.get(WHITEN_POWER_KEY);
+  if (power && (power.shape.join('x') !== '2' || power.data.length !== 2)) throw new Error(`the flow's feature power has shape [${power.shape}], expected [2] (exponent, offset)`);
+  const w: Whitening = { mean: Float32Array.from(mean.data), matrix: Float32Array.from(matrix.data), ...(power ? { power: { exponent: power.data[0], offset: power.data[1] } } : {}) };
   checkWhitening(w, dim);
   return w;
+}
+
+function writeWhitening(sd: StateDict, w: Whitening, dim: number): void {
+  sd.set(WHITEN_MEAN_KEY, { shape: [dim], data: w.mean });
+  sd.set(WHITEN_MATRIX_KEY, { shape: [dim, dim], data: w.matrix });
+  if (w.power) sd.set(WHITEN_POWER_KEY, { shape: [2], data: Float32Array.of(w.power.exponent, w.power.offset) });
 }
 
 /** The official code's F_fully_connected: fc1-ReLU-fc2-ReLU-fc2b-ReLU-fc3. */
@@ -92,6 +103,7 @@ export class Flow {
           mean: tf.keep(tf.tensor1d(whitening.mean)),
           matrixT: tf.keep(tf.tidy(() => tf.tensor2d(whitening.matrix, [config.inputDim, config.inputDim]).transpose() as tf.Tensor2D)),
           logDet: whiteningLogDet(whitening),
+          power: whitening.power ?? null,
         }
       : null;
   }
@@ -135,10 +147,7 @@ export class Flow {
         }
       }
     }
-    if (init.whitening) {
-      sd.set(WHITEN_MEAN_KEY, { shape: [config.inputDim], data: init.whitening.mean });
-      sd.set(WHITEN_MATRIX_KEY, { shape: [config.inputDim, config.inputDim], data: init.whitening.matrix });
-    }
+    if (init.whitening) writeWhitening(sd, init.whitening, config.inputDim);
     return Flow.fromStateDict(sd, config.clamp);
   }
 
@@ -229,7 +238,7 @@ export class Flow {
     return tf.tidy(() => {
       const { l1, l2 } = couplingSplit(this.config.inputDim);
       const w = this.whiten;
-      let h: tf.Tensor2D = w ? tf.matMul(tf.sub(x, w.mean) as tf.Tensor2D, w.matrixT) : x;
+      let h: tf.Tensor2D = w ? tf.matMul(tf.sub(w.power ? powerTensor(w.power, x) : x, w.mean) as tf.Tensor2D, w.matrixT) : x;
       let logDet: tf.Tensor1D = w ? tf.fill([x.shape[0]], w.logDet) : tf.zeros([x.shape[0]]);
       for (const b of this.blocks) {
         h = gatherDistinct(h, b.perm, 1);
@@ -297,10 +306,7 @@ export class Flow {
         }
       }
     }
-    if (this.whitening) {
-      sd.set(WHITEN_MEAN_KEY, { shape: [this.config.inputDim], data: this.whitening.mean });
-      sd.set(WHITEN_MATRIX_KEY, { shape: [this.config.inputDim, this.config.inputDim], data: this.whitening.matrix });
-    }
+    if (this.whitening) writeWhitening(sd, this.whitening, this.config.inputDim);
     return sd;
   }
 

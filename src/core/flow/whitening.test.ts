@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Flow } from './flow';
 import { HostFlow } from './hostFlow';
-import { checkWhitening, fitWhitening, whiteningLogDet, whitenRows, whitenRowsJs, type Whitening } from './whitening';
+import { checkWhitening, fitWhitening, powerFeature, powerRows, powerSlope, whiteningLogDet, whitenGradientJs, whitenRows, whitenRowsJs, type FeaturePower, type Whitening } from './whitening';
 import { leakedTensors, setupTf, tf } from '../../../test/support/tf';
 import { seededRandom } from '../random';
 import { flowGradient, hostFlowGradient } from '../score/hostMap';
@@ -165,5 +165,107 @@ describe('a whitened flow', () => {
     const gaussian = Array.from({ length: count }, (_, r) => y.subarray(r * dim, (r + 1) * dim).reduce((s, v) => s + v * v, 0) / dim);
     expect(Math.max(...gaussian.map((g, i) => Math.abs(g - a.scores[i])))).toBeGreaterThan(1e-3);
     expect(await leakedTensors(() => run('host'))).toBe(0);
+  });
+});
+
+describe('a feature power before the whitening', () => {
+  const dim = 16;
+  const count = 48;
+  const power: FeaturePower = { exponent: 0.25, offset: 0.001 };
+  /** Pooled ReLU features: non-negative, many exactly 0 (a few made negative, which p clamps to 0). */
+  const x = correlated(count, dim, 11).map((v, i) => (i % 7 === 0 ? 0 : i % 29 === 0 ? -0.5 : Math.abs(v)));
+  const cfg = { inputDim: dim, blocks: 2, hidden: 16, clamp: 3 };
+
+  it('p and its slope match their float64 definitions and a central difference', () => {
+    for (const v of [0, -1, 1e-6, 0.02, 0.45, 66]) {
+      expect(powerFeature(power, v)).toBe(Math.pow(Math.max(v, 0) + 0.001, 0.25));
+      if (v <= 0) expect(powerSlope(power, v)).toBe(0);
+      else {
+        const h = v * 1e-5;
+        const fd = (powerFeature(power, v + h) - powerFeature(power, v - h)) / (2 * h);
+        expect(Math.abs(powerSlope(power, v) - fd)).toBeLessThan(1e-6 * Math.abs(fd));
+      }
+    }
+  });
+
+  it('whitens the powered rows: the same as a whitening fitted on p(x) and applied to p(x), alike on TF.js and in JavaScript', async () => {
+    const wp = await fitWhitening(x, count, dim, { shrinkage: 0.02, power });
+    const px = powerRows(power, x);
+    const plain = await fitWhitening(px, count, dim, { shrinkage: 0.02 });
+    expect(wp.power).toEqual(power);
+    expect(Array.from(wp.mean)).toEqual(Array.from(plain.mean));
+    expect(Array.from(wp.matrix)).toEqual(Array.from(plain.matrix));
+    const a = whitenRowsJs(wp, x, count);
+    const b = whitenRowsJs(plain, px, count);
+    const c = await whitenRows(wp, x, count);
+    const big = Math.max(...b.map(Math.abs));
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6 * big);
+    expect(Math.max(...c.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5 * big);
+  });
+
+  it("input gradient on the host kernels equals TF.js's autodiff through power, whitening and blocks, 1e-5 relative; 0 where a feature is <= 0", async () => {
+    const w = await fitWhitening(x, count, dim, { shrinkage: 0.02, power });
+    const flow = Flow.random(cfg, 3, { whitening: w });
+    const host = await HostFlow.create(flow.config, 1, { helpers: 0 }, undefined, true);
+    host.load(await flow.toStateDict());
+    let clamped = 0;
+    for (let r = 0; r < 4; r++) {
+      const row = x.slice(r * dim, (r + 1) * dim);
+      const a = hostFlowGradient(host, flow, row);
+      const b = flowGradient(flow, row).grad;
+      const big = Math.max(...b.map(Math.abs));
+      expect(big).toBeGreaterThan(0);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5 * big);
+      row.forEach((v, i) => {
+        if (v <= 0) {
+          clamped++;
+          expect(Math.abs(a[i])).toBe(0);
+          expect(Math.abs(b[i])).toBe(0);
+        }
+      });
+    }
+    expect(clamped).toBeGreaterThan(0);
+    host.dispose();
+    flow.dispose();
+  });
+
+  it('whitenGradientJs is (g W) times the power\'s slope, in float64', async () => {
+    const w = await fitWhitening(x, count, dim, { shrinkage: 0.02, power });
+    const g = Float32Array.from({ length: dim }, (_, i) => Math.sin(i + 1));
+    const row = x.slice(dim, 2 * dim);
+    const got = whitenGradientJs(w, g, row);
+    for (let k = 0; k < dim; k++) {
+      let t = 0;
+      for (let i = k; i < dim; i++) t += g[i] * w.matrix[i * dim + k];
+      expect(got[k]).toBeCloseTo(Math.fround(t * powerSlope(power, row[k])), 5);
+    }
+  });
+
+  it('round-trips through a state dict with identical scores; a bad power is refused', async () => {
+    const w = await fitWhitening(x, count, dim, { shrinkage: 0.02, power });
+    const flow = Flow.random(cfg, 2, { whitening: w });
+    const sd = await flow.toStateDict();
+    expect(Array.from(sd.get('whiten.power')!.data)).toEqual([0.25, Math.fround(0.001)]);
+    const back = Flow.fromStateDict(sd);
+    expect(Array.from(await scoreFeatureRows(back, x, dim, 1))).toEqual(Array.from(await scoreFeatureRows(flow, x, dim, 1)));
+    // Without its power the same flow scores other numbers: the power is not decoration.
+    const without = new Map(sd);
+    without.delete('whiten.power');
+    const bare = Flow.fromStateDict(without);
+    expect(Array.from(await scoreFeatureRows(bare, x, dim, 1))).not.toEqual(Array.from(await scoreFeatureRows(flow, x, dim, 1)));
+    for (const [data, why] of [
+      [[0, 0.001], /exponent 0/],
+      [[1.5, 0.001], /exponent 1.5/],
+      [[0.25, 0], /offset 0/],
+      [[Number.NaN, 0.001], /exponent NaN/],
+    ] as const) {
+      const bad = new Map(sd);
+      bad.set('whiten.power', { shape: [2], data: Float32Array.from(data) });
+      expect(() => Flow.fromStateDict(bad)).toThrow(why);
+    }
+    const shaped = new Map(sd);
+    shaped.set('whiten.power', { shape: [3], data: new Float32Array(3).fill(0.5) });
+    expect(() => Flow.fromStateDict(shaped)).toThrow(/expected \[2\]/);
+    for (const f of [flow, back, bare]) f.dispose();
   });
 });

@@ -11,7 +11,7 @@ import { anomalyScore, scoreAngles, type ScoreOptions } from '../score/score';
 import type { FeatureBank } from '../train/featureBank';
 import { trainFlow, type FlowTrainProgress } from '../train/trainFlow';
 import type { Calibration } from '../inspection/calibration';
-import type { ModelSettings } from './settings';
+import { FEATURE_POWER_OFFSET, type ModelSettings } from './settings';
 
 export interface TrainingRecord {
   /** Good images the flow trained on. */
@@ -67,9 +67,13 @@ export class DifferNet {
   /** The flow half of training, for callers that computed the feature bank themselves (e.g. in parallel). */
   static async trainOnBank(backbone: Backbone, bank: FeatureBank, settings: ModelSettings, cb: TrainCallbacks, featureSeconds = 0): Promise<DifferNet> {
     const t = settings.train;
-    const { whitening: shrinkage, ...arch } = settings.flow;
+    const { whitening: shrinkage, power, ...arch } = settings.flow;
+    if (power !== undefined && shrinkage === undefined) throw new Error('a feature power needs the whitening: turn "Whiten the features" on, or the power off');
     const fitStart = Date.now();
-    const whitening = shrinkage === undefined ? null : await fitWhitening(bank.data, bank.count * bank.copies, bank.dim, { shrinkage, signal: cb.signal });
+    const whitening =
+      shrinkage === undefined
+        ? null
+        : await fitWhitening(bank.data, bank.count * bank.copies, bank.dim, { shrinkage, power: power === undefined ? null : { exponent: power, offset: FEATURE_POWER_OFFSET }, signal: cb.signal });
     const whiteningSeconds = (Date.now() - fitStart) / 1000;
     const flow = Flow.random({ inputDim: bank.dim, ...arch }, t.seed, { whitening, identityInit: whitening !== null });
     try {

@@ -125,15 +125,44 @@ describe('model file', () => {
     bb.dispose();
   });
 
+  it('keeps a feature power (version 3, scores exactly as before); its settings and flow must agree', async () => {
+    const { bb, m } = model();
+    const rows = Float32Array.from({ length: 20 * 1024 }, (_, i) => Math.abs(Math.sin(i * 0.37) * (1 + (i % 1024) / 100) + Math.cos(i * 0.011)));
+    const whitening = await fitWhitening(rows, 20, 1024, { shrinkage: 0.05, power: { exponent: 0.25, offset: 0.001 } });
+    const ws: ModelSettings = { ...settings, flow: { ...settings.flow, whitening: 0.05, power: 0.25 } };
+    const wm = new DifferNet(plan.features, bb, Flow.random({ inputDim: 1024, blocks: settings.flow.blocks, hidden: settings.flow.hidden, clamp: settings.flow.clamp }, 4, { whitening }), ws, m.calibration);
+    const bytes = await saveModel(wm, { name: 'powered', includeBackbone: false });
+    expect(readModelFile(bytes).manifest.version).toBe(3);
+    const { model: back } = loadModel(bytes, plan.features, bb);
+    expect(back.flow.whitening?.power).toEqual({ exponent: 0.25, offset: Math.fround(0.001) });
+    const img = syntheticPart(64, 2);
+    expect(await back.score(img, { transforms: 1 })).toBe(await wm.score(img, { transforms: 1 }));
+    const editManifest = (edit: (man: { version: number; settings: ModelSettings }) => void) =>
+      rezip(bytes, (f) => {
+        const man = JSON.parse(strFromU8(f['manifest.json']));
+        edit(man);
+        f['manifest.json'] = strToU8(JSON.stringify(man));
+      });
+    expect(() => loadModel(editManifest((man) => (man.version = 2)), plan.features, bb)).toThrow(/feature power in a version 2 file/);
+    expect(() => loadModel(editManifest((man) => void delete man.settings.flow.power), plan.features, bb)).toThrow(/settings take the features to the power \(none\) but its flow to 0.25/);
+    expect(() => loadModel(editManifest((man) => (man.settings.flow.power = 0.5)), plan.features, bb)).toThrow(/power 0.5 but its flow to 0.25/);
+    expect(() => loadModel(editManifest((man) => (man.settings.flow.power = 3)), plan.features, bb)).toThrow(/invalid feature power/);
+    expect(() => loadModel(editManifest((man) => void delete man.settings.flow.whitening), plan.features, bb)).toThrow(/invalid feature power/);
+    back.dispose();
+    wm.dispose();
+    m.dispose();
+    bb.dispose();
+  });
+
   it('refuses an unknown version, a wrong checksum, and non-model files', async () => {
     const { bb, m } = model();
     const bytes = await saveModel(m, { name: 'x', includeBackbone: false });
-    const v3 = rezip(bytes, (f) => {
+    const future = rezip(bytes, (f) => {
       const man = JSON.parse(strFromU8(f['manifest.json']));
-      man.version = 3;
+      man.version = 4;
       f['manifest.json'] = strToU8(JSON.stringify(man));
     });
-    expect(() => readModelFile(v3)).toThrow(/unsupported model file version 3/);
+    expect(() => readModelFile(future)).toThrow(/unsupported model file version 4/);
     const flipped = rezip(bytes, (f) => {
       f['tensors.bin'][100] ^= 0xff;
     });

@@ -12,11 +12,17 @@ import type { ModelSettings } from './settings';
 
 export const MODEL_FORMAT = 'differnet-inspector-model';
 /**
- * Version 2 adds a whitened flow (flow/whitening.ts). Files without one are still written as version 1, so
- * an older app keeps reading them; it refuses a whitened model instead of scoring it without its whitening.
+ * Version 2 adds a whitened flow (flow/whitening.ts), version 3 a power of the features before it. Each file
+ * is written with the lowest version that describes it, so an older app keeps reading what it can score and
+ * refuses a model instead of scoring it without its whitening or power.
  */
-export const MODEL_VERSION = 2;
-const READABLE_VERSIONS = [1, 2] as const;
+export const MODEL_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, 3] as const;
+
+/** The lowest model file version that holds `flow`. */
+export function modelVersionFor(flow: Flow): number {
+  return flow.whitening?.power ? 3 : flow.whitening ? 2 : 1;
+}
 
 export class ModelFileError extends Error {
   override name = 'ModelFileError';
@@ -46,7 +52,7 @@ export async function saveModel(model: DifferNet, opts: SaveOptions): Promise<Ui
   return writeTensorArchive<ModelManifest>(
     {
       format: MODEL_FORMAT,
-      version: model.flow.whitening ? MODEL_VERSION : 1,
+      version: modelVersionFor(model.flow),
       name: opts.name,
       savedAt: new Date().toISOString(),
       backbone: { id: model.backbone.id, weightsHash: model.backbone.weightsHash, included: opts.includeBackbone },
@@ -101,6 +107,9 @@ function validateManifest(m: ModelManifest): void {
   const wh = st.flow.whitening;
   if (wh !== undefined && !(typeof wh === 'number' && wh > 0 && wh <= 1)) bad('has an invalid flow whitening');
   if (wh !== undefined && m.version === 1) bad('has a whitened flow in a version 1 file');
+  const pw = st.flow.power;
+  if (pw !== undefined && !(typeof pw === 'number' && pw > 0 && pw <= 1 && wh !== undefined)) bad('has an invalid feature power');
+  if (pw !== undefined && m.version < 3) bad(`has a feature power in a version ${m.version} file`);
   // Absent in files written before feature taps: the backbone's default, the last layer.
   const taps = st.features.taps;
   if (taps !== undefined && (!Array.isArray(taps) || taps.length < 1 || taps.length > 64 || !taps.every((t) => typeof t === 'string' && t.length > 0 && t.length < 100))) bad('has invalid feature taps');
@@ -147,6 +156,12 @@ export function loadModel(bytes: Uint8Array, engine: FeatureEngine, backbone?: B
     flow = Flow.fromStateDict(tensors, manifest.flow.clamp);
     if ((manifest.settings.flow.whitening !== undefined) !== (flow.whitening !== null)) {
       throw new Error(manifest.settings.flow.whitening !== undefined ? 'its settings whiten the features but the flow has no whitening' : 'its flow has a whitening its settings do not name');
+    }
+    const inFlow = flow.whitening?.power?.exponent;
+    const inSettings = manifest.settings.flow.power;
+    // The flow's tensor holds the exponent in float32.
+    if (inFlow === undefined ? inSettings !== undefined : inSettings === undefined || Math.fround(inSettings) !== inFlow) {
+      throw new Error(`its settings take the features to the power ${inSettings ?? '(none)'} but its flow to ${inFlow ?? '(none)'}`);
     }
     const model = new DifferNet(engine, bb, flow, manifest.settings, manifest.calibration, manifest.training);
     return { model, manifest, ownsBackbone };

@@ -24,13 +24,15 @@ describe('settings', () => {
     expect(DEFAULT_SETTINGS.train.rotate).toBe(false);
   });
 
-  it('whitens the flow input for GoogLeNet only, and drops the whitening again when the backbone changes', () => {
+  it('whitens the flow input (square roots first) for GoogLeNet only, and drops both again when the backbone changes', () => {
     const g = forBackbone(DEFAULT_SETTINGS, 'googlenet');
     expect(g.flow.whitening).toBeGreaterThan(0);
+    expect(g.flow.power).toBe(0.5);
     expect(g.features).toEqual({ size: 224, scales: 1 });
     expect([g.train.epochs, g.train.subEpochs]).toEqual([WHITENED_PASSES.epochs, WHITENED_PASSES.subEpochs]);
     const s = forBackbone(g, 'squeezenet1_1');
     expect('whitening' in s.flow).toBe(false);
+    expect('power' in s.flow).toBe(false);
     expect(s.flow).toEqual(DEFAULT_SETTINGS.flow);
     expect(s.train).toEqual(DEFAULT_SETTINGS.train);
     expect(forBackbone(PAPER_SETTINGS, 'alexnet').flow).toEqual(PAPER_SETTINGS.flow);

@@ -83,7 +83,7 @@ export function hostFlowGradient(h: HostFlow, flow: Flow, row: Float32Array): Fl
   if (flow.whitening) whitenRowsJs(flow.whitening, row, 1, input);
   else input.set(row);
   const { grad } = h.inputGradient(1);
-  return flow.whitening ? whitenGradientJs(flow.whitening, grad) : grad;
+  return flow.whitening ? whitenGradientJs(flow.whitening, grad, row) : grad;
 }
 
 /** One feature row's loss, (0.5 sum z^2 - log det) / D as defectMap.ts's, differentiated; and its mean z^2. */

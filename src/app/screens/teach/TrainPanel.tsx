@@ -46,7 +46,7 @@ export function TrainPanel({ record }: { record: ModelRecord }) {
         <summary>
           Settings: {record.settings.features.size} px, {record.settings.features.scales} scale{record.settings.features.scales === 1 ? '' : 's'}
           {/* GoogLeNet's mid-level taps are what set it apart; the others pool their last layer unless told. */}
-          {record.settings.features.taps || record.backbone === 'googlenet' ? `, ${tapsLabel(record.settings.features.taps ?? BACKBONE_TAPS[record.backbone])}` : ''}, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}{record.settings.flow.whitening === undefined ? "" : " on whitened features"}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
+          {record.settings.features.taps || record.backbone === 'googlenet' ? `, ${tapsLabel(record.settings.features.taps ?? BACKBONE_TAPS[record.backbone])}` : ''}, {record.settings.train.epochs}×{record.settings.train.subEpochs} passes, flow {record.settings.flow.blocks}×{record.settings.flow.hidden}{record.settings.flow.whitening === undefined ? '' : record.settings.flow.power === undefined ? ' on whitened features' : ` on whitened features to the power ${record.settings.flow.power}`}, {record.settings.train.rotate ? `${record.settings.testTransforms} test rotations` : 'no rotations'}
         </summary>
         <SettingsForm settings={record.settings} presets={presets} backbone={record.backbone} onChange={(settings) => void save({ settings })} disabled={busy} />
       </details>
