@@ -5,6 +5,9 @@ export type BackboneId = 'alexnet' | 'squeezenet1_1' | 'googlenet';
 
 export const BACKBONE_IDS: readonly BackboneId[] = ['alexnet', 'squeezenet1_1', 'googlenet'];
 
+/** Each backbone's name for people: the UI's and the engine's messages. */
+export const BACKBONE_LABEL: Readonly<Record<BackboneId, string>> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet (BVLC)' };
+
 /** How a backbone expects its input: RGB in [0,1], then (x - mean) / std per channel. */
 export interface InputConvention {
   mean: [number, number, number];

@@ -53,6 +53,7 @@ describe('engine request handlers (Node, WASM)', () => {
     await other.init({ wasmPaths: '', choice: 'wasm' }, ctx());
     expect((await other.loadWeights({ source: { kind: 'bytes', bytes: out.result.bytes }, name: 'from the engine' }, ctx())).result.weights.hash).toBe(r.result.weights.hash);
     await expect(h.exportWeights({ backbone: 'alexnet' }, ctx())).rejects.toThrow(/no AlexNet weights are loaded in the engine/);
+    await expect(h.exportWeights({ backbone: 'googlenet' }, ctx())).rejects.toThrow(/no GoogLeNet \(BVLC\) weights are loaded in the engine/);
   });
 
   it('train fits a model, calibrates it on held-out images and keeps it loaded', async () => {
