@@ -40,9 +40,10 @@ export interface MapPolicy {
 // --live-only`, 2026-12-02 07:23 UTC, load 1.0). What the rest formula misses there is the page drawing each
 // map and the map engine's thread taking a core from the verdict engine's two in the rest as well; a map
 // costs about half its duration in verdicts, so about 1 map/s is what keeps the 0.8. Those runs scored
-// beside a map on both of the verdict engine's threads; such scores now run on one (in Node, beside one
-// thread making maps back to back, one thread scored 1.07-1.42x as many images per second as two, and the
-// maps went 1.07-1.24x faster), so this cap is from before that and wants measuring again.
+// beside a map on both of the verdict engine's threads; such scores now run on one (in Node on this
+// machine, beside one thread making maps back to back: one thread scored 1.31-1.42x as many images per
+// second as two with the other sessions idle, 1.07-1.42x under their load, and the maps went 1.02-1.24x
+// faster), so this cap is from before that and wants measuring again.
 export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 1.1 };
 
 /**
