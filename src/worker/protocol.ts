@@ -177,8 +177,11 @@ export interface EngineApi {
     { bytes: ArrayBuffer; summary: ModelSummary },
   ];
   setCalibration: [{ modelId: string; calibration: Calibration }, void];
-  /** `name`: the file's, for the error an undecodable image gets ("image" without one). */
-  analyze: [{ modelId: string; image: ImageInput; name?: string; map: boolean; transforms?: number; roi?: Roi }, AnalyzeResult];
+  /**
+   * `name`: the file's, for the error an undecodable image gets ("image" without one). `threads`: at most this
+   * many threads for this job's host kernels (ScoreOptions.threads), e.g. 1 while another engine holds a core.
+   */
+  analyze: [{ modelId: string; image: ImageInput; name?: string; map: boolean; transforms?: number; roi?: Roi; threads?: number }, AnalyzeResult];
   /** With `calibrate`, the good items also set a calibration (for models that have none yet). */
   evaluate: [{ modelId: string; items: EvaluateItem[]; maps: boolean; calibrate?: ThresholdMethod }, EvaluateSummary];
   exportModel: [{ modelId: string; name: string; includeBackbone: boolean }, ArrayBuffer];

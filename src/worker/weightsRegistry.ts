@@ -1,6 +1,6 @@
 // Backbone weights the worker holds: the kept state dicts (what survives a backend change) and the
 // backbones built from them on the current backend (rebuilt lazily after one).
-import { createBackbone, type Backbone, type BackboneId } from '../core/backbones';
+import { BACKBONE_LABEL, createBackbone, type Backbone, type BackboneId } from '../core/backbones';
 import { encodeWeightsFile } from '../core/model/weightsFile';
 import type { StateDict } from '../core/torch';
 import type { WeightsInfo } from './protocol';
@@ -12,7 +12,7 @@ function paramCount(sd: StateDict): number {
 }
 
 export function backboneName(id: BackboneId): string {
-  return id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1';
+  return BACKBONE_LABEL[id];
 }
 
 export class WeightsRegistry {

@@ -30,7 +30,7 @@ export function newId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export const BACKBONE_LABEL: Record<string, string> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet (BVLC)' };
+export { BACKBONE_LABEL } from '../../core/backbones/types';
 
 /**
  * The one date-time format of the UI: local time to the second, "2026-12-02 14:03:07", as History, reports and

@@ -12,6 +12,7 @@ import { referenceImage, syntheticPart } from '../../../test/support/images';
 import { maxAbsDiff, setupTf, tf } from '../../../test/support/tf';
 import type { KernelFlavour } from '../wasm/gemmKernels';
 import { HostBackbone } from './hostBackbone';
+import { Helper } from '../wasm/helperPool';
 
 beforeAll(setupTf);
 const wasm = new WasmFeatureEngine({ helpers: 0 });
@@ -67,12 +68,21 @@ for (const net of nets) {
       });
     }
 
-    it('gives the same floats on two threads as on one', async () => {
+    it('gives the same floats on two threads as on one, and on one thread of two when limited to it', async () => {
       const one = await HostBackbone.create(bb.plan, { helpers: 0 }, 224);
       const two = await HostBackbone.create(bb.plan, { helpers: 1, spawn: nodeThreadSpawner }, 224);
       expect(two.threads).toBe(2);
       const px = Float32Array.from({ length: 224 * 224 * 3 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
-      expect(Array.from(await two.pooled(px, 224))).toEqual(Array.from(await one.pooled(px, 224)));
+      const want = Array.from(await one.pooled(px, 224));
+      expect(Array.from(await two.pooled(px, 224))).toEqual(want);
+      const posts = vi.spyOn(Helper.prototype, 'post');
+      try {
+        expect(Array.from(await two.pooled(px, 224, undefined, 1))).toEqual(want);
+        expect(posts).not.toHaveBeenCalled();
+      } finally {
+        posts.mockRestore();
+      }
+      expect(two.threads).toBe(2);
       one.dispose();
       two.dispose();
     });

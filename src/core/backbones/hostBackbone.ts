@@ -254,7 +254,8 @@ export class HostBackbone implements HostForward {
     this.side = side;
   }
 
-  async pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array> {
+  /** `maxThreads`: at most this many threads for this image (GemmRunner.limited); default all of them. */
+  async pooled(rgb: Float32Array, side: number, taps?: readonly string[], maxThreads?: number): Promise<Float32Array> {
     if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
     if (!this.sides.has(side)) {
       planShapes(this.plan, side);
@@ -263,7 +264,7 @@ export class HostBackbone implements HostForward {
     await this.reserve(side);
     const run = this.runner!;
     try {
-      return this.forward(run, rgb, side, taps, this.pingPong());
+      return run.limited(maxThreads, () => this.forward(run, rgb, side, taps, this.pingPong()));
     } catch (e) {
       // A helper that failed leaves the runner unusable: released, so that the WebAssembly feature engine (execution/wasmEngine.ts) makes a new one.
       this.dispose();
@@ -341,9 +342,9 @@ export class HostBackbone implements HostForward {
    * The gradient of a loss of the pooled features with respect to the normalised input pixels ((rgb - mean) /
    * std), for one image given at several scales (RGB in [0, 1], [side, side, 3] each). `back` gets each scale's
    * pooled taps (as pooled() returns them) and returns the loss's gradient with respect to them; it runs
-   * synchronously between the forward and the backward pass, which share the tape.
+   * synchronously between the forward and the backward pass, which share the tape. `maxThreads` as for pooled().
    */
-  async inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[]): Promise<Float32Array[]> {
+  async inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[], maxThreads?: number): Promise<Float32Array[]> {
     const sides = images.map((im) => im.side);
     images.forEach(({ rgb, side }) => {
       if (rgb.length !== side * side * 3) throw new Error(`expected a ${side}x${side} RGB image, got ${rgb.length} floats`);
@@ -353,9 +354,11 @@ export class HostBackbone implements HostForward {
     const run = this.runner!;
     const tape = this.tape!;
     try {
-      const pooled = images.map(({ rgb, side }, s) => this.forward(run, rgb, side, taps, { out: (i) => tape.scales[s].out[i], inner: (i, b, j) => tape.scales[s].inner[i][b][j] }));
-      const grads = back(pooled);
-      return images.map(({ side }, s) => this.backward(run, tape.scales[s], side, taps, grads[s]));
+      return run.limited(maxThreads, () => {
+        const pooled = images.map(({ rgb, side }, s) => this.forward(run, rgb, side, taps, { out: (i) => tape.scales[s].out[i], inner: (i, b, j) => tape.scales[s].inner[i][b][j] }));
+        const grads = back(pooled);
+        return images.map(({ side }, s) => this.backward(run, tape.scales[s], side, taps, grads[s]));
+      });
     } catch (e) {
       this.dispose();
       throw e;

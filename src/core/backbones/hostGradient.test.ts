@@ -66,6 +66,9 @@ for (const net of nets) {
         expect(relToMax(got[s], want), `${side} px`).toBeLessThan(2e-5);
       }
       expect(host.threads).toBe(2);
+      // Limited to this thread (Live's verdicts beside a map): the same floats.
+      const alone = await host.inputGradient(images, net.taps, () => r, 1);
+      alone.forEach((g, s) => expect(Array.from(g), `${net.sides[s]} px on one thread`).toEqual(Array.from(got[s])));
       host.dispose();
     });
   });

@@ -5,6 +5,9 @@ export type BackboneId = 'alexnet' | 'squeezenet1_1' | 'googlenet';
 
 export const BACKBONE_IDS: readonly BackboneId[] = ['alexnet', 'squeezenet1_1', 'googlenet'];
 
+/** Each backbone's name for people: the UI's and the engine's messages. */
+export const BACKBONE_LABEL: Readonly<Record<BackboneId, string>> = { alexnet: 'AlexNet', squeezenet1_1: 'SqueezeNet 1.1', googlenet: 'GoogLeNet (BVLC)' };
+
 /** How a backbone expects its input: RGB in [0,1], then (x - mean) / std per channel. */
 export interface InputConvention {
   mean: [number, number, number];
@@ -42,14 +45,17 @@ export interface Backbone {
 
 /** A backbone's forward pass outside TF.js (backbones/hostBackbone.ts). */
 export interface HostForward {
-  /** One image [side, side, 3], RGB in [0, 1] -> the channel means of each tap's feature map, concatenated (default: the plan's taps). */
-  pooled(rgb: Float32Array, side: number, taps?: readonly string[]): Promise<Float32Array>;
+  /**
+   * One image [side, side, 3], RGB in [0, 1] -> the channel means of each tap's feature map, concatenated
+   * (default: the plan's taps). `maxThreads`: at most this many of `threads` for this call.
+   */
+  pooled(rgb: Float32Array, side: number, taps?: readonly string[], maxThreads?: number): Promise<Float32Array>;
   /**
    * The gradient of a loss of the pooled taps with respect to the normalised input ((rgb - mean) / std) of
    * each scale of one image: `back` maps each scale's pooled taps to the loss's gradient with respect to them,
-   * synchronously (backbones/hostBackbone.ts inputGradient).
+   * synchronously (backbones/hostBackbone.ts inputGradient). `maxThreads` as for pooled().
    */
-  inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[]): Promise<Float32Array[]>;
+  inputGradient(images: readonly { rgb: Float32Array; side: number }[], taps: readonly string[] | undefined, back: (pooled: Float32Array[]) => Float32Array[], maxThreads?: number): Promise<Float32Array[]>;
   /** Threads working on each image, this one included. */
   readonly threads: number;
   /** Bytes of memory the kernels hold (weights, activations, and the tape of activations once a gradient was asked for). */

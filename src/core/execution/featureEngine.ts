@@ -29,10 +29,13 @@ export interface CopyGradients {
  */
 export interface FeatureEngine {
   readonly name: FeatureEngineName;
-  /** Features of transformed copies of one image, row j for specs[j]; `chunk` copies at a time through TF.js. */
-  copyRows(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: readonly CopySpec[], chunk?: number): Promise<Float32Array>;
-  /** The gradients of the copies of `base` ([1, size, size, 3] in [0, 1]) turned by `angles`, and their summed mean z^2. */
-  copyGradients(m: ScoredModel, base: tf.Tensor4D, angles: readonly number[]): Promise<CopyGradients>;
+  /**
+   * Features of transformed copies of one image, row j for specs[j]; `chunk` copies at a time through TF.js.
+   * `maxThreads`: at most this many threads for this call's host kernels (TF.js keeps its own pool).
+   */
+  copyRows(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: readonly CopySpec[], chunk?: number, maxThreads?: number): Promise<Float32Array>;
+  /** The gradients of the copies of `base` ([1, size, size, 3] in [0, 1]) turned by `angles`, and their summed mean z^2; `maxThreads` as for copyRows. */
+  copyGradients(m: ScoredModel, base: tf.Tensor4D, angles: readonly number[], maxThreads?: number): Promise<CopyGradients>;
   /** Bytes this engine holds for the backbone outside TF.js's tensors (the kernels' weights and activations); 0 where none. */
   bytesFor(backbone: Backbone): number;
 }

@@ -30,7 +30,7 @@ export class WasmFeatureEngine implements FeatureEngine {
 
   constructor(readonly threads: HostThreads) {}
 
-  async copyRows(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: readonly CopySpec[], chunk = 8): Promise<Float32Array> {
+  async copyRows(backbone: Backbone, cfg: FeatureConfig, img: RgbaImage, specs: readonly CopySpec[], chunk = 8, maxThreads?: number): Promise<Float32Array> {
     const host = await this.forward(backbone, cfg.size);
     if (!host) return tfjsCopyRows(backbone, cfg, img, specs, chunk);
     const dim = featureDim(backbone, cfg);
@@ -47,7 +47,7 @@ export class WasmFeatureEngine implements FeatureEngine {
           const full = px.subarray(j * n, (j + 1) * n);
           for (let s = 0; s < cfg.scales; s++) {
             const side = Math.floor(cfg.size / 2 ** s);
-            out.set(await host.pooled(downsampleNearestRgb(full, cfg.size, side), side, cfg.taps), (i + j) * dim + s * width);
+            out.set(await host.pooled(downsampleNearestRgb(full, cfg.size, side), side, cfg.taps, maxThreads), (i + j) * dim + s * width);
           }
         }
       }
@@ -57,9 +57,9 @@ export class WasmFeatureEngine implements FeatureEngine {
     return out;
   }
 
-  async copyGradients(m: ScoredModel, base: tf.Tensor4D, angles: readonly number[]): Promise<CopyGradients> {
+  async copyGradients(m: ScoredModel, base: tf.Tensor4D, angles: readonly number[], maxThreads?: number): Promise<CopyGradients> {
     const host = await this.forward(m.backbone, m.features.size);
-    return host ? hostCopyGradients(host, m, base, angles) : tfjsCopyGradients(m, base, angles);
+    return host ? hostCopyGradients(host, m, base, angles, maxThreads) : tfjsCopyGradients(m, base, angles);
   }
 
   bytesFor(backbone: Backbone): number {
@@ -110,8 +110,8 @@ export class WasmFeatureEngine implements FeatureEngine {
     let mine = true;
     const shared = this.shared;
     return {
-      pooled: (rgb, side, taps) => host.pooled(rgb, side, taps),
-      inputGradient: (images, taps, back) => host.inputGradient(images, taps, back),
+      pooled: (rgb, side, taps, maxThreads) => host.pooled(rgb, side, taps, maxThreads),
+      inputGradient: (images, taps, back, maxThreads) => host.inputGradient(images, taps, back, maxThreads),
       get threads() {
         return host.threads;
       },

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { rotate, toUnitRgb } from '../features/preprocess';
 import type { RgbaImage } from '../image';
 import { scoreAngles, type MapOrder, type ScoreOptions, type Scorer } from './score';
+import { checkThreadLimit } from '../wasm/threads';
 
 export type { MapOrder } from './score';
 
@@ -34,6 +35,7 @@ export type DefectMapOptions = ScoreOptions;
  * WebAssembly kernels' backward pass (score/hostMap.ts), or TF.js's autodiff.
  */
 export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOptions): Promise<DefectMap> {
+  if (opts.threads !== undefined) checkThreadLimit(opts.threads);
   const angles = scoreAngles(opts);
   const order = opts.mapOrder ?? DEFAULT_MAP_ORDER;
   const chunk = opts.chunk ?? 4;
@@ -45,7 +47,7 @@ export async function defectMap(m: Scorer, img: RgbaImage, opts: DefectMapOption
   try {
     for (let i = 0; i < angles.length; i += chunk) {
       const part = angles.slice(i, i + chunk);
-      const { grad: g, zsq: partZsq } = await m.engine.copyGradients(m, base, part);
+      const { grad: g, zsq: partZsq } = await m.engine.copyGradients(m, base, part, opts.threads);
       zsq += partZsq;
       let nextAcc: tf.Tensor2D;
       try {

@@ -18,7 +18,7 @@ import { scoreFeatureRows } from './score';
  */
 
 /** The gradients of the copies of `base` ([1, size, size, 3] in [0, 1]) turned by `angles`. */
-export async function hostCopyGradients(host: HostForward, m: ScoredModel, base: tf.Tensor4D, angles: readonly number[]): Promise<CopyGradients> {
+export async function hostCopyGradients(host: HostForward, m: ScoredModel, base: tf.Tensor4D, angles: readonly number[], maxThreads?: number): Promise<CopyGradients> {
   const size = m.features.size;
   const sides = Array.from({ length: m.features.scales }, (_, s) => Math.floor(size / 2 ** s));
   const width = scaleWidth(m.backbone, m.features);
@@ -38,7 +38,7 @@ export async function hostCopyGradients(host: HostForward, m: ScoredModel, base:
       pooled.forEach((p, s) => row.set(p, s * width));
       const grad = onHost ? hostFlowGradient(onHost, m.flow, row) : flowGradient(m.flow, row).grad;
       return sides.map((_, s) => grad.subarray(s * width, (s + 1) * width));
-    });
+    }, maxThreads);
     const dst = out.subarray(j * n, (j + 1) * n);
     sides.forEach((side, s) => downsampleNearestRgbAdjointAdd(grads[s], size, side, dst));
   }

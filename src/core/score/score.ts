@@ -4,6 +4,7 @@ import { featureDim } from '../features/extractor';
 import type { Flow } from '../flow/flow';
 import type { RgbaImage } from '../image';
 import { evenAngles, randomAngles } from '../transforms';
+import { checkThreadLimit } from '../wasm/threads';
 
 /**
  * Order of the steps that turn the copies' signed input gradients into a map.
@@ -29,6 +30,12 @@ export interface ScoreOptions {
   chunk?: number;
   /** Defect maps only: how copies' gradients are combined (see MapOrder); default DEFAULT_MAP_ORDER. */
   mapOrder?: MapOrder;
+  /**
+   * At most this many threads for this job's host kernels (the feature engine's; TF.js's own pool is not
+   * ours): fewer than the engine has where other work holds cores, so that its splits do not wait on
+   * helpers that have none. Default: all of the engine's.
+   */
+  threads?: number;
 }
 
 /** A model and the engine its plan runs it on. */
@@ -44,8 +51,9 @@ export function scoreAngles(opts: Pick<ScoreOptions, 'transforms' | 'randomSeed'
 
 /** Anomaly score: mean of z^2 over all dimensions and the T transformed copies. */
 export async function anomalyScore(m: Scorer, img: RgbaImage, opts: ScoreOptions): Promise<number> {
+  if (opts.threads !== undefined) checkThreadLimit(opts.threads);
   const specs = scoreAngles(opts).map((angle) => ({ angle }));
-  const rows = await m.engine.copyRows(m.backbone, m.features, img, specs, opts.chunk);
+  const rows = await m.engine.copyRows(m.backbone, m.features, img, specs, opts.chunk, opts.threads);
   return (await scoreFeatureRows(m.flow, rows, featureDim(m.backbone, m.features), specs.length))[0];
 }
 

@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GemmRunner, stopHelperPools, type ThreadSpawner } from './threads';
 import { nodeThreadSpawner } from '../node/threads';
+import { Helper } from './helperPool';
 
 // One pool of helper threads per spawner (per worker or process): runners share its threads, each on its
 // own memory, and a pool whose helper failed is retired so that the next runner starts fresh threads.
@@ -65,5 +66,34 @@ describe('the helper pool', () => {
     expect(product(fresh, 4)).toEqual(product(alone, 4));
     fresh.dispose();
     alone.dispose();
+  });
+
+  it('a runner limited to one thread posts nothing to its helpers, gives the same numbers, and gets its threads back', async () => {
+    const alone = await GemmRunner.create(1 << 16, 0);
+    const run = await GemmRunner.create(1 << 16, 1, counting);
+    const posts = vi.spyOn(Helper.prototype, 'post');
+    try {
+      const limited = run.limited(1, () => {
+        expect(run.threads).toBe(1);
+        return product(run, 9);
+      });
+      expect(posts).not.toHaveBeenCalled();
+      expect(limited).toEqual(product(alone, 9));
+      expect(run.threads).toBe(2);
+      // Without a limit the same product is split: the helper takes its columns.
+      expect(product(run, 9)).toEqual(limited);
+      expect(posts).toHaveBeenCalledTimes(1);
+      // A job that throws leaves the runner's threads as they were; a limit above the runner's threads changes nothing.
+      expect(() => run.limited(1, () => { throw new Error('boom'); })).toThrow('boom');
+      expect(run.threads).toBe(2);
+      expect(run.limited(4, () => run.threads)).toBe(2);
+      expect(run.limited(undefined, () => run.threads)).toBe(2);
+      expect(() => run.limited(0, () => undefined)).toThrow(/thread limit must be a whole number of at least 1, not 0/);
+      expect(() => run.limited(1.5, () => undefined)).toThrow(/not 1\.5/);
+    } finally {
+      posts.mockRestore();
+      run.dispose();
+      alone.dispose();
+    }
   });
 });

@@ -49,6 +49,11 @@ export function checkedArgs(name: KernelName, args: Record<string, number>): num
 
 const KERNEL_LIST = KERNEL_NAMES.map((name) => [name, KERNELS[name] as Kernel] as const);
 
+/** Throws unless `threads` is a whole number of threads, at least 1 (the calling thread). */
+export function checkThreadLimit(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`a thread limit must be a whole number of at least 1, not ${threads}`);
+}
+
 /** The helpers a runner uses: the first `count` of its pool, running its instance `slot`. */
 interface Share {
   pool: HelperPool;
@@ -63,6 +68,8 @@ export class GemmRunner {
   /** Every kernel of the table, checked and split as its entry says; arguments in parameter order. */
   readonly kernels: GemmExports;
   private disposed = false;
+  /** At most this many threads per kernel call, set by `limited` for the length of one job. */
+  private limit = Number.POSITIVE_INFINITY;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -79,7 +86,25 @@ export class GemmRunner {
   /** Threads working on each product, this one included. */
   get threads(): number {
     // A retired pool (one of its helpers failed, maybe on another runner's job) leaves this thread alone.
-    return this.share && !this.share.pool.broken ? this.share.count + 1 : 1;
+    return Math.min(this.limit, this.share && !this.share.pool.broken ? this.share.count + 1 : 1);
+  }
+
+  /**
+   * Runs `job` with every kernel call split over at most `maxThreads` threads, this one included (undefined:
+   * all of them), then restores the runner's threads. For a job beside other busy threads on few cores, where
+   * a split's barrier would wait on a helper that has no core. `job` is synchronous, so no other caller's
+   * kernels run under the limit.
+   */
+  limited<T>(maxThreads: number | undefined, job: () => T): T {
+    if (maxThreads === undefined) return job();
+    checkThreadLimit(maxThreads);
+    const before = this.limit;
+    this.limit = Math.min(before, maxThreads);
+    try {
+      return job();
+    } finally {
+      this.limit = before;
+    }
   }
 
   /**

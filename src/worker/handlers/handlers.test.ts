@@ -1,6 +1,6 @@
 // The worker's request handlers in Node, through the session as the worker builds it, on TF.js's WASM
 // backend, with a tiny model trained on synthetic parts.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SETTINGS, type ModelSettings } from '../../core/model/settings';
 import { PAPER_ADAM } from '../../core/train/adamConfig';
 import { syntheticPart } from '../../../test/support/images';
@@ -9,6 +9,7 @@ import { readShared } from '../../../test/support/shared';
 import { setupTf } from '../../../test/support/tf';
 import { ctx, nodeSession, pngBlob } from '../../../test/support/worker';
 import type { ModelSummary } from '../protocol';
+import { GemmRunner } from '../../core/wasm/threads';
 
 beforeAll(setupTf);
 
@@ -52,6 +53,7 @@ describe('engine request handlers (Node, WASM)', () => {
     await other.init({ wasmPaths: '', choice: 'wasm' }, ctx());
     expect((await other.loadWeights({ source: { kind: 'bytes', bytes: out.result.bytes }, name: 'from the engine' }, ctx())).result.weights.hash).toBe(r.result.weights.hash);
     await expect(h.exportWeights({ backbone: 'alexnet' }, ctx())).rejects.toThrow(/no AlexNet weights are loaded in the engine/);
+    await expect(h.exportWeights({ backbone: 'googlenet' }, ctx())).rejects.toThrow(/no GoogLeNet \(BVLC\) weights are loaded in the engine/);
   });
 
   it('train fits a model, calibrates it on held-out images and keeps it loaded', async () => {
@@ -84,6 +86,32 @@ describe('engine request handlers (Node, WASM)', () => {
     // An image that does not decode is named in the error; without a name it is "image".
     await expect(h.analyze({ modelId: 'm', image: new Blob([new Uint8Array([1, 2, 3])]), name: 'crack-17.jpg', map: false }, ctx())).rejects.toThrow(/^crack-17\.jpg: not a readable image/);
     await expect(h.analyze({ modelId: 'm', image: new Blob([new Uint8Array([1, 2, 3])]), map: false }, ctx())).rejects.toThrow(/^image: not a readable image/);
+  });
+
+  it("analyze's thread limit reaches the host kernels for that job only, with the same score and map", async () => {
+    const image = () => pngBlob(syntheticPart(SIZE, 51, true));
+    const plain = await h.analyze({ modelId: 'm', image: image(), map: false }, ctx());
+    const plainMap = await h.analyze({ modelId: 'm', image: image(), map: true }, ctx());
+    // Called through: the kernels run as they would, and the calls show the limit each job asked for.
+    const spy = vi.spyOn(GemmRunner.prototype, 'limited');
+    const asked = () => new Set(spy.mock.calls.map(([maxThreads]) => maxThreads));
+    try {
+      const one = await h.analyze({ modelId: 'm', image: image(), map: false, threads: 1 }, ctx());
+      const oneMap = await h.analyze({ modelId: 'm', image: image(), map: true, threads: 1 }, ctx());
+      expect(one.result.score).toBe(plain.result.score);
+      expect(oneMap.result.score).toBe(plainMap.result.score);
+      expect(Array.from(oneMap.result.map!)).toEqual(Array.from(plainMap.result.map!));
+      // Each scale's forward for the score, and the map's forward and backward: all under the limit.
+      expect(spy.mock.calls.length).toBeGreaterThan(0);
+      expect(asked()).toEqual(new Set([1]));
+      spy.mockClear();
+      // The next job without one has all the engine's threads again.
+      await h.analyze({ modelId: 'm', image: image(), map: false }, ctx());
+      expect(asked()).toEqual(new Set([undefined]));
+    } finally {
+      spy.mockRestore();
+    }
+    await expect(h.analyze({ modelId: 'm', image: image(), map: false, threads: 0 }, ctx())).rejects.toThrow(/thread limit must be a whole number of at least 1, not 0/);
   });
 
   it('evaluate scores a labelled set, reports undecodable items per item, and calibrates when asked', async () => {

@@ -1,8 +1,8 @@
 import type { EngineClient } from '../../../worker/client';
-import type { BackboneId } from '../../../core';
 import { createMapEngine, engine, wasmPaths } from '../../engine';
 import { readModelFile, type ModelRecord } from '../../persistence/models';
 import { useEngine } from '../../stores/engine';
+import { BACKBONE_LABEL } from '../../../core/backbones/types';
 
 interface MapEngine {
   client: EngineClient;
@@ -39,9 +39,9 @@ async function prepare(me: MapEngine, record: ModelRecord): Promise<void> {
     // dropped file, this browser's cache): it writes its kept tensors once and hands them over, so the
     // page keeps no copy of its own.
     const loaded = useEngine.getState().weights[record.backbone];
-    if (!loaded) throw new Error(`no ${backboneLabel(record.backbone)} weights are loaded, so no maps can be made: load them on the Models screen`);
+    if (!loaded) throw new Error(`no ${BACKBONE_LABEL[record.backbone]} weights are loaded, so no maps can be made: load them on the Models screen`);
     if (record.weightsHash && loaded.hash !== record.weightsHash) {
-      throw new Error(`the loaded ${backboneLabel(record.backbone)} weights (${loaded.hash.slice(0, 8)}) are not the ones this model was trained on (${record.weightsHash.slice(0, 8)})`);
+      throw new Error(`the loaded ${BACKBONE_LABEL[record.backbone]} weights (${loaded.hash.slice(0, 8)}) are not the ones this model was trained on (${record.weightsHash.slice(0, 8)})`);
     }
     const { bytes } = await engine().call('exportWeights', { backbone: record.backbone });
     await me.client.call('loadWeights', { source: { kind: 'bytes', bytes }, name: loaded.source }, { transfer: [bytes] });
@@ -62,8 +62,4 @@ async function prepare(me: MapEngine, record: ModelRecord): Promise<void> {
 export function releaseMapEngine(): void {
   current?.client.terminate();
   current = null;
-}
-
-function backboneLabel(id: BackboneId): string {
-  return id === 'alexnet' ? 'AlexNet' : 'SqueezeNet 1.1';
 }

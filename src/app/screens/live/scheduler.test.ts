@@ -34,7 +34,7 @@ class FakeClock implements Clock {
   }
 }
 
-type Event = { lane: 'verdicts' | 'maps'; event: Job | 'warm'; at: number; end?: number };
+type Event = { lane: 'verdicts' | 'maps'; event: Job | 'warm'; at: number; end?: number; besideMap?: boolean };
 
 interface World {
   clock: FakeClock;
@@ -54,8 +54,8 @@ function fakeLane(w: World, name: Event['lane'], cost: (job: Job | 'warm', w: Wo
       await w.clock.sleep(cost('warm', w), signal);
       e.end = w.clock.t;
     },
-    run: async (job, signal) => {
-      const e: Event = { lane: name, event: job, at: w.clock.t };
+    run: async (job, signal, { besideMap }) => {
+      const e: Event = { lane: name, event: job, at: w.clock.t, besideMap };
       w.events.push(e);
       const failing = opts.fail?.(n++);
       await w.clock.sleep(cost(job, w), signal);
@@ -138,6 +138,30 @@ describe('the Live scheduler', () => {
     // 0.88 by the formula; this fake charges a score's cost whole by whether a map ran when it started, so the
     // score straddling a map's end costs more than a real one would.
     expect(share(w, 5000, 30_000, 100)).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('tells a score that starts while a map runs that it runs beside one, and no other job', async () => {
+    const w = world();
+    const s = new LiveScheduler(w.clock, fakeLane(w, 'verdicts', costs(70, 110, 530)), () => {}, POLICY);
+    await w.clock.runUntil(1000);
+    // Heatmap off: no score runs beside a map.
+    expect(jobs(w, 'score').every((e) => e.besideMap === false)).toBe(true);
+    s.startMaps(fakeLane(w, 'maps', costs(70, 110, 530)), () => {});
+    await w.clock.runUntil(10_000);
+    await s.stop();
+    const maps = jobs(w, 'map');
+    expect(maps.length).toBeGreaterThan(3);
+    expect(maps.every((e) => e.besideMap === false)).toBe(true);
+    // A score that starts at the very moment a map starts or ends may see either: those are left out.
+    const inside = (t: number) => maps.some((m) => m.at < t && t < m.end!);
+    const outside = (t: number) => maps.every((m) => t < m.at || t > m.end!);
+    const scores = jobs(w, 'score');
+    const beside = scores.filter((e) => inside(e.at));
+    const alone = scores.filter((e) => outside(e.at));
+    expect(beside.length).toBeGreaterThan(5);
+    expect(alone.length).toBeGreaterThan(5);
+    expect(beside.map((e) => e.besideMap)).toEqual(beside.map(() => true));
+    expect(alone.map((e) => e.besideMap)).toEqual(alone.map(() => false));
   });
 
   it('makes maps back to back (up to the fastest rate) when they barely slow the verdicts', async () => {

@@ -6,8 +6,10 @@
  * Two lanes, each on its own engine, one job in flight in each: frames are taken when a lane's engine is
  * free, never queued, so the rates follow the machine. The verdict lane scores every frame it can. The map
  * lane (a second engine on one thread) makes defect maps, and each map's score is a verdict too (the same
- * feature rows as `score()`). While a map runs it takes a core from the verdict engine, so the map lane
- * rests between maps as long as it takes to keep the verdicts at their share.
+ * feature rows as `score()`). While a map runs it takes a core from the verdict engine: a score started
+ * beside a map is told so (`JobContext`), and the adapter runs it on one thread, since the verdict engine's
+ * two would split each kernel and wait at its end for a helper that has no core. The map lane rests
+ * between maps as long as it takes to keep the verdicts at their share.
  */
 
 export type Job = 'score' | 'map';
@@ -37,12 +39,16 @@ export interface MapPolicy {
 // the cap of 2 maps/s was reached with verdicts at 0.60 of the heatmap-off rate (`npm run bench:browser --
 // --live-only`, 2026-12-02 07:23 UTC, load 1.0). What the rest formula misses there is the page drawing each
 // map and the map engine's thread taking a core from the verdict engine's two in the rest as well; a map
-// costs about half its duration in verdicts, so about 1 map/s is what keeps the 0.8.
+// costs about half its duration in verdicts, so about 1 map/s is what keeps the 0.8. Those runs scored
+// beside a map on both of the verdict engine's threads; such scores now run on one (in Node on this
+// machine, beside one thread making maps back to back: one thread scored 1.31-1.42x as many images per
+// second as two with the other sessions idle, 1.07-1.42x under their load, and the maps went 1.02-1.24x
+// faster), so this cap is from before that and wants measuring again.
 export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 1.1 };
 
 /**
  * Milliseconds the map lane rests after a map. Over one map (m) and its rest (r), the verdict lane scores
- * m / b frames beside the map (b: a score's cost beside one) and r / s in the rest (s: alone), and the map
+ * m / b frames beside the map (b: a score's cost beside one, on the one thread such scores get) and r / s in the rest (s: alone), and the map
  * is a verdict: (1 + m / b + r / s) verdicts where scores alone give (m + r) / s. Holding that share at
  * `verdictShare` (σ) gives r >= (m (σ - s / b) - s) / (1 - σ). Until a score beside a map has been
  * measured, the map is taken to stop the verdicts (b infinite), the cautious end.
@@ -60,6 +66,12 @@ export function smoothCost(previous: number | null, measured: number): number {
   return previous === null ? measured : 0.7 * previous + 0.3 * measured;
 }
 
+/** What a job runs beside. */
+export interface JobContext {
+  /** A score started while the map lane makes a map (a map's own job: always false). */
+  besideMap: boolean;
+}
+
 /** One engine as the scheduler sees it: the adapter owns frames, the engine call and where results go. */
 export interface LiveLane {
   /** False while no frame can be taken (the camera has not delivered one yet). */
@@ -67,7 +79,7 @@ export interface LiveLane {
   /** Prepares the engine (model loaded, warm-up on a blank frame), so that is not charged to the first job. */
   warm(signal: AbortSignal): Promise<void>;
   /** Takes the newest frame, runs the job on it and records what it gave. */
-  run(job: Job, signal: AbortSignal): Promise<void>;
+  run(job: Job, signal: AbortSignal, context: JobContext): Promise<void>;
 }
 
 export interface Clock {
@@ -160,7 +172,7 @@ export class LiveScheduler {
         const t0 = this.clock.now();
         const mapsBefore = this.mapsDone;
         const besideMap = this.mapRunning;
-        await lane.run('score', signal);
+        await lane.run('score', signal, { besideMap });
         const ms = this.clock.now() - t0;
         // A score that overlapped no map at all is the baseline; one that overlapped a map throughout, the
         // cost beside one. Scores partly beside a map are neither.
@@ -190,7 +202,7 @@ export class LiveScheduler {
         const t0 = this.clock.now();
         this.mapRunning = true;
         try {
-          await lane.run('map', signal);
+          await lane.run('map', signal, { besideMap: false });
         } finally {
           this.mapRunning = false;
           this.mapsDone++;

@@ -10,7 +10,7 @@ import { useModels } from '../../stores/models';
 import { sameRegion, scoredRegion } from './region';
 import { beep, saveDefect } from './station';
 import { formatDateTime } from '../../lib/format';
-import { LiveScheduler, type Clock, type Job, type LiveLane } from './scheduler';
+import { LiveScheduler, type Clock, type Job, type JobContext, type LiveLane } from './scheduler';
 import { mapEngineFor, releaseMapEngine } from './mapLane';
 import type { EngineClient } from '../../../worker/client';
 
@@ -105,7 +105,7 @@ const isReady = (v: HTMLVideoElement | null): v is HTMLVideoElement => !!v && v.
  * records each result (a map's score is a verdict too).
  */
 function lane(video: RefObject<HTMLVideoElement | null>, client: () => Promise<EngineClient>, modelId: string, transforms: number, scheduler: () => LiveScheduler | null): LiveLane {
-  const call = async (job: Job | 'warm', v: HTMLVideoElement, signal: AbortSignal) => {
+  const call = async (job: Job | 'warm', v: HTMLVideoElement, signal: AbortSignal, context: JobContext = { besideMap: false }) => {
     const c = await client();
     const roi = currentRegion(modelId, v);
     const opts = { modelId, transforms: transforms || undefined, roi };
@@ -120,7 +120,9 @@ function lane(video: RefObject<HTMLVideoElement | null>, client: () => Promise<E
     const { sent, kept } = await takeFrame(v);
     let r;
     try {
-      r = await c.call('analyze', { ...opts, image: sent, map: job === 'map' }, { transfer: [sent], signal });
+      // Beside a map the verdict engine has one core, not two: its helper thread would only hold its kernels up.
+      const threads = context.besideMap ? { threads: 1 } : {};
+      r = await c.call('analyze', { ...opts, ...threads, image: sent, map: job === 'map' }, { transfer: [sent], signal });
     } catch (e) {
       kept.close();
       throw e;
@@ -151,9 +153,9 @@ function lane(video: RefObject<HTMLVideoElement | null>, client: () => Promise<E
       const v = video.current;
       if (isReady(v)) await call('warm', v, signal);
     },
-    run: async (job, signal) => {
+    run: async (job, signal, context) => {
       const v = video.current;
-      if (isReady(v)) await call(job, v, signal);
+      if (isReady(v)) await call(job, v, signal, context);
     },
   };
 }
