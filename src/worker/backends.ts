@@ -2,7 +2,9 @@
 // machine, and `compute`, which queues a job on the backend and redoes it on WASM when the GPU goes away.
 import { useBackend, type BackendName, type BackendOptions } from '../core/backend';
 import { createExecutionPlan, type ExecutionPlan } from '../core/execution/executionPlan';
+import { tfjsPoolThreads } from '../core/execution/tfjsThreads';
 import { WasmFeatureEngine } from '../core/execution/wasmEngine';
+import { simdSupported } from '../core/wasm/gemmKernels';
 import type { FlowThreads } from '../core/train/trainFlow';
 import { adapterLabel, forgetBackend, measure, probeWebGpu, webgpuDevice } from './backendChoice';
 import { ImageDecodeError } from './decode';
@@ -91,10 +93,11 @@ export class BackendManager {
   }
 
   options(): BackendOptions {
-    // Every core (TF.js's pool has at most 8), where the page may share memory with workers.
-    // An explicit count is passed even when it is 1: left out, TF.js would take half the cores.
+    // The cores (TF.js's pool has at most 8), where the page may share memory with workers; of those, TF.js's
+    // pool takes what core's policy gives it. An explicit count is passed even when it is 1: left out, TF.js
+    // would take half the cores.
     const cores = globalThis.crossOriginIsolated ? Math.min(8, this.wasmThreads ?? globalThis.navigator?.hardwareConcurrency ?? 1) : 0;
-    return { wasmPaths: this.wasmPaths, ...(cores > 1 || (cores === 1 && this.wasmThreads !== null) ? { wasmThreads: cores } : {}) };
+    return { wasmPaths: this.wasmPaths, ...(cores > 0 ? { wasmThreads: tfjsPoolThreads(cores, simdSupported()) } : {}) };
   }
 
   adapter(name: BackendName): string {

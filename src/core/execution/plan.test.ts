@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { choosePlan } from './choose';
 import { createExecutionPlan } from './executionPlan';
 import { TFJS_ENGINE } from './tfjsEngine';
+import { tfjsPoolThreads } from './tfjsThreads';
 import { WasmFeatureEngine } from './wasmEngine';
 import type { ThreadSpawner } from '../wasm/threads';
 
@@ -83,5 +84,14 @@ describe('no hidden switch', () => {
     for (const file of sources(path.join(root, 'src/core/execution'))) {
       expect(readFileSync(file, 'utf8'), path.basename(file)).not.toMatch(/^(let|var) /m);
     }
+  });
+});
+
+describe("TF.js's pool beside the engine's kernels", () => {
+  it('takes one thread where the kernels run the work, every core where TF.js does it all', () => {
+    expect(tfjsPoolThreads(2, true)).toBe(1);
+    expect(tfjsPoolThreads(8, true)).toBe(1);
+    expect(tfjsPoolThreads(8, false)).toBe(8);
+    expect(tfjsPoolThreads(1, false)).toBe(1);
   });
 });

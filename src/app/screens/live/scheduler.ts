@@ -100,6 +100,9 @@ export class LiveScheduler {
   /** Maps finished so far, so a score can tell whether one ran beside it. */
   private mapsDone = 0;
   private mapRunning = false;
+  /** The map lane waits for the score in flight to end before it starts a map (see mapLoop). */
+  private mapStarting = false;
+  private scoring: Promise<void> | null = null;
   private mapWanted = false;
 
   constructor(
@@ -171,8 +174,15 @@ export class LiveScheduler {
         if (signal.aborted) return;
         const t0 = this.clock.now();
         const mapsBefore = this.mapsDone;
-        const besideMap = this.mapRunning;
-        await lane.run('score', signal, { besideMap });
+        // A map about to start counts: it starts as soon as this score is under way.
+        const besideMap = this.mapRunning || this.mapStarting;
+        const job = lane.run('score', signal, { besideMap });
+        this.scoring = job;
+        try {
+          await job;
+        } finally {
+          this.scoring = null;
+        }
         const ms = this.clock.now() - t0;
         // A score that overlapped no map at all is the baseline; one that overlapped a map throughout, the
         // cost beside one. Scores partly beside a map are neither.
@@ -199,6 +209,17 @@ export class LiveScheduler {
         await this.waitReady(lane, signal);
         if (signal.aborted) return;
         this.mapWanted = false;
+        // No score on the verdict engine's two threads may overlap a map: beside the map's thread they
+        // stall on each other's barriers, and on one thread a score beside a map keeps nearly its pace
+        // (README, the helper threads' paragraph). So the map waits for the score in flight (a score's length at most), and the
+        // verdict lane's next score, which starts now, is told a map runs beside it.
+        this.mapStarting = true;
+        try {
+          await this.scoring?.catch(() => undefined);
+        } finally {
+          this.mapStarting = false;
+        }
+        if (signal.aborted) return;
         const t0 = this.clock.now();
         this.mapRunning = true;
         try {
