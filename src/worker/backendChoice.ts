@@ -73,15 +73,21 @@ export async function measure(name: BackendName, opts: BackendOptions): Promise<
   }
 }
 
-export function adapterLabel(name: BackendName, gpu: GpuAdapterInfo | null): string {
+/**
+ * `kernelThreads`: the threads of the engine's own WebAssembly kernels, which do the heavy work where they run
+ * (TF.js's pool then has one thread: execution/tfjsThreads.ts); absent, TF.js's pool is what computes.
+ */
+export function adapterLabel(name: BackendName, gpu: GpuAdapterInfo | null, kernelThreads?: number): string {
   switch (name) {
     case 'wasm': {
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-      let threads = 1;
-      try {
-        threads = getThreadsCount();
-      } catch {
-        // Not started yet: report the single-thread default.
+      let threads = kernelThreads ?? 1;
+      if (kernelThreads === undefined) {
+        try {
+          threads = getThreadsCount();
+        } catch {
+          // Not started yet: report the single-thread default.
+        }
       }
       return `WASM ${simd}, ${threads} thread${threads === 1 ? '' : 's'}`;
     }

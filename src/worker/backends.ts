@@ -81,6 +81,14 @@ export class BackendManager {
     if (helpers !== t.helpers) this.wasm = new WasmFeatureEngine({ ...t, helpers });
   }
 
+  /** Threads of the engine's WebAssembly kernels where they run (this one and its helpers), for the label. */
+  private kernelThreads(): number | undefined {
+    if (!simdSupported()) return undefined;
+    // Helpers need shared memory (a cross-origin isolated page) and a way to start them, as GemmRunner.create.
+    const t = this.wasm.threads;
+    return t.spawn && typeof SharedArrayBuffer !== 'undefined' ? t.helpers + 1 : 1;
+  }
+
   /** The execution plan of the backend in use: what models and training run on. */
   get plan(): ExecutionPlan {
     if (!this.active) throw new Error('the engine has no backend yet: it is still starting');
@@ -101,7 +109,7 @@ export class BackendManager {
   }
 
   adapter(name: BackendName): string {
-    return adapterLabel(name, this.gpu);
+    return adapterLabel(name, this.gpu, this.kernelThreads());
   }
 
   /** A job that does not compute on the device (a backend change, a comparison): queued, never retried. */
@@ -135,7 +143,7 @@ export class BackendManager {
     }
     this.current = {
       name,
-      adapter: adapterLabel(name, this.gpu),
+      adapter: adapterLabel(name, this.gpu, this.kernelThreads()),
       reason,
       choice,
       measurements,
