@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_SETTINGS, DEFAULT_WHITENING_SHRINKAGE, WHITENED_PASSES } from '../../core/model/settings';
+import { DEFAULT_FEATURE_POWER, DEFAULT_SETTINGS, DEFAULT_WHITENING_SHRINKAGE, WHITENED_PASSES } from '../../core/model/settings';
 import { FakeEngineClient, installLocalStorage } from '../../../test/support/appStores';
 
 const fake = vi.hoisted(() => ({ engine: null as unknown as FakeEngineClient }));
@@ -15,10 +15,10 @@ describe('models store: settings follow the backbone', () => {
     useModels.setState({ records: [], activeId: null, loaded: {} });
   });
 
-  it("a new GoogLeNet model trains on GoogLeNet's default features with a whitened flow, a SqueezeNet one on the paper's three scales and flow", async () => {
+  it("a new GoogLeNet model trains on GoogLeNet's default features with a whitened flow on their square roots, a SqueezeNet one on the paper's three scales and flow", async () => {
     const g = await useModels.getState().create('g', 'googlenet');
     expect(g.settings.features).toEqual({ size: 224, scales: 1 });
-    expect(g.settings.flow).toEqual({ ...DEFAULT_SETTINGS.flow, whitening: DEFAULT_WHITENING_SHRINKAGE });
+    expect(g.settings.flow).toEqual({ ...DEFAULT_SETTINGS.flow, whitening: DEFAULT_WHITENING_SHRINKAGE, power: DEFAULT_FEATURE_POWER });
     expect(g.settings.train.epochs * g.settings.train.subEpochs).toBe(WHITENED_PASSES.epochs * WHITENED_PASSES.subEpochs);
     const s = await useModels.getState().create('s', 'squeezenet1_1');
     expect(s.settings.features).toEqual({ size: 448, scales: 3 });
