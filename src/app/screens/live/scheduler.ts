@@ -43,7 +43,9 @@ export interface MapPolicy {
 // beside a map on both of the verdict engine's threads; such scores now run on one (in Node on this
 // machine, beside one thread making maps back to back: one thread scored 1.31-1.42x as many images per
 // second as two with the other sessions idle, 1.07-1.42x under their load, and the maps went 1.02-1.24x
-// faster), so this cap is from before that and wants measuring again.
+// faster). Measured again with that, a map waiting for the score in flight and TF.js's pool on one thread:
+// at this cap, 1.02-1.11 maps/s with verdicts at 0.80-0.98 in eight quiet runs (BENCHMARKS.md, "Live"), so
+// the cap stays; a higher one was not tried.
 export const MAP_POLICY: MapPolicy = { verdictShare: 0.88, maxMapsPerSecond: 1.1 };
 
 /**
