@@ -1,6 +1,6 @@
 import type { BackboneId, ModelSettings } from '../../core';
 // The settings module is free of TF.js, so the UI bundle does not pull TF.js in for this.
-import { DEFAULT_FEATURE_POWER, DEFAULT_WHITENING_SHRINKAGE, forBackbone, withRotations } from '../../core/model/settings';
+import { DEFAULT_FEATURE_POWER, DEFAULT_WHITENING_SHRINKAGE, forBackbone, scalesThatFit, withRotations } from '../../core/model/settings';
 
 interface Props {
   settings: ModelSettings;
@@ -12,13 +12,14 @@ interface Props {
 }
 
 /** For a live demo on a laptop: small images, a narrow flow and few passes train in about a minute. */
-export function quickPreset(base: ModelSettings): ModelSettings {
+export function quickPreset(base: ModelSettings, backbone?: BackboneId): ModelSettings {
   // Parts held up to a webcam by hand turn, so the demo keeps the paper's rotations.
   const rotated = withRotations(base, true);
   return {
     ...rotated,
     // A backbone whose default is already small (GoogLeNet's one 224 px pass) keeps its features.
-    features: base.features.size <= 224 ? structuredClone(base.features) : { size: 224, scales: 3 },
+    // At 224 px AlexNet runs on two scales (its smallest image is 63 px), the others on three.
+    features: base.features.size <= 224 ? structuredClone(base.features) : { size: 224, scales: backbone ? scalesThatFit(backbone, 224, 3) : 3 },
     flow: { ...base.flow, blocks: 4, hidden: 128 },
     train: { ...rotated.train, epochs: 3, subEpochs: 4 },
     // Two rotations keep live scoring near one frame per second on a laptop CPU.
@@ -30,14 +31,14 @@ export type PresetId = 'quick' | 'default' | 'paper';
 const PRESET_LABEL: Record<PresetId, string> = { quick: 'Quick demo', default: 'Balanced', paper: 'Paper' };
 
 /** Which preset the settings equal, if any. */
-export function activePreset(s: ModelSettings, presets: { default: ModelSettings; paper: ModelSettings }): PresetId | null {
+export function activePreset(s: ModelSettings, presets: { default: ModelSettings; paper: ModelSettings }, backbone?: BackboneId): PresetId | null {
   // Key order differs between a preset and settings read back from a model file.
   const stable = (v: unknown): string => (v && typeof v === 'object' ? (Array.isArray(v) ? `[${v.map(stable).join(',')}]` : `{${Object.keys(v).sort().map((k) => `${k}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`) : JSON.stringify(v));
   // The framing is a record of the training images, not a setting a preset chooses.
   const bare = ({ framing: _f, ...rest }: ModelSettings) => rest;
   const same = (a: ModelSettings, b: ModelSettings) => stable(bare(a)) === stable(bare(b));
   if (same(s, presets.default)) return 'default';
-  if (same(s, quickPreset(presets.default))) return 'quick';
+  if (same(s, quickPreset(presets.default, backbone))) return 'quick';
   if (same(s, presets.paper)) return 'paper';
   return null;
 }
@@ -70,7 +71,7 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
     patch(next);
     onChange(next);
   };
-  const active = activePreset(s, presets);
+  const active = activePreset(s, presets, backbone);
   const preset = (id: PresetId, label: string, value: () => ModelSettings, title?: string) => (
     <button type="button" className={`secondary preset${active === id ? ' active' : ''}`} aria-pressed={active === id} onClick={() => onChange(value())} title={title} data-testid={`preset-${id}`}>
       {label}
@@ -81,7 +82,7 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
       <legend>Settings</legend>
       <div className="row wrap">
         <span className="muted small">Presets:</span>
-        {preset('quick', 'Quick demo', () => quickPreset(presets.default))}
+        {preset('quick', 'Quick demo', () => quickPreset(presets.default, backbone))}
         {preset('default', 'Balanced (default)', () => structuredClone(presets.default))}
         {preset('paper', 'Paper', () => structuredClone(presets.paper), "The paper's configuration: very slow without a GPU")}
         <span className="small" data-testid="active-preset">

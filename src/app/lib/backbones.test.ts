@@ -56,5 +56,10 @@ describe('settings per backbone', () => {
     expect(quickPreset(g).features).toEqual({ size: 224, scales: 1 });
     // The 448 px backbones' demo still shrinks to 224 px at three scales.
     expect(quickPreset(DEFAULT_SETTINGS).features).toEqual({ size: 224, scales: 3 });
+    expect(quickPreset(DEFAULT_SETTINGS, 'squeezenet1_1').features).toEqual({ size: 224, scales: 3 });
+    // AlexNet's smallest image is 63 px: 224 px allows it two scales (56 px would leave its last pool empty).
+    const a = quickPreset(forBackbone(DEFAULT_SETTINGS, 'alexnet'), 'alexnet');
+    expect(a.features).toEqual({ size: 224, scales: 2 });
+    expect(activePreset(a, { ...presets, default: forBackbone(DEFAULT_SETTINGS, 'alexnet') }, 'alexnet')).toBe('quick');
   });
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackbone, isBackboneKey, WeightsError } from '.';
-import { multiScaleFeatures } from '../features/extractor';
+import { featureDim, multiScaleFeatures } from '../features/extractor';
 import { toUnitRgb } from '../features/preprocess';
 import { readReference, readShared } from '../../../test/support/shared';
 import { referenceImage } from '../../../test/support/images';
@@ -82,5 +82,16 @@ describe('wrong weights are refused clearly', () => {
     const w = sd.get('features.3.weight')!;
     sd.set('features.3.weight', { shape: [192, 64, 3, 3], data: w.data.subarray(0, 192 * 64 * 9) });
     expect(() => createBackbone(sd, 'alexnet')).toThrow(/features\.3\.weight has shape \[192, 64, 3, 3\], expected \[192, 64, 5, 5\]/);
+  });
+});
+
+describe('a working size too small for its scales', () => {
+  it('is one sentence that names the sizes and the backbone, before any kernel runs', () => {
+    const alexnet = createBackbone(readPth(readShared('reference', 'differnet-reference-small.pth')));
+    // 224 / 4 = 56 px: AlexNet's last pool would have no pixels. 448 px with 3 scales (112 px) is the paper's.
+    expect(() => featureDim(alexnet, { size: 224, scales: 3 })).toThrow(/^a working size of 224 px with 3 scales makes a 56 px image, too small for AlexNet: .*fewer scales\.$/);
+    expect(featureDim(alexnet, { size: 224, scales: 2 })).toBe(512);
+    expect(featureDim(alexnet, { size: 448, scales: 3 })).toBe(768);
+    alexnet.dispose();
   });
 });

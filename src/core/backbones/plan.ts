@@ -1,4 +1,4 @@
-import type { BackboneId, InputConvention } from './types';
+import { BACKBONE_LABEL, type BackboneId, type InputConvention } from './types';
 
 /*
  * A backbone as data: the layers of torchvision's `features` with their weights, which two executors run —
@@ -99,6 +99,22 @@ export function planShapes(plan: BackbonePlan, side: number): StepShape[] {
     if (cur.side < 1) throw new Error(`a ${side} px image is too small for ${plan.id}`);
     return cur;
   });
+}
+
+/**
+ * Throws one sentence where the smallest of a model's scales (size / 2^(scales - 1) px) is too small for the
+ * plan: a layer would have no pixels, which the kernels (TF.js's and ours) would otherwise meet as an error of
+ * memory, not of settings. AlexNet needs about 63 px, so a working size of 224 allows it 2 scales, not 3.
+ */
+export function checkScaleSides(plan: BackbonePlan, size: number, scales: number): void {
+  const side = Math.floor(size / 2 ** (scales - 1));
+  try {
+    planShapes(plan, side);
+  } catch {
+    throw new Error(
+      `a working size of ${size} px with ${scales} scale${scales === 1 ? '' : 's'} makes a ${side} px image, too small for ${BACKBONE_LABEL[plan.id]}: its deepest layers would have no pixels. Use a larger working size or fewer scales.`,
+    );
+  }
 }
 
 /** The convolutions of a plan, in the order they run. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { resolveTaps, tapWidth } from '../backbones/plan';
+import { checkScaleSides, resolveTaps, tapWidth } from '../backbones/plan';
 import type { Backbone } from '../backbones/types';
 import { downsampleNearest } from './preprocess';
 
@@ -23,6 +23,8 @@ export function scaleWidth(backbone: Backbone, cfg: FeatureConfig): number {
 }
 
 export function featureDim(backbone: Backbone, cfg: FeatureConfig): number {
+  // Every path asks for the width before it computes a feature (training, scoring, maps, loading a model).
+  checkScaleSides(backbone.plan, cfg.size, cfg.scales);
   return scaleWidth(backbone, cfg) * cfg.scales;
 }
 

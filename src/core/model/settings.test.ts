@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GOOGLENET_DEFAULT_TAPS } from '../backbones/googlenet';
+import { alexnetPlan } from '../backbones/alexnet';
+import { GOOGLENET_DEFAULT_TAPS, googlenetPlan } from '../backbones/googlenet';
+import { planShapes, type BackbonePlan } from '../backbones/plan';
 import { squeezenetPlan } from '../backbones/squeezenet';
+import { readBackboneWeights } from '../backbones';
 import { readPth } from '../torch';
 import { readShared } from '../../../test/support/shared';
-import { BACKBONE_TAPS, DEFAULT_SETTINGS, PAPER_SETTINGS, bankCopies, forBackbone, withRotations, WHITENED_PASSES } from './settings';
+import { BACKBONE_MIN_SIDE, BACKBONE_TAPS, DEFAULT_SETTINGS, scalesThatFit, PAPER_SETTINGS, bankCopies, forBackbone, withRotations, WHITENED_PASSES } from './settings';
 
 describe('settings', () => {
   it('the default trains and scores one unrotated copy per image', () => {
@@ -45,5 +48,28 @@ describe('settings', () => {
   it("BACKBONE_TAPS mirrors the plans' default taps", () => {
     expect(BACKBONE_TAPS.googlenet).toEqual(GOOGLENET_DEFAULT_TAPS);
     expect(BACKBONE_TAPS.squeezenet1_1).toEqual(squeezenetPlan(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth'))).defaultTaps);
+  });
+
+  it("BACKBONE_MIN_SIDE is each plan's smallest image, and scalesThatFit keeps every scale above it", () => {
+    const runs = (plan: BackbonePlan, side: number) => {
+      try {
+        planShapes(plan, side);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const plans: [keyof typeof BACKBONE_MIN_SIDE, BackbonePlan][] = [
+      ['alexnet', alexnetPlan(readPth(readShared('reference', 'differnet-reference-small.pth')))],
+      ['squeezenet1_1', squeezenetPlan(readPth(readShared('weights', 'squeezenet1_1-imagenet.pth')))],
+      ['googlenet', googlenetPlan(readBackboneWeights(readShared('weights', 'bvlc_googlenet.caffemodel')))],
+    ];
+    for (const [id, plan] of plans) {
+      expect([runs(plan, BACKBONE_MIN_SIDE[id] - 1), runs(plan, BACKBONE_MIN_SIDE[id])], id).toEqual([false, true]);
+    }
+    expect(scalesThatFit('alexnet', 224, 3)).toBe(2);
+    expect(scalesThatFit('alexnet', 448, 3)).toBe(3);
+    expect(scalesThatFit('squeezenet1_1', 224, 3)).toBe(3);
+    expect(scalesThatFit('alexnet', 64, 3)).toBe(1);
   });
 });

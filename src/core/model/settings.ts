@@ -116,6 +116,19 @@ export const BACKBONE_TAPS: Record<BackboneId, readonly string[]> = {
 };
 
 /**
+ * The smallest square image each backbone's plan runs on (backbones/plan.ts planShapes: below it a layer has no
+ * pixels), for code that must not load TF.js to ask the plan (the UI); settings.test.ts holds them to the plans.
+ */
+export const BACKBONE_MIN_SIDE: Record<BackboneId, number> = { alexnet: 63, squeezenet1_1: 17, googlenet: 31 };
+
+/** The most scales, up to `max`, whose smallest image (size / 2^(scales - 1) px) backbone `id` still runs on. */
+export function scalesThatFit(id: BackboneId, size: number, max: number): number {
+  let scales = max;
+  while (scales > 1 && Math.floor(size / 2 ** (scales - 1)) < BACKBONE_MIN_SIDE[id]) scales--;
+  return scales;
+}
+
+/**
  * Why GoogLeNet is the default backbone, as the app says it beside the backbone choice: each backbone's
  * default model's image AUROC on Magnetic Tile Defects, in percent, the mean over the seeds of BENCHMARKS.md's
  * "Backbones side by side" table (`npm run bench`, every row from the same run). A value that is null has

@@ -76,7 +76,7 @@ export function QuickTeach({ video, cameraOn }: { video: RefObject<HTMLVideoElem
     try {
       const r = await create(`Live demo ${new Date().toLocaleTimeString()}`, weights.squeezenet1_1 ? 'squeezenet1_1' : available);
       // The chosen backbone's own features (GoogLeNet: one 224 px pass), then the demo's quick flow.
-      await update(r.id, { settings: quickPreset(forBackbone(presets.default, r.backbone)) });
+      await update(r.id, { settings: quickPreset(forBackbone(presets.default, r.backbone), r.backbone) });
     } catch (e) {
       reportError(e, 'The demo model could not be created');
     }
