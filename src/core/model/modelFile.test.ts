@@ -31,6 +31,17 @@ function rezip(bytes: Uint8Array, edit: (files: Record<string, Uint8Array>) => v
   return zipSync(files);
 }
 
+type EditableManifest = { version: number; settings: ModelSettings };
+
+/** The file with its manifest changed by `edit` (checksums of the tensors untouched). */
+function withManifest(bytes: Uint8Array, edit: (man: EditableManifest) => void): Uint8Array {
+  return rezip(bytes, (f) => {
+    const man = JSON.parse(strFromU8(f['manifest.json']));
+    edit(man);
+    f['manifest.json'] = strToU8(JSON.stringify(man));
+  });
+}
+
 describe('model file', () => {
   it('drops its bundled backbone into a flow-only file that loads on the same weights and scores alike', async () => {
     const { bb, m } = model();
@@ -85,11 +96,7 @@ describe('model file', () => {
     const img = syntheticPart(64, 3);
     // Scoring never reads the framing: the frame is cropped before the engine sees it.
     expect(await back.score(img)).toBe(await old.model.score(img));
-    const bad = rezip(await saveModel(framed, { name: 'x', includeBackbone: false }), (f) => {
-      const man = JSON.parse(strFromU8(f['manifest.json']));
-      man.settings.framing = { aspect: -1 };
-      f['manifest.json'] = strToU8(JSON.stringify(man));
-    });
+    const bad = withManifest(await saveModel(framed, { name: 'x', includeBackbone: false }), (man) => void (man.settings.framing = { aspect: -1 }));
     expect(() => readModelFile(bad)).toThrow(/invalid framing/);
     back.dispose();
     old.model.dispose();
@@ -110,12 +117,7 @@ describe('model file', () => {
     expect(back.flow.whitening?.matrix).toEqual(whitening.matrix);
     const img = syntheticPart(64, 2);
     expect(await back.score(img, { transforms: 1 })).toBe(await wm.score(img, { transforms: 1 }));
-    const editManifest = (edit: (man: { version: number; settings: ModelSettings }) => void) =>
-      rezip(bytes, (f) => {
-        const man = JSON.parse(strFromU8(f['manifest.json']));
-        edit(man);
-        f['manifest.json'] = strToU8(JSON.stringify(man));
-      });
+    const editManifest = (edit: (man: EditableManifest) => void) => withManifest(bytes, edit);
     expect(() => loadModel(editManifest((man) => void delete man.settings.flow.whitening), plan.features, bb)).toThrow(/flow has a whitening its settings do not name/);
     expect(() => loadModel(editManifest((man) => (man.version = 1)), plan.features, bb)).toThrow(/whitened flow in a version 1 file/);
     expect(() => loadModel(editManifest((man) => (man.settings.flow.whitening = 7)), plan.features, bb)).toThrow(/invalid flow whitening/);
@@ -137,12 +139,7 @@ describe('model file', () => {
     expect(back.flow.whitening?.power).toEqual({ exponent: 0.25, offset: Math.fround(0.001) });
     const img = syntheticPart(64, 2);
     expect(await back.score(img, { transforms: 1 })).toBe(await wm.score(img, { transforms: 1 }));
-    const editManifest = (edit: (man: { version: number; settings: ModelSettings }) => void) =>
-      rezip(bytes, (f) => {
-        const man = JSON.parse(strFromU8(f['manifest.json']));
-        edit(man);
-        f['manifest.json'] = strToU8(JSON.stringify(man));
-      });
+    const editManifest = (edit: (man: EditableManifest) => void) => withManifest(bytes, edit);
     expect(() => loadModel(editManifest((man) => (man.version = 2)), plan.features, bb)).toThrow(/feature power in a version 2 file/);
     expect(() => loadModel(editManifest((man) => void delete man.settings.flow.power), plan.features, bb)).toThrow(/settings take the features to the power \(none\) but its flow to 0.25/);
     expect(() => loadModel(editManifest((man) => (man.settings.flow.power = 0.5)), plan.features, bb)).toThrow(/power 0.5 but its flow to 0.25/);
@@ -157,11 +154,7 @@ describe('model file', () => {
   it('refuses an unknown version, a wrong checksum, and non-model files', async () => {
     const { bb, m } = model();
     const bytes = await saveModel(m, { name: 'x', includeBackbone: false });
-    const future = rezip(bytes, (f) => {
-      const man = JSON.parse(strFromU8(f['manifest.json']));
-      man.version = 4;
-      f['manifest.json'] = strToU8(JSON.stringify(man));
-    });
+    const future = withManifest(bytes, (man) => (man.version = 4));
     expect(() => readModelFile(future)).toThrow(/unsupported model file version 4/);
     const flipped = rezip(bytes, (f) => {
       f['tensors.bin'][100] ^= 0xff;
