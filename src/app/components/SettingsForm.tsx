@@ -43,6 +43,16 @@ export function activePreset(s: ModelSettings, presets: { default: ModelSettings
   return null;
 }
 
+function CheckField({ label, checked, onToggle, testId, hint }: { label: string; checked: boolean; onToggle: (on: boolean) => void; testId: string; hint: string }) {
+  return (
+    <label className="check">
+      <input type="checkbox" checked={checked} onChange={(e) => onToggle(e.target.checked)} data-testid={testId} />
+      <span>{label}</span>
+      <small className="muted">{hint}</small>
+    </label>
+  );
+}
+
 function NumberField({ label, value, min, max, step = 1, onChange, disabled, hint }: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; disabled?: boolean; hint?: string }) {
   return (
     <label className="field">
@@ -89,58 +99,54 @@ export function SettingsForm({ settings: s, presets: given, backbone, onChange, 
           {active ? `In use: ${PRESET_LABEL[active]}` : 'In use: custom settings'}
         </span>
       </div>
-      <label className="check">
-        <input type="checkbox" checked={s.train.rotate} onChange={(e) => onChange(withRotations(s, e.target.checked))} data-testid="rotate-toggle" />
-        <span>Parts appear at any angle</span>
-        <small className="muted">
-          {s.train.rotate
+      <CheckField
+        label="Parts appear at any angle"
+        checked={s.train.rotate}
+        onToggle={(on) => onChange(withRotations(s, on))}
+        testId="rotate-toggle"
+        hint={
+          s.train.rotate
             ? 'Trains on randomly rotated copies and averages rotated copies into each score, as the paper does.'
-            : 'Parts are photographed in the same pose (a jig, a conveyor): no rotations, one copy per image. Faster, and more accurate when it holds.'}
-        </small>
-      </label>
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={s.flow.whitening !== undefined}
-          onChange={(e) =>
+            : 'Parts are photographed in the same pose (a jig, a conveyor): no rotations, one copy per image. Faster, and more accurate when it holds.'
+        }
+      />
+      <CheckField
+        label="Whiten the features before the flow"
+        checked={s.flow.whitening !== undefined}
+        onToggle={(on) =>
+          set((c) => {
+            if (on) c.flow.whitening = DEFAULT_WHITENING_SHRINKAGE;
+            else {
+              // The power is part of the whitening layer: it goes with it.
+              delete c.flow.whitening;
+              delete c.flow.power;
+            }
+          })
+        }
+        testId="whiten-toggle"
+        hint={
+          s.flow.whitening !== undefined
+            ? 'The flow starts from a Gaussian fitted to the good images\' features and refines it (GoogLeNet\'s default; it finds more defects on textured parts). Training takes longer for wide features.'
+            : 'The paper\'s flow, on the features as they come.'
+        }
+      />
+      {s.flow.whitening !== undefined && (
+        <CheckField
+          label="Take each feature's square root first"
+          checked={s.flow.power !== undefined}
+          onToggle={(on) =>
             set((c) => {
-              if (e.target.checked) c.flow.whitening = DEFAULT_WHITENING_SHRINKAGE;
-              else {
-                // The power is part of the whitening layer: it goes with it.
-                delete c.flow.whitening;
-                delete c.flow.power;
-              }
+              if (on) c.flow.power = DEFAULT_FEATURE_POWER;
+              else delete c.flow.power;
             })
           }
-          data-testid="whiten-toggle"
-        />
-        <span>Whiten the features before the flow</span>
-        <small className="muted">
-          {s.flow.whitening !== undefined
-            ? 'The flow starts from a Gaussian fitted to the good images\' features and refines it (GoogLeNet\'s default; it finds more defects on textured parts). Training takes longer for wide features.'
-            : 'The paper\'s flow, on the features as they come.'}
-        </small>
-      </label>
-      {s.flow.whitening !== undefined && (
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={s.flow.power !== undefined}
-            onChange={(e) =>
-              set((c) => {
-                if (e.target.checked) c.flow.power = DEFAULT_FEATURE_POWER;
-                else delete c.flow.power;
-              })
-            }
-            data-testid="power-toggle"
-          />
-          <span>Take each feature's square root first</span>
-          <small className="muted">
-            {s.flow.power !== undefined
+          testId="power-toggle"
+          hint={
+            s.flow.power !== undefined
               ? `Features to the power ${s.flow.power}. Pooled features are skewed, and their roots fit the Gaussian far better (GoogLeNet's default: it finds more defects on textured parts).`
-              : 'The whitening takes the features as they come.'}
-          </small>
-        </label>
+              : 'The whitening takes the features as they come.'
+          }
+        />
       )}
       <div className="grid-fields">
         <label className="field">
