@@ -20,7 +20,7 @@ export const MODEL_VERSION = 3;
 const READABLE_VERSIONS = [1, 2, 3] as const;
 
 /** The lowest model file version that holds `flow`. */
-export function modelVersionFor(flow: Flow): number {
+function modelVersionFor(flow: Flow): number {
   return flow.whitening?.power ? 3 : flow.whitening ? 2 : 1;
 }
 
